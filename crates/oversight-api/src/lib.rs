@@ -1,0 +1,1 @@
+//! oversight-api (built by a later issue)

@@ -1,0 +1,116 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Oversight: accountability indicators from police stops, ICE detainers, crime reports and complaints.
+///
+/// Exit codes: 0 success; 1 internal error; 2 a file, profile or argument was refused (nothing landed);
+/// 3 the database is in use by another process.
+#[derive(Debug, Parser)]
+#[command(name = "oversight", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// The DuckDB database file.
+    #[arg(long, global = true, env = "OVERSIGHT_DB", default_value = "oversight.duckdb")]
+    pub(crate) db: PathBuf,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Import files with a source profile (one batch per input; a multi-file profile takes its files together).
+    Import(ImportArgs),
+    /// List import batches, newest first.
+    Batches {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the rows a batch rejected (file, line, column, value, reason).
+    Rejects {
+        batch: i64,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// List the shipped source profiles, or print one.
+    Profiles {
+        /// Print this profile's TOML (a starting point for your own).
+        #[arg(long)]
+        show: Option<String>,
+    },
+    /// Write the synthetic fixtures (planted effects documented in their README).
+    Fixtures {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List or edit jurisdictions.
+    #[command(subcommand)]
+    Jurisdictions(JurisdictionsCmd),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// stops, detainers, crime-reports, complaints, policy-events or populations.
+    #[arg(long)]
+    pub(crate) dataset: String,
+    /// A shipped profile name (see `oversight profiles`), `canonical`, or the path of a .toml profile.
+    #[arg(long)]
+    pub(crate) profile: String,
+    /// The jurisdiction of every record (overrides the profile's).
+    #[arg(long)]
+    pub(crate) jurisdiction: Option<String>,
+    /// Supersede the batch that already holds this input, in one transaction.
+    #[arg(long)]
+    pub(crate) replace: bool,
+    /// Also write the rejected rows to this CSV file.
+    #[arg(long)]
+    pub(crate) rejects: Option<PathBuf>,
+    /// Import every file in this directory that no batch holds yet (by sha256), one batch each.
+    #[arg(long, conflicts_with = "files")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Files to import.
+    pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JurisdictionsCmd {
+    /// List jurisdictions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a jurisdiction or set attributes of one.
+    Set {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// state, county, city, agency, neighborhood, district or other.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        fips: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        lng: Option<f64>,
+        /// IANA time zone, e.g. America/New_York.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Divide this jurisdiction's per-capita rates by that jurisdiction's residents (e.g. a city by its county).
+        #[arg(long)]
+        benchmark: Option<String>,
+    },
+}

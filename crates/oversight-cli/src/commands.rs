@@ -1,0 +1,368 @@
+//! Command implementations: thin wiring over the library crates.
+
+use crate::cli::{Cli, Command, ImportArgs, JurisdictionsCmd};
+use crate::output::{table, thousands};
+use anyhow::{Context, Result};
+use oversight_core::{Dataset, ErrorCode};
+use oversight_import::{ImportError, ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, resolve_profile};
+use oversight_store::{Jurisdiction, JurisdictionPatch, Store, StoreError};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit codes (documented in `oversight --help` and the README).
+const EXIT_INTERNAL: u8 = 1;
+const EXIT_REFUSED: u8 = 2;
+const EXIT_LOCKED: u8 = 3;
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    init_logging();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = exit_code(&e);
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let code = if let Some(i) = e.downcast_ref::<ImportError>() {
+        i.code()
+    } else if let Some(s) = e.downcast_ref::<StoreError>() {
+        s.code()
+    } else if e.downcast_ref::<Refusal>().is_some() {
+        ErrorCode::InvalidParameter
+    } else {
+        ErrorCode::Internal
+    };
+    match code {
+        ErrorCode::Internal => EXIT_INTERNAL,
+        ErrorCode::Unavailable => EXIT_LOCKED,
+        _ => EXIT_REFUSED,
+    }
+}
+
+/// A user error outside the library crates (a bad argument).
+#[derive(Debug)]
+pub(crate) struct Refusal(pub(crate) String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Refusal {}
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T> {
+    Err(Refusal(msg.into()).into())
+}
+
+fn open(db: &Path) -> Result<Store> {
+    Ok(Store::open(db)?)
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Import(args) => import(&cli.db, args),
+        Command::Batches { limit, json } => batches(&cli.db, limit, json),
+        Command::Rejects { batch, csv, limit } => rejects(&cli.db, batch, csv, limit),
+        Command::Profiles { show } => profiles(show),
+        Command::Fixtures { out, seed } => {
+            let written = oversight_import::fixtures::generate(&out, seed).with_context(|| format!("writing {}", out.display()))?;
+            for w in written {
+                println!("{w}");
+            }
+            println!("fixtures written to {} (seed {seed}); see {}/README.md", out.display(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Jurisdictions(cmd) => jurisdictions(&cli.db, cmd),
+    }
+}
+
+fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
+    let dataset: Dataset = match args.dataset.parse() {
+        Ok(d) => d,
+        Err(e) => return refuse(format!("--dataset: {e}")),
+    };
+    let profile = resolve_profile(&args.profile, Some(dataset))?;
+    let inputs: Vec<Vec<InputFile>> = if let Some(dir) = &args.dir {
+        if !profile.toml.files.is_empty() {
+            return refuse(format!("--dir imports one file per batch, but profile {} reads several files together", profile.name));
+        }
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading directory {}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        files.sort();
+        files.into_iter().map(|p| vec![InputFile::new(p)]).collect()
+    } else if args.files.is_empty() {
+        return refuse("no file to import: give FILE... or --dir DIR");
+    } else if profile.toml.files.is_empty() {
+        args.files.iter().map(|p| vec![InputFile::new(p)]).collect()
+    } else {
+        vec![args.files.iter().map(InputFile::new).collect()]
+    };
+    let store = open(db)?;
+    let mut worst = 0u8;
+    let mut imported = 0;
+    let mut skipped = 0;
+    for files in inputs {
+        let names = files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(" + ");
+        let req = ImportRequest {
+            profile: profile.clone(),
+            files,
+            jurisdiction: args.jurisdiction.clone(),
+            replace: args.replace,
+            origin: "cli".into(),
+        };
+        let bar = progress_bar(&req);
+        let cb = |p: Progress| {
+            if let Some(b) = &bar {
+                b.set_length(p.bytes_total);
+                b.set_position(p.bytes_read);
+                b.set_message(format!("{} rows", thousands(p.rows_read as i64)));
+            }
+        };
+        let res = oversight_import::import(&store, &req, &cb);
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        match res {
+            Ok(ImportOutcome::Imported(report)) => {
+                imported += 1;
+                print_report(&store, &report, &names, args.rejects.as_deref())?;
+            }
+            Ok(ImportOutcome::AlreadyImported(b)) => {
+                skipped += 1;
+                println!(
+                    "{names}: already imported as batch {} on {} with profile {} (sha256 {}…); nothing changed. \
+                     Use --replace to import it again.",
+                    b.id,
+                    b.started_at.format("%Y-%m-%d %H:%M"),
+                    b.profile,
+                    &b.sha256[..12]
+                );
+            }
+            Err(e) => {
+                let e = anyhow::Error::from(e);
+                let code = exit_code(&e);
+                if args.dir.is_none() {
+                    return Err(e);
+                }
+                // In folder mode one bad file does not stop the others.
+                eprintln!("error: {names}: {e:#}");
+                worst = worst.max(code);
+            }
+        }
+    }
+    if args.dir.is_some() {
+        println!("{imported} imported, {skipped} already imported");
+    }
+    Ok(if worst == 0 { ExitCode::SUCCESS } else { ExitCode::from(worst) })
+}
+
+fn progress_bar(req: &ImportRequest) -> Option<indicatif::ProgressBar> {
+    let total: u64 = req.files.iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+    if total < 8 << 20 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ({eta})") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn print_report(store: &Store, r: &ImportReport, names: &str, rejects_csv: Option<&Path>) -> Result<()> {
+    let b = &r.batch;
+    println!("{names}: imported as batch {} ({} with profile {})", b.id, b.dataset, b.profile);
+    println!("  rows read      {:>12}", thousands(b.rows_read));
+    println!("  accepted       {:>12}", thousands(b.rows_accepted));
+    println!("  rejected       {:>12}", thousands(b.rows_rejected));
+    if r.tables.len() > 1 {
+        for t in &r.tables {
+            println!("    {:<14} {} read, {} accepted, {} rejected", t.table, thousands(t.read), thousands(t.accepted), thousands(t.rejected));
+        }
+    }
+    if let (Some(a), Some(z)) = (b.date_min, b.date_max) {
+        println!("  dates          {a} .. {z}");
+    }
+    if let Some(old) = b.replaces {
+        println!("  replaced batch {old} (its rows are gone; it is marked superseded)");
+    }
+    if !r.jurisdictions_created.is_empty() {
+        let shown: Vec<&str> = r.jurisdictions_created.iter().take(5).map(String::as_str).collect();
+        let more = r.jurisdictions_created.len().saturating_sub(5);
+        println!(
+            "  new jurisdictions {}{}",
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    if !r.top_reasons.is_empty() {
+        println!("  top reject reasons:");
+        for (reason, n) in &r.top_reasons {
+            println!("    {:>8}  {reason}", thousands(*n));
+        }
+    }
+    if b.rows_rejected > 0 {
+        match rejects_csv {
+            Some(p) => {
+                let n = write_rejects_csv(store, b.id, usize::MAX, std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)?;
+                println!("  {} rejects written to {}", thousands(n as i64), p.display());
+            }
+            None => println!("  see them with: oversight rejects {}", b.id),
+        }
+    }
+    Ok(())
+}
+
+fn write_rejects_csv(store: &Store, batch: i64, limit: usize, out: impl std::io::Write) -> Result<usize> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["batch", "file", "line", "column", "value", "reason"])?;
+    let mut after = None;
+    let mut n = 0;
+    while n < limit {
+        let page = store.rejects(batch, after, 10_000.min(limit - n))?;
+        if page.is_empty() {
+            break;
+        }
+        for r in &page {
+            w.write_record([
+                r.batch_id.to_string(),
+                r.file.clone(),
+                r.line.to_string(),
+                r.column.clone().unwrap_or_default(),
+                r.value.clone().unwrap_or_default(),
+                r.reason.clone(),
+            ])?;
+        }
+        n += page.len();
+        after = page.last().map(|r| r.seq);
+    }
+    w.flush()?;
+    Ok(n)
+}
+
+fn batches(db: &Path, limit: usize, json: bool) -> Result<ExitCode> {
+    let store = open(db)?;
+    let list = store.list_batches(None, limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|b| {
+            vec![
+                b.id.to_string(),
+                b.status.to_string(),
+                b.dataset.clone(),
+                b.profile.clone(),
+                thousands(b.rows_read),
+                thousands(b.rows_accepted),
+                thousands(b.rows_rejected),
+                b.started_at.format("%Y-%m-%d %H:%M").to_string(),
+                b.file_names(),
+            ]
+        })
+        .collect();
+    table(&["batch", "status", "dataset", "profile", "read", "accepted", "rejected", "started", "files"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rejects(db: &Path, batch: i64, as_csv: bool, limit: usize) -> Result<ExitCode> {
+    let store = open(db)?;
+    if as_csv {
+        write_rejects_csv(&store, batch, limit, std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let list = store.rejects(batch, None, limit)?;
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| vec![r.file.clone(), r.line.to_string(), r.column.clone().unwrap_or_default(), r.value.clone().unwrap_or_default(), r.reason.clone()])
+        .collect();
+    table(&["file", "line", "column", "value", "reason"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profiles(show: Option<String>) -> Result<ExitCode> {
+    if let Some(name) = show {
+        match oversight_import::shipped::profile_text(&name) {
+            Some(t) => print!("{t}"),
+            None => return refuse(format!("no shipped profile named {name:?} (see `oversight profiles`)")),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = oversight_import::shipped_profiles()
+        .into_iter()
+        .map(|p| vec![p.name.clone(), p.dataset.to_string(), p.title().to_owned()])
+        .collect();
+    table(&["profile", "dataset", "reads"], &rows);
+    println!("\nPrint one with `oversight profiles --show NAME`; pass your own with --profile path/to/profile.toml.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
+    let store = open(db)?;
+    match cmd {
+        JurisdictionsCmd::List { json } => {
+            let mut all = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = store.list_jurisdictions(after.as_deref(), 1000)?;
+                if page.is_empty() {
+                    break;
+                }
+                after = page.last().map(|j| j.id.clone());
+                all.extend(page);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|j| {
+                        vec![
+                            j.id.clone(),
+                            j.name.clone(),
+                            j.kind.clone(),
+                            j.timezone.clone().unwrap_or_default(),
+                            j.lat.zip(j.lng).map(|(a, b)| format!("{a:.4}, {b:.4}")).unwrap_or_default(),
+                            j.population_benchmark_id.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                table(&["id", "name", "kind", "time zone", "centroid", "benchmark"], &rows);
+            }
+        }
+        JurisdictionsCmd::Set { id, name, kind, parent, state, fips, lat, lng, timezone, benchmark } => {
+            oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| Refusal(e.to_string()))?;
+            if let Some(k) = &kind {
+                if k.parse::<oversight_core::JurisdictionKind>().is_err() {
+                    return refuse(format!("--kind {k:?}: expected state, county, city, agency, neighborhood, district or other"));
+                }
+            }
+            if let Some(tz) = &timezone {
+                if tz.parse::<chrono_tz::Tz>().is_err() {
+                    return refuse(format!("--timezone {tz:?} is not an IANA time zone (e.g. America/New_York)"));
+                }
+            }
+            if store.jurisdiction(&id)?.is_none() {
+                store.ensure_jurisdiction(&Jurisdiction { id: id.clone(), name: id.clone(), kind: "other".into(), ..Default::default() })?;
+            }
+            let patch = JurisdictionPatch { name, kind, parent_id: parent, state, fips, lat, lng, timezone, population_benchmark_id: benchmark };
+            let j = store.update_jurisdiction(&id, &patch)?;
+            println!("{}", serde_json::to_string_pretty(&j)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,9 @@
+//! The `oversight` command. Parsing and wiring only: every command calls into the library crates.
+
+mod cli;
+mod commands;
+mod output;
+
+fn main() -> std::process::ExitCode {
+    commands::run(<cli::Cli as clap::Parser>::parse())
+}

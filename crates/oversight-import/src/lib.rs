@@ -1,0 +1,22 @@
+//! Importers of Oversight: CSV and Parquet readers, TOML source profiles that map any agency's layout onto
+//! the canonical record model, row validation with a rejects report, and idempotent, all-or-nothing batches.
+//! Also the seeded generator of the synthetic fixtures.
+//!
+//! It reads files and writes through `oversight-store`; it must not compute indicators or serve HTTP.
+//! Everything here blocks: async callers run it on the blocking pool.
+
+mod engine;
+mod error;
+pub mod fixtures;
+mod hash;
+mod import;
+mod parse;
+pub mod profile;
+mod reader;
+pub mod shipped;
+mod values;
+
+pub use error::ImportError;
+pub use import::{ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, TableCounts, import};
+pub use profile::{Profile, ProfileError};
+pub use shipped::{resolve_profile, shipped_profiles};

@@ -1,0 +1,411 @@
+//! Value parsers: booleans, numbers, and a small compiled strftime for dates and times that accepts fields
+//! without leading zeros (`7/4/2017`) and refuses anything it cannot read whole (`05/082025`).
+
+use chrono::{NaiveDate, NaiveTime};
+
+/// Why a value could not be read.
+pub(crate) type ParseResult<T> = Result<T, String>;
+
+/// Parses an integer: `38`, `-2`, `+7`, and `38.0` (sources that store integers as floats).
+pub(crate) fn parse_int(s: &str) -> ParseResult<i64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let (int_part, frac) = match digits.iter().position(|&c| c == b'.') {
+        Some(i) => (&digits[..i], &digits[i + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    if int_part.is_empty() || !int_part.iter().all(u8::is_ascii_digit) || !frac.iter().all(|&c| c == b'0') {
+        return Err("not a whole number".into());
+    }
+    let mut v: i64 = 0;
+    for &c in int_part {
+        v = v.checked_mul(10).and_then(|v| v.checked_add(i64::from(c - b'0'))).ok_or("number too large")?;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// Parses a finite decimal number.
+pub(crate) fn parse_float(s: &str) -> ParseResult<f64> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err("not a number".into()),
+    }
+}
+
+/// The spellings of true and false a field accepts (compared case-insensitively).
+#[derive(Debug, Clone)]
+pub(crate) struct BoolWords {
+    pub(crate) truthy: Vec<String>,
+    pub(crate) falsy: Vec<String>,
+}
+
+impl Default for BoolWords {
+    fn default() -> Self {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect();
+        Self { truthy: v(&["true", "t", "yes", "y", "1"]), falsy: v(&["false", "f", "no", "n", "0"]) }
+    }
+}
+
+impl BoolWords {
+    pub(crate) fn parse(&self, s: &str) -> ParseResult<bool> {
+        if self.truthy.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+            Ok(true)
+        } else if self.falsy.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+            Ok(false)
+        } else {
+            Err(format!("not a boolean (expected one of {} / {})", self.truthy.join(", "), self.falsy.join(", ")))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Year4,
+    Year2,
+    Month,
+    MonthName,
+    Day,
+    Hour24,
+    Hour12,
+    AmPm,
+    Minute,
+    Second,
+    /// Optional `.digits`.
+    OptFraction,
+    /// Required digits (after a literal `.`).
+    Fraction,
+    Offset,
+    Space,
+    Lit(char),
+}
+
+/// A compiled date/time format (a subset of strftime): `%Y %y %m %d %e %b %B %H %I %p %M %S %f %.f %z %F %T
+/// %D %%`. Numeric fields take one digit or two (four for `%Y`); a space matches any run of blanks.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DateFormat {
+    toks: Vec<Tok>,
+    pub(crate) source: String,
+}
+
+/// What a format read from a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct DateTimeParts {
+    pub(crate) date: Option<NaiveDate>,
+    pub(crate) time: Option<NaiveTime>,
+    /// UTC offset in seconds, where the value carried one (`Z`, `+02:00`).
+    pub(crate) offset: Option<i32>,
+}
+
+impl DateFormat {
+    pub(crate) fn compile(fmt: &str) -> Result<Self, String> {
+        let mut toks = Vec::new();
+        let mut it = fmt.chars().peekable();
+        while let Some(c) = it.next() {
+            if c != '%' {
+                toks.push(if c == ' ' { Tok::Space } else { Tok::Lit(c) });
+                continue;
+            }
+            let spec = it.next().ok_or_else(|| format!("format {fmt:?} ends with a lone %"))?;
+            match spec {
+                'Y' => toks.push(Tok::Year4),
+                'y' => toks.push(Tok::Year2),
+                'm' => toks.push(Tok::Month),
+                'b' | 'h' | 'B' => toks.push(Tok::MonthName),
+                'd' | 'e' => toks.push(Tok::Day),
+                'H' | 'k' => toks.push(Tok::Hour24),
+                'I' | 'l' => toks.push(Tok::Hour12),
+                'p' | 'P' => toks.push(Tok::AmPm),
+                'M' => toks.push(Tok::Minute),
+                'S' => toks.push(Tok::Second),
+                'f' => toks.push(Tok::Fraction),
+                '.' => {
+                    if it.next() != Some('f') {
+                        return Err(format!("format {fmt:?}: %. must be followed by f"));
+                    }
+                    toks.push(Tok::OptFraction);
+                }
+                'z' | 'Z' => toks.push(Tok::Offset),
+                'F' => toks.extend([Tok::Year4, Tok::Lit('-'), Tok::Month, Tok::Lit('-'), Tok::Day]),
+                'T' => toks.extend([Tok::Hour24, Tok::Lit(':'), Tok::Minute, Tok::Lit(':'), Tok::Second]),
+                'R' => toks.extend([Tok::Hour24, Tok::Lit(':'), Tok::Minute]),
+                'D' => toks.extend([Tok::Month, Tok::Lit('/'), Tok::Day, Tok::Lit('/'), Tok::Year2]),
+                '%' => toks.push(Tok::Lit('%')),
+                other => return Err(format!("format {fmt:?}: %{other} is not supported")),
+            }
+        }
+        if toks.is_empty() {
+            return Err("empty date format".into());
+        }
+        Ok(Self { toks, source: fmt.to_owned() })
+    }
+
+    /// Whether the format reads a date / a time of day.
+    pub(crate) fn has_date(&self) -> bool {
+        self.toks.iter().any(|t| matches!(t, Tok::Day))
+    }
+    pub(crate) fn has_time(&self) -> bool {
+        self.toks.iter().any(|t| matches!(t, Tok::Hour24 | Tok::Hour12))
+    }
+
+    pub(crate) fn parse(&self, s: &str) -> ParseResult<DateTimeParts> {
+        let b = s.as_bytes();
+        let mut i = 0usize;
+        let (mut year, mut month, mut day) = (None::<i32>, None::<u32>, None::<u32>);
+        let (mut hour, mut minute, mut second, mut nanos) = (None::<u32>, 0u32, 0u32, 0u32);
+        let mut pm: Option<bool> = None;
+        let mut offset = None;
+        let bad = || format!("does not match the date format {:?}", self.source);
+        for tok in &self.toks {
+            match tok {
+                Tok::Year4 => year = Some(num(b, &mut i, 4, 4).ok_or_else(bad)? as i32),
+                Tok::Year2 => {
+                    let y = num(b, &mut i, 2, 2).ok_or_else(bad)? as i32;
+                    year = Some(if y >= 69 { 1900 + y } else { 2000 + y });
+                }
+                Tok::Month => month = Some(num(b, &mut i, 1, 2).ok_or_else(bad)?),
+                Tok::MonthName => month = Some(month_name(b, &mut i).ok_or_else(bad)?),
+                Tok::Day => day = Some(num(b, &mut i, 1, 2).ok_or_else(bad)?),
+                Tok::Hour24 | Tok::Hour12 => hour = Some(num(b, &mut i, 1, 2).ok_or_else(bad)?),
+                Tok::Minute => minute = num(b, &mut i, 1, 2).ok_or_else(bad)?,
+                Tok::Second => second = num(b, &mut i, 1, 2).ok_or_else(bad)?,
+                Tok::AmPm => {
+                    let rest = b.get(i..i + 2).ok_or_else(bad)?;
+                    pm = Some(match rest.to_ascii_uppercase().as_slice() {
+                        b"AM" => false,
+                        b"PM" => true,
+                        _ => return Err(bad()),
+                    });
+                    i += 2;
+                }
+                Tok::OptFraction => {
+                    if b.get(i) == Some(&b'.') {
+                        i += 1;
+                        nanos = fraction(b, &mut i).ok_or_else(bad)?;
+                    }
+                }
+                Tok::Fraction => nanos = fraction(b, &mut i).ok_or_else(bad)?,
+                Tok::Offset => offset = Some(parse_offset(b, &mut i).ok_or_else(bad)?),
+                Tok::Space => {
+                    let start = i;
+                    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                        i += 1;
+                    }
+                    if i == start {
+                        return Err(bad());
+                    }
+                }
+                Tok::Lit(c) => {
+                    let mut buf = [0u8; 4];
+                    let lit = c.encode_utf8(&mut buf).as_bytes();
+                    if b.get(i..i + lit.len()) != Some(lit) {
+                        return Err(bad());
+                    }
+                    i += lit.len();
+                }
+            }
+        }
+        if i != b.len() {
+            return Err(bad());
+        }
+        let date = match (year, month, day) {
+            (Some(y), Some(m), Some(d)) => {
+                Some(NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("{y:04}-{m:02}-{d:02} is not a calendar date"))?)
+            }
+            (None, None, None) => None,
+            _ => return Err(format!("date format {:?} needs a year, a month and a day", self.source)),
+        };
+        let time = match hour {
+            Some(mut h) => {
+                if let Some(pm) = pm {
+                    if !(1..=12).contains(&h) {
+                        return Err(format!("hour {h} is not a 12-hour clock hour"));
+                    }
+                    h = match (h, pm) {
+                        (12, false) => 0,
+                        (12, true) => 12,
+                        (h, true) => h + 12,
+                        (h, false) => h,
+                    };
+                }
+                Some(NaiveTime::from_hms_nano_opt(h, minute, second, nanos).ok_or_else(|| {
+                    format!("{h:02}:{minute:02}:{second:02} is not a time of day")
+                })?)
+            }
+            None => None,
+        };
+        Ok(DateTimeParts { date, time, offset })
+    }
+}
+
+fn num(b: &[u8], i: &mut usize, min: usize, max: usize) -> Option<u32> {
+    let start = *i;
+    let mut v = 0u32;
+    while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+        v = v * 10 + u32::from(b[*i] - b'0');
+        *i += 1;
+    }
+    (*i - start >= min).then_some(v)
+}
+
+fn fraction(b: &[u8], i: &mut usize) -> Option<u32> {
+    let start = *i;
+    let mut v = 0u64;
+    while *i < b.len() && b[*i].is_ascii_digit() {
+        if *i - start < 9 {
+            v = v * 10 + u64::from(b[*i] - b'0');
+        }
+        *i += 1;
+    }
+    let n = *i - start;
+    if n == 0 {
+        return None;
+    }
+    let scale = 10u64.pow(9u32.saturating_sub(n.min(9) as u32));
+    Some((v * scale) as u32)
+}
+
+fn month_name(b: &[u8], i: &mut usize) -> Option<u32> {
+    const NAMES: [&str; 12] =
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    let rest = &b[*i..];
+    for (k, name) in NAMES.iter().enumerate() {
+        let full = name.as_bytes();
+        if rest.len() >= full.len() && rest[..full.len()].eq_ignore_ascii_case(full) {
+            *i += full.len();
+            return Some(k as u32 + 1);
+        }
+    }
+    for (k, name) in NAMES.iter().enumerate() {
+        let abbr = &name.as_bytes()[..3];
+        if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(abbr) {
+            *i += 3;
+            return Some(k as u32 + 1);
+        }
+    }
+    None
+}
+
+fn parse_offset(b: &[u8], i: &mut usize) -> Option<i32> {
+    match b.get(*i)? {
+        b'Z' | b'z' => {
+            *i += 1;
+            Some(0)
+        }
+        sign @ (b'+' | b'-') => {
+            let neg = *sign == b'-';
+            *i += 1;
+            let h = num(b, i, 2, 2)? as i32;
+            if b.get(*i) == Some(&b':') {
+                *i += 1;
+            }
+            let m = num(b, i, 2, 2).unwrap_or(0) as i32;
+            let secs = h * 3600 + m * 60;
+            Some(if neg { -secs } else { secs })
+        }
+        _ => None,
+    }
+}
+
+/// Reads the ISO forms a typed source (Parquet) produces: `2017-01-31`, `2017-01-31 06:00:42[.123]`,
+/// `2017-01-31T06:00:42Z`, `06:00:42`.
+pub(crate) fn parse_iso(s: &str) -> ParseResult<DateTimeParts> {
+    thread_local! {
+        static FORMATS: Vec<DateFormat> = [
+            "%Y-%m-%d", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f%z",
+            "%Y-%m-%dT%H:%M:%S%.f%z", "%H:%M:%S%.f", "%H:%M",
+        ]
+        .iter()
+        .map(|f| DateFormat::compile(f).expect("built-in format"))
+        .collect();
+    }
+    FORMATS.with(|fs| {
+        fs.iter().find_map(|f| f.parse(s).ok()).ok_or_else(|| "not an ISO date or time".to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn integers_accept_float_spellings_with_zero_fractions_only() {
+        assert_eq!(parse_int("38").unwrap(), 38);
+        assert_eq!(parse_int("1949.0").unwrap(), 1949);
+        assert_eq!(parse_int("-3").unwrap(), -3);
+        assert!(parse_int("38.5").is_err());
+        assert!(parse_int("abc").is_err());
+        assert!(parse_int("").is_err());
+        assert!(parse_int("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn floats_refuse_nan_and_infinity() {
+        assert_eq!(parse_float("41.7321894").unwrap(), 41.7321894);
+        assert!(parse_float("NaN").is_err());
+        assert!(parse_float("inf").is_err());
+    }
+
+    #[test]
+    fn booleans_use_the_default_or_given_spellings() {
+        let w = BoolWords::default();
+        assert!(w.parse("TRUE").unwrap());
+        assert!(!w.parse("No").unwrap());
+        assert!(w.parse("maybe").unwrap_err().contains("not a boolean"));
+    }
+
+    #[test]
+    fn dates_without_leading_zeros_parse_and_run_together_fields_do_not() {
+        let f = DateFormat::compile("%m/%d/%Y").unwrap();
+        assert_eq!(f.parse("7/4/2017").unwrap().date, Some(d("2017-07-04")));
+        assert_eq!(f.parse("07/04/2017").unwrap().date, Some(d("2017-07-04")));
+        assert!(f.parse("05/082025").is_err());
+        assert!(f.parse("7/72025").is_err());
+        assert!(f.parse("02/30/2017").unwrap_err().contains("not a calendar date"));
+        assert!(f.parse("7/4/2017 x").is_err());
+    }
+
+    #[test]
+    fn times_read_12_and_24_hour_clocks_fractions_and_offsets() {
+        let f = DateFormat::compile("%H:%M:%S").unwrap();
+        assert_eq!(f.parse("3:57:00").unwrap().time, NaiveTime::from_hms_opt(3, 57, 0));
+        let f = DateFormat::compile("%m/%d/%Y %I:%M %p").unwrap();
+        let p = f.parse("1/2/2018  12:05 am").unwrap();
+        assert_eq!(p.time, NaiveTime::from_hms_opt(0, 5, 0));
+        let f = DateFormat::compile("%Y-%m-%dT%H:%M:%S%.f%z").unwrap();
+        let p = f.parse("2017-01-01T06:00:42Z").unwrap();
+        assert_eq!((p.date, p.time, p.offset), (Some(d("2017-01-01")), NaiveTime::from_hms_opt(6, 0, 42), Some(0)));
+        let p = f.parse("2017-01-01T06:00:42.5-05:00").unwrap();
+        assert_eq!(p.offset, Some(-5 * 3600));
+        assert_eq!(p.time, NaiveTime::from_hms_milli_opt(6, 0, 42, 500));
+    }
+
+    #[test]
+    fn month_names_and_two_digit_years_parse() {
+        let f = DateFormat::compile("%d-%b-%y").unwrap();
+        assert_eq!(f.parse("05-MAR-17").unwrap().date, Some(d("2017-03-05")));
+        assert_eq!(f.parse("05-mar-99").unwrap().date, Some(d("1999-03-05")));
+        let f = DateFormat::compile("%B %d, %Y").unwrap();
+        assert_eq!(f.parse("September 9, 2017").unwrap().date, Some(d("2017-09-09")));
+    }
+
+    #[test]
+    fn bad_formats_are_refused_with_the_reason() {
+        assert!(DateFormat::compile("%Q").unwrap_err().contains("%Q is not supported"));
+        assert!(DateFormat::compile("%Y-%").is_err());
+    }
+
+    #[test]
+    fn iso_values_from_typed_sources_parse() {
+        assert_eq!(parse_iso("2017-01-31").unwrap().date, Some(d("2017-01-31")));
+        assert_eq!(parse_iso("2017-01-31 06:00:42.123").unwrap().time, NaiveTime::from_hms_milli_opt(6, 0, 42, 123));
+        assert_eq!(parse_iso("06:00:42").unwrap().time, NaiveTime::from_hms_opt(6, 0, 42));
+    }
+}

@@ -1,0 +1,555 @@
+//! Source profiles: TOML files that map a source's layout (columns, codes, formats, files) onto the
+//! canonical record model. A user writes one for a new agency's layout with no code change; the shipped ones
+//! live in `profiles/` at the top of the repository. The format is documented in `profiles/README.md`.
+
+use crate::parse::DateFormat;
+use oversight_core::{Dataset, FieldType, Table, code_list_values};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A profile as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileToml {
+    /// Short name (`opp`); defaults to the file's stem.
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub dataset: String,
+    pub description: Option<String>,
+    /// Data-quality notes about the source, shown with its data.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub source: SourceToml,
+    #[serde(default)]
+    pub jurisdiction: JurisdictionToml,
+    /// Input files, for sources published as several files; the first is the main file.
+    #[serde(default)]
+    pub files: Vec<FileToml>,
+    /// Canonical field -> how to fill it.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldSpec>,
+    /// Attributes of jurisdictions created from the rows (name, kind, parent, state, fips).
+    #[serde(default)]
+    pub jurisdiction_fields: BTreeMap<String, FieldSpec>,
+    /// Child tables filled from one-to-many files (complaints -> allegations).
+    #[serde(default)]
+    pub children: BTreeMap<String, ChildToml>,
+    /// One output record per entry for every source row (wide tables made long, e.g. a census table).
+    #[serde(default)]
+    pub expand: Vec<BTreeMap<String, FieldSpec>>,
+    /// Named code maps fields refer to with `map = "name"`.
+    #[serde(default)]
+    pub maps: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// How to read the files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceToml {
+    /// `csv` or `parquet`; by default from the file's extension.
+    pub format: Option<String>,
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+    #[serde(default = "default_quote")]
+    pub quote: String,
+    /// `utf-8` (default; a BOM is skipped), `latin-1`, `windows-1252`, or another WHATWG label.
+    #[serde(default = "default_encoding")]
+    pub encoding: String,
+    /// Values that mean "no value" (compared after trimming).
+    #[serde(default = "default_nulls")]
+    pub null_values: Vec<String>,
+    /// Trim blanks around every value.
+    #[serde(default = "default_true")]
+    pub trim: bool,
+    /// Lines to skip before the header line.
+    #[serde(default)]
+    pub skip_lines: usize,
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+fn default_quote() -> String {
+    "\"".into()
+}
+fn default_encoding() -> String {
+    "utf-8".into()
+}
+fn default_nulls() -> Vec<String> {
+    ["", "NA", "N/A", "NULL", "null", "NaN"].iter().map(|s| s.to_string()).collect()
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for SourceToml {
+    fn default() -> Self {
+        Self {
+            format: None,
+            delimiter: default_delimiter(),
+            quote: default_quote(),
+            encoding: default_encoding(),
+            null_values: default_nulls(),
+            trim: true,
+            skip_lines: 0,
+        }
+    }
+}
+
+/// The jurisdiction records belong to when neither the command line nor a field says.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionToml {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub parent: Option<String>,
+    pub state: Option<String>,
+    pub fips: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// IANA zone of the jurisdiction's local time (`America/Chicago`).
+    pub timezone: Option<String>,
+}
+
+/// One input file of a multi-file source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileToml {
+    pub role: String,
+    /// Glob on the file name (`*charges*`); without one, files are told apart by their columns.
+    #[serde(rename = "match")]
+    pub pattern: Option<String>,
+    /// Key column in this file (not for the main file).
+    pub key: Option<String>,
+    /// Key column in the main file it joins to (default: the same name as `key`).
+    pub on: Option<String>,
+}
+
+/// A child table filled from a one-to-many file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildToml {
+    /// Role of the file holding the child rows.
+    pub file: String,
+    pub fields: BTreeMap<String, FieldSpec>,
+}
+
+/// How one canonical field is filled: a column name, or a table of options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FieldSpec {
+    Column(String),
+    Full(Box<FieldSpecFull>),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpecFull {
+    /// Source column (`col`, or `role.col` for a joined file).
+    pub column: Option<String>,
+    /// A constant.
+    pub value: Option<toml::Value>,
+    /// Text built from columns: `"{STATE} {COUNTY}"`.
+    pub template: Option<String>,
+    /// True if any of these boolean columns is true.
+    pub any: Option<Vec<String>>,
+    /// The first of these columns that has a value.
+    pub coalesce: Option<Vec<String>>,
+    /// Sum / product / root of the sum of squares (margins of error) of numeric columns.
+    pub sum: Option<Vec<String>>,
+    pub product: Option<Vec<String>>,
+    pub rss: Option<Vec<String>>,
+    /// Multiply a number by this.
+    pub scale: Option<f64>,
+    /// Date/time format(s), strftime style; the first that reads the value wins.
+    pub format: Option<OneOrMany>,
+    /// Zone the source's times are in (e.g. `UTC`); they are converted to the jurisdiction's local time.
+    pub timezone: Option<String>,
+    /// Code map: an inline table, or the name of a table under `[maps]`.
+    pub map: Option<MapRef>,
+    /// What to do with a value the map lacks: `reject` (default for code fields), `null`, `keep`, or a value.
+    pub unmapped: Option<String>,
+    /// Value to use when the source has none.
+    pub missing: Option<String>,
+    /// Values of this field meaning "no value", besides the source-wide ones.
+    pub null_values: Option<Vec<String>>,
+    /// Race takes `hispanic` where this ethnicity column has one of these values.
+    pub hispanic: Option<HispanicToml>,
+    /// Spellings of true/false.
+    #[serde(rename = "true")]
+    pub truthy: Option<Vec<String>>,
+    #[serde(rename = "false")]
+    pub falsy: Option<Vec<String>>,
+    /// Store a keyed hash of the value instead of the value (officer ids).
+    #[serde(default)]
+    pub hash: bool,
+    /// Turn the text into a jurisdiction-id style slug.
+    #[serde(default)]
+    pub slug: bool,
+    /// Lower-case the text.
+    #[serde(default)]
+    pub lowercase: bool,
+    /// Remove this ending from text values (`.0` from ids a spreadsheet stored as numbers).
+    pub strip_suffix: Option<String>,
+    /// Range a number must fall in.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// `reject` (default) or `null`: what a value that cannot be read does to the row.
+    pub on_invalid: Option<String>,
+    /// The column may be absent from the file (the field is then empty).
+    #[serde(default)]
+    pub optional: bool,
+    /// For joined columns: `first` (default), `count`, `distinct_count`, `any`, `priority`, `max`, `min`.
+    pub aggregate: Option<String>,
+    /// For `aggregate = "priority"`: mapped values from strongest to weakest.
+    pub priority: Option<Vec<String>>,
+    /// For joined columns: only rows passing this filter count.
+    pub when: Option<FilterToml>,
+    /// For joined columns: value when no joined row passes.
+    pub empty: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Self::One(s) => vec![s.clone()],
+            Self::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MapRef {
+    Named(String),
+    Inline(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HispanicToml {
+    pub column: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterToml {
+    pub column: String,
+    #[serde(rename = "in")]
+    pub is_in: Option<Vec<String>>,
+    pub not_in: Option<Vec<String>>,
+}
+
+impl FieldSpec {
+    pub fn full(&self) -> FieldSpecFull {
+        match self {
+            Self::Column(c) => FieldSpecFull { column: Some(c.clone()), ..Default::default() },
+            Self::Full(f) => (**f).clone(),
+        }
+    }
+}
+
+/// A problem with a profile, naming where in it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("profile {profile}: {message}")]
+pub struct ProfileError {
+    pub profile: String,
+    pub message: String,
+}
+
+/// A loaded, checked profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub dataset: Dataset,
+    pub toml: ProfileToml,
+    /// sha256 of the profile text: part of a batch's identity.
+    pub sha256: String,
+    /// Where it came from (`shipped` or a path).
+    pub origin: String,
+}
+
+impl Profile {
+    /// Parses and checks a profile. `default_name` is used when the TOML has no `name`.
+    pub fn from_toml(text: &str, default_name: &str, origin: &str) -> Result<Self, ProfileError> {
+        let err = |message: String| ProfileError { profile: default_name.to_owned(), message };
+        let toml: ProfileToml = toml::from_str(text).map_err(|e| err(format!("not a valid profile: {e}")))?;
+        let name = toml.name.clone().unwrap_or_else(|| default_name.to_owned());
+        let dataset: Dataset = toml.dataset.parse().map_err(|e| err(format!("{e}")))?;
+        let sha256 = crate::hash::sha256_hex(text.as_bytes());
+        let p = Self { name, dataset, toml, sha256, origin: origin.to_owned() };
+        p.check().map_err(|message| ProfileError { profile: p.name.clone(), message })?;
+        Ok(p)
+    }
+
+    pub fn title(&self) -> &str {
+        self.toml.title.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Field specs of a table: the main table's `[fields]`, or a child table's.
+    pub fn table_fields(&self, table: Table) -> Option<&BTreeMap<String, FieldSpec>> {
+        if table == self.dataset.main_table() {
+            Some(&self.toml.fields)
+        } else {
+            self.toml.children.get(table.name()).map(|c| &c.fields)
+        }
+    }
+
+    pub fn file_roles(&self) -> Vec<String> {
+        if self.toml.files.is_empty() { vec!["main".to_owned()] } else { self.toml.files.iter().map(|f| f.role.clone()).collect() }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let t = &self.toml;
+        if t.source.delimiter.chars().count() != 1 && t.source.delimiter != "\\t" {
+            return Err(format!("source.delimiter must be one character, found {:?}", t.source.delimiter));
+        }
+        if t.source.quote.chars().count() != 1 {
+            return Err(format!("source.quote must be one character, found {:?}", t.source.quote));
+        }
+        if let Some(f) = &t.source.format {
+            if !matches!(f.as_str(), "csv" | "parquet") {
+                return Err(format!("source.format must be csv or parquet, found {f:?}"));
+            }
+        }
+        crate::reader::Encoding::from_label(&t.source.encoding)?;
+        if let Some(tz) = &t.jurisdiction.timezone {
+            tz.parse::<chrono_tz::Tz>().map_err(|_| format!("jurisdiction.timezone {tz:?} is not an IANA time zone"))?;
+        }
+        if let Some(k) = &t.jurisdiction.kind {
+            check_code("jurisdiction_kind", k).map_err(|e| format!("jurisdiction.kind: {e}"))?;
+        }
+        if let Some(id) = &t.jurisdiction.id {
+            oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| format!("jurisdiction.id: {e}"))?;
+        }
+        let roles = self.file_roles();
+        for (i, f) in t.files.iter().enumerate() {
+            if i > 0 && f.key.is_none() {
+                return Err(format!("files[{i}] ({}) needs a key column to join on", f.role));
+            }
+            if roles.iter().filter(|r| **r == f.role).count() > 1 {
+                return Err(format!("file role {:?} is given twice", f.role));
+            }
+        }
+        let main = self.dataset.main_table();
+        self.check_fields(main, &t.fields, "fields")?;
+        for f in main.fields() {
+            let given = t.fields.contains_key(f.name) || t.expand.iter().any(|e| e.contains_key(f.name));
+            if f.required && !given && f.name != "jurisdiction_id" {
+                return Err(format!("fields.{} is required for {} and has no mapping", f.name, self.dataset));
+            }
+        }
+        for (i, e) in t.expand.iter().enumerate() {
+            self.check_fields(main, e, &format!("expand[{i}]"))?;
+        }
+        for (name, child) in &t.children {
+            let table = Table::ALL
+                .iter()
+                .copied()
+                .find(|t| t.name() == name && self.dataset.child_tables().contains(t))
+                .ok_or_else(|| {
+                    format!(
+                        "children.{name}: {} has no child table {name:?} (it has: {})",
+                        self.dataset,
+                        self.dataset.child_tables().iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+            if !roles.contains(&child.file) || roles.first() == Some(&child.file) {
+                return Err(format!("children.{name}.file {:?} is not a joined file role (roles: {})", child.file, roles.join(", ")));
+            }
+            self.check_fields(table, &child.fields, &format!("children.{name}.fields"))?;
+            for f in table.fields() {
+                if f.required && !child.fields.contains_key(f.name) && f.name != "jurisdiction_id" {
+                    return Err(format!("children.{name}.fields.{} is required and has no mapping", f.name));
+                }
+            }
+        }
+        for (key, spec) in &t.jurisdiction_fields {
+            if !matches!(key.as_str(), "name" | "kind" | "parent" | "state" | "fips" | "timezone" | "lat" | "lng") {
+                return Err(format!("jurisdiction_fields.{key}: expected name, kind, parent, state, fips, timezone, lat or lng"));
+            }
+            let ty = match key.as_str() {
+                "kind" => FieldType::Code("jurisdiction_kind"),
+                "lat" | "lng" => FieldType::Float,
+                _ => FieldType::Text,
+            };
+            self.check_spec(&format!("jurisdiction_fields.{key}"), ty, &spec.full())?;
+        }
+        Ok(())
+    }
+
+    fn check_fields(&self, table: Table, fields: &BTreeMap<String, FieldSpec>, at: &str) -> Result<(), String> {
+        for (name, spec) in fields {
+            let def = table.field(name).ok_or_else(|| {
+                let known: Vec<_> = table.fields().iter().map(|f| f.name).collect();
+                format!("{at}.{name}: {table} has no field {name:?} (fields: {})", known.join(", "))
+            })?;
+            self.check_spec(&format!("{at}.{name}"), def.ty, &spec.full())?;
+        }
+        Ok(())
+    }
+
+    fn check_spec(&self, at: &str, ty: FieldType, s: &FieldSpecFull) -> Result<(), String> {
+        let sources = [
+            s.column.is_some(),
+            s.value.is_some(),
+            s.template.is_some(),
+            s.any.is_some(),
+            s.coalesce.is_some(),
+            s.sum.is_some(),
+            s.product.is_some(),
+            s.rss.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if sources != 1 {
+            return Err(format!("{at}: give exactly one of column, value, template, any, coalesce, sum, product, rss"));
+        }
+        if s.any.is_some() && ty != FieldType::Bool {
+            return Err(format!("{at}: `any` makes a boolean but the field is {}", ty.describe()));
+        }
+        if (s.sum.is_some() || s.product.is_some() || s.rss.is_some()) && !matches!(ty, FieldType::Int | FieldType::Float) {
+            return Err(format!("{at}: sum/product/rss make a number but the field is {}", ty.describe()));
+        }
+        if let Some(f) = &s.format {
+            if !matches!(ty, FieldType::Date | FieldType::Time) {
+                return Err(format!("{at}: `format` is for date and time fields, not {}", ty.describe()));
+            }
+            for fmt in f.to_vec() {
+                let c = DateFormat::compile(&fmt).map_err(|e| format!("{at}: {e}"))?;
+                if ty == FieldType::Date && !c.has_date() {
+                    return Err(format!("{at}: format {fmt:?} reads no date"));
+                }
+                if ty == FieldType::Time && !c.has_time() {
+                    return Err(format!("{at}: format {fmt:?} reads no time of day"));
+                }
+            }
+        }
+        if let Some(tz) = &s.timezone {
+            tz.parse::<chrono_tz::Tz>().map_err(|_| format!("{at}: timezone {tz:?} is not an IANA time zone"))?;
+        }
+        if let Some(o) = &s.on_invalid {
+            if !matches!(o.as_str(), "reject" | "null") {
+                return Err(format!("{at}: on_invalid must be reject or null, found {o:?}"));
+            }
+        }
+        if let Some(a) = &s.aggregate {
+            if !matches!(a.as_str(), "first" | "count" | "distinct_count" | "any" | "priority" | "max" | "min") {
+                return Err(format!("{at}: aggregate must be first, count, distinct_count, any, priority, max or min; found {a:?}"));
+            }
+            if a == "priority" && s.priority.is_none() {
+                return Err(format!("{at}: aggregate = \"priority\" needs a priority list"));
+            }
+            if matches!(a.as_str(), "count" | "distinct_count") && ty != FieldType::Int {
+                return Err(format!("{at}: {a} makes a number but the field is {}", ty.describe()));
+            }
+        }
+        if let Some(m) = &s.map {
+            let map = match m {
+                MapRef::Named(n) => self.toml.maps.get(n).ok_or_else(|| format!("{at}: no map named {n:?} under [maps]"))?,
+                MapRef::Inline(m) => m,
+            };
+            if let FieldType::Code(list) = ty {
+                for (k, v) in map {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    check_code_target(list, v).map_err(|e| format!("{at}: map sends {k:?} to {e}"))?;
+                }
+            }
+        }
+        if let FieldType::Code(list) = ty {
+            for (what, v) in [("unmapped", &s.unmapped), ("missing", &s.missing), ("empty", &s.empty)] {
+                if let Some(v) = v {
+                    if !(what == "unmapped" && matches!(v.as_str(), "reject" | "null" | "keep")) {
+                        check_code_target(list, v).map_err(|e| format!("{at}: {what} is {e}"))?;
+                    }
+                }
+            }
+            for v in s.priority.iter().flatten() {
+                check_code_target(list, v).map_err(|e| format!("{at}: priority lists {e}"))?;
+            }
+            if let Some(toml::Value::String(v)) = &s.value {
+                check_code_target(list, v).map_err(|e| format!("{at}: value is {e}"))?;
+            }
+        }
+        if s.hispanic.is_some() && ty != FieldType::Code("race") {
+            return Err(format!("{at}: `hispanic` is for race fields"));
+        }
+        Ok(())
+    }
+}
+
+fn check_code(list: &str, v: &str) -> Result<(), String> {
+    let codes = code_list_values(list).unwrap_or_default();
+    if codes.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{v:?}, which is not a {list} code (codes: {})", codes.join(", ")))
+    }
+}
+
+/// A race field may also take a finer category, which rolls up.
+fn check_code_target(list: &str, v: &str) -> Result<(), String> {
+    if list == "race" && code_list_values("race_detail").unwrap_or_default().contains(&v) {
+        return Ok(());
+    }
+    check_code(list, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(s: &str) -> Result<Profile, ProfileError> {
+        Profile::from_toml(s, "t", "test")
+    }
+
+    #[test]
+    fn a_minimal_profile_loads_and_takes_its_name_from_the_file() {
+        let p = load("dataset = 'populations'\n[fields]\nyear='y'\ngroup='g'\npopulation='p'\n").unwrap();
+        assert_eq!(p.name, "t");
+        assert_eq!(p.dataset, Dataset::Populations);
+        assert_eq!(p.sha256.len(), 64);
+    }
+
+    #[test]
+    fn unknown_fields_keys_and_codes_are_refused_naming_them() {
+        let e = load("dataset='stops'\n[fields]\ndate='d'\ncolour='c'\n").unwrap_err().to_string();
+        assert!(e.contains("fields.colour") && e.contains("stops has no field"), "{e}");
+        let e = load("dataset='stops'\nbogus=1\n[fields]\ndate='d'\n").unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_race={column='r', map={W='whyte'}}\n").unwrap_err().to_string();
+        assert!(e.contains("\"whyte\", which is not a race code"), "{e}");
+        let e = load("dataset='stops'\n[fields]\ndate={column='d', format='%Q'}\n").unwrap_err().to_string();
+        assert!(e.contains("%Q"), "{e}");
+    }
+
+    #[test]
+    fn required_fields_need_a_mapping() {
+        let e = load("dataset='stops'\n[fields]\ntime='t'\n").unwrap_err().to_string();
+        assert!(e.contains("fields.date is required"), "{e}");
+    }
+
+    #[test]
+    fn race_maps_may_target_finer_categories() {
+        load("dataset='stops'\n[fields]\ndate='d'\nsubject_race={column='r', map={'East African'='east african'}}\n").unwrap();
+    }
+
+    #[test]
+    fn named_maps_must_exist() {
+        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_sex={column='s', map='sexes'}\n").unwrap_err().to_string();
+        assert!(e.contains("no map named \"sexes\""), "{e}");
+    }
+}

@@ -1,0 +1,1 @@
+//! oversight-metrics (built by a later issue)

@@ -1,0 +1,48 @@
+//! Reading external files through DuckDB (Parquet).
+
+use crate::{Result, Store, StoreError};
+use duckdb::arrow::record_batch::RecordBatch;
+use std::path::Path;
+
+impl Store {
+    /// Streams a Parquet file as Arrow record batches, in file order, to `f`.
+    pub fn scan_parquet<E: From<StoreError>>(&self, path: &Path, mut f: impl FnMut(RecordBatch) -> Result<(), E>) -> Result<(), E> {
+        let p = path.to_str().ok_or_else(|| StoreError::Invalid(format!("{} is not a UTF-8 path", path.display())))?;
+        let mut st = self.conn.prepare("SELECT * FROM read_parquet(?)").map_err(StoreError::from)?;
+        let stream = st.stream_arrow(duckdb::params![p]).map_err(StoreError::from)?;
+        for batch in stream {
+            f(batch.map_err(StoreError::from)?)?;
+        }
+        Ok(())
+    }
+
+    /// Column names of a Parquet file.
+    pub fn parquet_columns(&self, path: &Path) -> Result<Vec<String>> {
+        let p = path.to_str().ok_or_else(|| StoreError::Invalid(format!("{} is not a UTF-8 path", path.display())))?;
+        let mut st = self.conn.prepare("SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))")?;
+        let rows = st.query_map(duckdb::params![p], |r| r.get(0))?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+}
+
+/// Quotes a path as an SQL string literal (COPY's target cannot be a bound parameter).
+fn path_literal(path: &Path) -> Result<String> {
+    let p = path.to_str().ok_or_else(|| StoreError::Invalid(format!("{} is not a UTF-8 path", path.display())))?;
+    Ok(format!("'{}'", p.replace('\'', "''")))
+}
+
+impl Store {
+    /// Writes the public columns of a record table (no personal data, no bookkeeping columns) to a Parquet
+    /// file.
+    pub fn export_parquet(&self, table: oversight_core::Table, path: &Path) -> Result<u64> {
+        let cols: Vec<String> =
+            table.fields().iter().filter(|f| !f.personal).map(|f| format!("\"{}\"", f.name)).collect();
+        let sql = format!(
+            "COPY (SELECT {} FROM {} ORDER BY batch_id, source_row) TO {} (FORMAT parquet)",
+            cols.join(", "),
+            table.name(),
+            path_literal(path)?
+        );
+        Ok(self.conn.execute(&sql, [])? as u64)
+    }
+}

@@ -1,0 +1,163 @@
+//! One import batch as one transaction: records and rejects are appended inside it, and the batch row is
+//! written last, just before COMMIT. Dropping an [`Ingest`] without committing rolls everything back; a
+//! crash or `kill -9` leaves nothing of the batch (DuckDB replays only committed transactions).
+
+use crate::batches::BatchRow;
+use crate::{BatchRecord, BatchStatus, Jurisdiction, NewBatch, Result, Store, StoreError, queries};
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::{Appender, params};
+use oversight_core::Table;
+use std::collections::HashMap;
+
+/// The figures of a batch once its rows are read.
+#[derive(Debug, Clone, Default)]
+pub struct IngestSummary {
+    pub rows_read: i64,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    /// Earliest and latest record date (the periods a recompute must revisit).
+    pub date_range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+}
+
+/// An open import transaction.
+pub struct Ingest<'s> {
+    store: &'s Store,
+    batch: NewBatch,
+    id: i64,
+    replaces: Option<i64>,
+    appenders: HashMap<Table, Appender<'s>>,
+    rejects: Option<Appender<'s>>,
+    reject_seq: i64,
+    open: bool,
+}
+
+impl std::fmt::Debug for Ingest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest").field("id", &self.id).field("replaces", &self.replaces).finish()
+    }
+}
+
+impl Store {
+    /// Opens the transaction of a new batch. With `replaces`, committing also supersedes that batch and
+    /// deletes its rows, in the same transaction.
+    pub fn begin_ingest(&self, batch: NewBatch, replaces: Option<i64>) -> Result<Ingest<'_>> {
+        let id: i64 = self.conn.query_row(queries::NEXT_BATCH_ID, [], |r| r.get(0))?;
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        Ok(Ingest { store: self, batch, id, replaces, appenders: HashMap::new(), rejects: None, reject_seq: 0, open: true })
+    }
+}
+
+/// The stored columns of a table as the importer fills them (policy events get their id from a sequence).
+pub fn appended_columns(table: Table) -> Vec<String> {
+    table.stored_columns().into_iter().map(|c| c.0).collect()
+}
+
+impl<'s> Ingest<'s> {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    pub fn batch(&self) -> &NewBatch {
+        &self.batch
+    }
+
+    /// Appends records to a table. The batch's columns must be [`appended_columns`] of the table, in order.
+    pub fn append(&mut self, table: Table, batch: RecordBatch) -> Result<()> {
+        if !self.appenders.contains_key(&table) {
+            let cols = appended_columns(table);
+            let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+            let app = self.store.conn.appender_with_columns(table.name(), &refs)?;
+            self.appenders.insert(table, app);
+        }
+        let app = self.appenders.get_mut(&table).ok_or_else(|| StoreError::Invalid("no appender".into()))?;
+        app.append_record_batch(batch)?;
+        Ok(())
+    }
+
+    /// Records one problem with one source row.
+    pub fn reject(&mut self, file: &str, line: i64, column: Option<&str>, value: Option<&str>, reason: &str) -> Result<()> {
+        if self.rejects.is_none() {
+            self.rejects = Some(self.store.conn.appender("import_rejects")?);
+        }
+        self.reject_seq += 1;
+        let app = self.rejects.as_mut().ok_or_else(|| StoreError::Invalid("no appender".into()))?;
+        app.append_row(params![self.id, self.reject_seq, file, line, column, value, reason])?;
+        Ok(())
+    }
+
+    /// Creates a jurisdiction the batch refers to, inside the batch's transaction.
+    pub fn ensure_jurisdiction(&self, j: &Jurisdiction) -> Result<bool> {
+        self.store.ensure_jurisdiction(j)
+    }
+
+    /// Fills attributes an existing jurisdiction lacks (an import never overwrites what a user set).
+    pub fn fill_jurisdiction(&self, j: &Jurisdiction) -> Result<()> {
+        self.store.fill_jurisdiction(j)
+    }
+
+    /// Writes the batch row and commits. Returns the committed batch.
+    pub fn commit(mut self, summary: IngestSummary) -> Result<BatchRecord> {
+        let res = self.finish(&summary);
+        if let Err(e) = res {
+            self.rollback_now();
+            return Err(e);
+        }
+        self.open = false;
+        self.store.batch(self.id)
+    }
+
+    fn finish(&mut self, summary: &IngestSummary) -> Result<()> {
+        for (_, mut app) in self.appenders.drain() {
+            app.flush()?;
+        }
+        if let Some(mut app) = self.rejects.take() {
+            app.flush()?;
+        }
+        let conn = &self.store.conn;
+        if let Some(old) = self.replaces {
+            let n = conn.execute(queries::SUPERSEDE_BATCH, params![self.id, old])?;
+            if n == 0 {
+                return Err(StoreError::Invalid(format!("batch {old} is not a committed batch and cannot be replaced")));
+            }
+            let dataset: oversight_core::Dataset =
+                self.batch.dataset.parse().map_err(|e: oversight_core::schema::UnknownDataset| StoreError::Invalid(e.to_string()))?;
+            for t in dataset.tables() {
+                conn.execute(&format!("DELETE FROM {} WHERE batch_id = ?", t.name()), params![old])?;
+            }
+        }
+        let row = BatchRow {
+            id: self.id,
+            rows_read: summary.rows_read,
+            rows_accepted: summary.rows_accepted,
+            rows_rejected: summary.rows_rejected,
+            date_range: summary.date_range,
+            status: BatchStatus::Committed,
+            replaces: self.replaces,
+        };
+        self.store.insert_batch_row(&self.batch, &row, None)?;
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Abandons the batch: nothing of it stays.
+    pub fn rollback(mut self) {
+        self.rollback_now();
+    }
+
+    fn rollback_now(&mut self) {
+        if self.open {
+            self.appenders.clear();
+            self.rejects = None;
+            if let Err(e) = self.store.conn.execute_batch("ROLLBACK") {
+                tracing::warn!(error = %e, "rollback failed");
+            }
+            self.open = false;
+        }
+    }
+}
+
+impl Drop for Ingest<'_> {
+    fn drop(&mut self) {
+        self.rollback_now();
+    }
+}

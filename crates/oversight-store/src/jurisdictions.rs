@@ -1,0 +1,129 @@
+//! Jurisdictions: the places records belong to.
+
+use crate::{Result, Store, StoreError, queries};
+use duckdb::{OptionalExt, params};
+use serde::{Deserialize, Serialize};
+
+/// A row of `jurisdictions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Jurisdiction {
+    pub id: String,
+    pub name: String,
+    /// A `jurisdiction_kind` code.
+    pub kind: String,
+    pub parent_id: Option<String>,
+    pub state: Option<String>,
+    pub fips: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// IANA time zone, e.g. `America/New_York`.
+    pub timezone: Option<String>,
+    /// Jurisdiction whose residents per-capita rates are divided by (None: its own).
+    pub population_benchmark_id: Option<String>,
+}
+
+/// Attributes to set on an existing jurisdiction (None leaves one as it is).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct JurisdictionPatch {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub parent_id: Option<String>,
+    pub state: Option<String>,
+    pub fips: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub timezone: Option<String>,
+    pub population_benchmark_id: Option<String>,
+}
+
+fn from_row(r: &duckdb::Row<'_>) -> duckdb::Result<Jurisdiction> {
+    Ok(Jurisdiction {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: r.get(2)?,
+        parent_id: r.get(3)?,
+        state: r.get(4)?,
+        fips: r.get(5)?,
+        lat: r.get(6)?,
+        lng: r.get(7)?,
+        timezone: r.get(8)?,
+        population_benchmark_id: r.get(9)?,
+    })
+}
+
+impl Store {
+    pub fn jurisdiction(&self, id: &str) -> Result<Option<Jurisdiction>> {
+        let mut st = self.conn.prepare_cached(queries::GET_JURISDICTION)?;
+        Ok(st.query_row(params![id], from_row).optional()?)
+    }
+
+    /// Jurisdictions in id order, after the id `after` (cursor) if given.
+    pub fn list_jurisdictions(&self, after: Option<&str>, limit: usize) -> Result<Vec<Jurisdiction>> {
+        let mut st = self.conn.prepare_cached(queries::LIST_JURISDICTIONS)?;
+        let rows = st.query_map(params![after.unwrap_or(""), limit as i64], from_row)?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// Creates the jurisdiction unless one with its id exists (which is then left as it is). Returns whether it
+    /// was created.
+    pub fn ensure_jurisdiction(&self, j: &Jurisdiction) -> Result<bool> {
+        let mut st = self.conn.prepare_cached(queries::INSERT_JURISDICTION_IF_ABSENT)?;
+        let n = st.execute(params![
+            j.id,
+            j.name,
+            j.kind,
+            j.parent_id,
+            j.state,
+            j.fips,
+            j.lat,
+            j.lng,
+            j.timezone,
+            j.population_benchmark_id
+        ])?;
+        Ok(n > 0)
+    }
+
+    /// Fills the attributes an existing jurisdiction lacks from `j` (a placeholder name equal to the id
+    /// counts as lacking).
+    pub fn fill_jurisdiction(&self, j: &Jurisdiction) -> Result<()> {
+        let mut st = self.conn.prepare_cached(queries::FILL_JURISDICTION)?;
+        st.execute(params![
+            j.name,
+            j.kind,
+            j.parent_id,
+            j.state,
+            j.fips,
+            j.lat,
+            j.lng,
+            j.timezone,
+            j.id
+        ])?;
+        Ok(())
+    }
+
+    /// Sets attributes of an existing jurisdiction.
+    pub fn update_jurisdiction(&self, id: &str, p: &JurisdictionPatch) -> Result<Jurisdiction> {
+        if let Some(b) = &p.population_benchmark_id {
+            if self.jurisdiction(b)?.is_none() {
+                return Err(StoreError::Invalid(format!("benchmark jurisdiction {b:?} does not exist")));
+            }
+        }
+        let mut st = self.conn.prepare_cached(queries::UPDATE_JURISDICTION)?;
+        let n = st.execute(params![
+            p.name,
+            p.kind,
+            p.parent_id,
+            p.state,
+            p.fips,
+            p.lat,
+            p.lng,
+            p.timezone,
+            p.population_benchmark_id,
+            id
+        ])?;
+        if n == 0 {
+            return Err(StoreError::NotFound { what: "jurisdiction", id: id.to_owned() });
+        }
+        self.jurisdiction(id)?.ok_or_else(|| StoreError::NotFound { what: "jurisdiction", id: id.to_owned() })
+    }
+}

@@ -1,0 +1,32 @@
+//! The DuckDB store of Oversight: opens (or creates) the database file, applies the numbered migrations in
+//! `sql/migrations`, and owns every SQL statement the project runs — named queries live in `sql/queries` and
+//! are loaded here with `include_str!`.
+//!
+//! This is the only crate that links `duckdb`. It owns the blocking boundary: its calls block, so async
+//! callers run them on the blocking pool. It must not contain indicator logic (that is `oversight-metrics`)
+//! or source-format knowledge (that is `oversight-import`). Parameters are always bound; the only identifiers
+//! placed in SQL text come from closed enums (`oversight_core::Table`).
+
+mod batches;
+mod error;
+mod files;
+mod ingest;
+mod jurisdictions;
+mod migrate;
+pub mod queries;
+mod store;
+
+pub use batches::{BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
+pub use error::StoreError;
+pub use ingest::{Ingest, IngestSummary, appended_columns};
+pub use jurisdictions::{Jurisdiction, JurisdictionPatch};
+pub use migrate::MIGRATIONS;
+pub use store::{Store, StoreOptions};
+
+/// Arrow (arrow-rs, as DuckDB links it): importers build record batches with it.
+pub use duckdb::arrow;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests;

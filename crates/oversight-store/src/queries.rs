@@ -1,0 +1,29 @@
+//! Named queries, one `.sql` file each under `sql/queries`. A test prepares every one of them against a
+//! freshly migrated database, so a broken query fails CI rather than a user.
+
+macro_rules! queries {
+    ($($name:ident = $path:literal;)+) => {
+        $(pub(crate) const $name: &str = include_str!(concat!("../../../sql/queries/", $path));)+
+        /// Every named query: (file, SQL).
+        pub static ALL: &[(&str, &str)] = &[$(($path, $name)),+];
+    };
+}
+
+queries! {
+    FIND_COMMITTED_BATCH = "batches/find_committed.sql";
+    FIND_BATCH_BY_FILE_HASH = "batches/find_by_file_hash.sql";
+    GET_BATCH = "batches/get.sql";
+    LIST_BATCHES = "batches/list.sql";
+    BATCH_FILES = "batches/files.sql";
+    INSERT_BATCH = "batches/insert.sql";
+    INSERT_BATCH_FILE = "batches/insert_file.sql";
+    NEXT_BATCH_ID = "batches/next_id.sql";
+    SUPERSEDE_BATCH = "batches/supersede.sql";
+    LIST_REJECTS = "rejects/list.sql";
+    TOP_REJECT_REASONS = "rejects/top_reasons.sql";
+    GET_JURISDICTION = "jurisdictions/get.sql";
+    LIST_JURISDICTIONS = "jurisdictions/list.sql";
+    INSERT_JURISDICTION_IF_ABSENT = "jurisdictions/insert_if_absent.sql";
+    UPDATE_JURISDICTION = "jurisdictions/update.sql";
+    FILL_JURISDICTION = "jurisdictions/fill.sql";
+}

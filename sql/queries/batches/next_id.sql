@@ -1,0 +1,1 @@
+SELECT nextval('import_batch_ids')

@@ -1,0 +1,8 @@
+//! Black-box tests of Oversight: the real `oversight` binary and `serve()` on port 0, with a fresh DuckDB file
+//! per test. One test binary made of modules, so it links once.
+
+mod helpers;
+
+mod import_real_data;
+mod import_rules;
+mod fixtures;
