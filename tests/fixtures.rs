@@ -10,21 +10,28 @@ fn the_committed_fixtures_are_exactly_what_the_generator_writes_for_seed_1() {
     let out = s.path("fixtures");
     s.ok(&["fixtures", "--out", p(&out), "--seed", "1"]);
     let committed = repo().join("fixtures");
-    let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     let mut committed_names: Vec<String> =
         std::fs::read_dir(&committed).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     committed_names.sort();
-    assert_eq!(names, committed_names, "regenerate with: cargo run -p oversight-cli -- fixtures --out fixtures --seed 1");
+    assert_eq!(
+        names, committed_names,
+        "regenerate with: cargo run -p oversight-cli -- fixtures --out fixtures --seed 1"
+    );
     for n in names {
         let a = std::fs::read(out.join(&n)).unwrap();
         let b = std::fs::read(committed.join(&n)).unwrap();
-        assert!(a == b, "fixtures/{n} differs from the generator's output; regenerate with: cargo run -p oversight-cli -- fixtures --out fixtures --seed 1");
+        assert!(
+            a == b,
+            "fixtures/{n} differs from the generator's output; regenerate with: cargo run -p oversight-cli -- fixtures --out fixtures --seed 1"
+        );
     }
 }
 
 /// Imports every fixture into the scratch database.
-pub fn import_fixtures(s: &Scratch) {
+pub(crate) fn import_fixtures(s: &Scratch) {
     let f = |n: &str| repo().join("fixtures").join(n);
     for (dataset, file) in [
         ("populations", "populations.csv"),
@@ -35,7 +42,15 @@ pub fn import_fixtures(s: &Scratch) {
     ] {
         s.ok(&["import", "--dataset", dataset, "--profile", "canonical", p(&f(file))]);
     }
-    s.ok(&["import", "--dataset", "complaints", "--profile", "canonical", p(&f("complaints.csv")), p(&f("allegations.csv"))]);
+    s.ok(&[
+        "import",
+        "--dataset",
+        "complaints",
+        "--profile",
+        "canonical",
+        p(&f("complaints.csv")),
+        p(&f("allegations.csv")),
+    ]);
 }
 
 #[test]
@@ -44,7 +59,14 @@ fn every_fixture_imports_with_the_canonical_profile_and_nothing_is_rejected() {
     import_fixtures(&s);
     let store = s.store();
     for b in store.list_batches(None, 20).unwrap() {
-        assert_eq!(b.rows_rejected, 0, "batch {} ({}) rejected rows: {:?}", b.id, b.file_names(), store.rejects(b.id, None, 5).unwrap());
+        assert_eq!(
+            b.rows_rejected,
+            0,
+            "batch {} ({}) rejected rows: {:?}",
+            b.id,
+            b.file_names(),
+            store.rejects(b.id, None, 5).unwrap()
+        );
         assert!(b.rows_accepted > 0);
     }
     for t in Table::ALL {
@@ -57,7 +79,10 @@ fn every_fixture_imports_with_the_canonical_profile_and_nothing_is_rejected() {
     // The planted search disparity shows in the raw counts.
     let rate = |race: &str| -> f64 {
         let v = store
-            .inspect("SELECT avg(search_conducted::INT) FROM stops WHERE jurisdiction_id = 'demo-city' AND subject_race = ?", &[race])
+            .inspect(
+                "SELECT avg(search_conducted::INT) FROM stops WHERE jurisdiction_id = 'demo-city' AND subject_race = ?",
+                &[race],
+            )
             .unwrap();
         v[0][0].clone().unwrap().parse().unwrap()
     };

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
 /// `../shared/data` beside the checkout, if present. Missing data skips the calling test with a printed
 /// reason, except under CI (`CI=true`), where it is a failure.
-pub fn shared_data() -> Option<PathBuf> {
+pub(crate) fn shared_data() -> Option<PathBuf> {
     let dir = repo().join("../shared/data");
     if dir.is_dir() {
         return Some(dir);
@@ -25,62 +25,68 @@ pub fn shared_data() -> Option<PathBuf> {
 }
 
 /// A scratch directory with a database path in it.
-pub struct Scratch {
-    pub dir: tempfile::TempDir,
+pub(crate) struct Scratch {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Scratch {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { dir: tempfile::tempdir().expect("temp dir") }
     }
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.dir.path().join("oversight.duckdb")
     }
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
-    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, content).expect("write file");
         p
     }
     /// The `oversight` command on this scratch database.
-    pub fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_oversight"));
         c.env("OVERSIGHT_DB", self.db()).env_remove("OVERSIGHT_CONFIG").env("OVERSIGHT_LOG", "warn");
         c
     }
     /// Runs `oversight ARGS` and returns its output (any exit status).
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let out = self.cmd().args(args).output().expect("run oversight");
         Run(out)
     }
     /// Runs and asserts success.
-    pub fn ok(&self, args: &[&str]) -> Run {
+    pub(crate) fn ok(&self, args: &[&str]) -> Run {
         let r = self.run(args);
-        assert!(r.0.status.success(), "oversight {args:?} failed ({:?}):\n{}\n{}", r.0.status.code(), r.stdout(), r.stderr());
+        assert!(
+            r.0.status.success(),
+            "oversight {args:?} failed ({:?}):\n{}\n{}",
+            r.0.status.code(),
+            r.stdout(),
+            r.stderr()
+        );
         r
     }
     /// Opens the database (after the command released it).
-    pub fn store(&self) -> oversight_store::Store {
+    pub(crate) fn store(&self) -> oversight_store::Store {
         oversight_store::Store::open(self.db()).expect("open test database")
     }
 }
 
-pub struct Run(pub Output);
+pub(crate) struct Run(pub(crate) Output);
 
 impl Run {
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.0.stdout).into_owned()
     }
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.0.stderr).into_owned()
     }
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.0.status.code()
     }
 }
 
-pub fn p(path: &Path) -> &str {
+pub(crate) fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }

@@ -48,18 +48,35 @@ fn a_file_with_3_malformed_rows_among_1000_lands_997_and_lists_the_3_with_line_n
     let s = Scratch::new();
     let mut rows = opp_rows(1000);
     // Data row k sits on line k + 1 (line 1 is the header).
-    rows[99] = rows[99].replacen("2016-04-04", "2016-13-04", 1); // line 101: no month 13
+    let set_field = |row: &str, i: usize, v: &str| {
+        let mut f: Vec<&str> = row.split(',').collect();
+        f[i] = v;
+        f.join(",")
+    };
+    rows[99] = set_field(&rows[99], 1, "2016-13-04"); // line 101: no month 13
     rows[500] = rows[500].replace(",white,", ",purple,"); // line 502: not a race code
     rows[998] = rows[998].replacen(",FALSE,NA,", ",FALSE,TRUE,", 1); // line 1000: contraband without a search
     let file = s.write("stops.csv", csv_of(&rows));
-    let r = s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", "--rejects", p(&s.path("rejects.csv")), p(&file)]);
+    let r = s.ok(&[
+        "import",
+        "--dataset",
+        "stops",
+        "--profile",
+        "opp",
+        "--jurisdiction",
+        "test-city",
+        "--rejects",
+        p(&s.path("rejects.csv")),
+        p(&file),
+    ]);
     assert!(r.stdout().contains("997"), "{}", r.stdout());
     let store = s.store();
     assert_eq!(store.count_rows(Table::Stops).unwrap(), 997);
     let b = store.list_batches(None, 1).unwrap().remove(0);
     assert_eq!((b.rows_read, b.rows_accepted, b.rows_rejected), (1000, 997, 3));
     let rejects = store.rejects(b.id, None, 10).unwrap();
-    let got: Vec<(i64, String, String)> = rejects.iter().map(|r| (r.line, r.column.clone().unwrap(), r.value.clone().unwrap())).collect();
+    let got: Vec<(i64, String, String)> =
+        rejects.iter().map(|r| (r.line, r.column.clone().unwrap(), r.value.clone().unwrap())).collect();
     assert_eq!(
         got,
         vec![
@@ -74,6 +91,7 @@ fn a_file_with_3_malformed_rows_among_1000_lands_997_and_lists_the_3_with_line_n
     assert_eq!(written.lines().count(), 4, "{written}");
     assert!(written.lines().nth(1).unwrap().contains(",101,date,2016-13-04,"), "{written}");
     // The same rejects, as `oversight rejects N --csv` prints them.
+    drop(store);
     let out = s.ok(&["rejects", &b.id.to_string(), "--csv"]).stdout();
     assert_eq!(out, written);
 }
@@ -128,7 +146,10 @@ fn re_importing_a_file_changes_nothing_and_replace_swaps_the_batch_atomically() 
     s.ok(&args);
     let first = s.store().list_batches(None, 1).unwrap().remove(0).id;
     let again = s.ok(&args).stdout();
-    assert!(again.contains(&format!("already imported as batch {first}")) && again.contains("nothing changed"), "{again}");
+    assert!(
+        again.contains(&format!("already imported as batch {first}")) && again.contains("nothing changed"),
+        "{again}"
+    );
     {
         let store = s.store();
         assert_eq!(store.count_rows(Table::Stops).unwrap(), 200);
@@ -145,11 +166,18 @@ fn re_importing_a_file_changes_nothing_and_replace_swaps_the_batch_atomically() 
     assert_eq!(batches[0].status, BatchStatus::Committed);
     assert_eq!(batches[1].status, BatchStatus::Superseded);
     assert_eq!(batches[1].superseded_by, Some(batches[0].id));
-    let n: i64 = store.inspect_one("SELECT count(*) FROM stops WHERE batch_id = ?", &[&batches[0].id.to_string()]).unwrap().unwrap().parse().unwrap();
+    let n: i64 = store
+        .inspect_one("SELECT count(*) FROM stops WHERE batch_id = ?", &[&batches[0].id.to_string()])
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(n, 200);
+    drop(store);
     // The same content under another name is the same input.
     let copy = s.write("copy-of-stops.csv", std::fs::read(&file).unwrap());
-    let out = s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&copy)]).stdout();
+    let out =
+        s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&copy)]).stdout();
     assert!(out.contains("already imported"), "{out}");
 }
 
@@ -184,7 +212,10 @@ fn a_child_process_killed_with_sigkill_mid_import_leaves_no_partial_batch() {
         if db_now > db_before + (1 << 20) || wal_now > 0 {
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "the import finished before it could be killed: make the file larger");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before it could be killed: make the file larger"
+        );
         assert!(started.elapsed().as_secs() < 120, "the import never started writing");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -198,7 +229,8 @@ fn a_child_process_killed_with_sigkill_mid_import_leaves_no_partial_batch() {
     assert_eq!(rejects, 0);
     drop(store);
     // And the file imports cleanly afterwards.
-    let out = s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&file)]).stdout();
+    let out =
+        s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&file)]).stdout();
     assert!(out.contains("1,500,000"), "{out}");
 }
 
@@ -263,7 +295,10 @@ fn a_profile_written_only_in_toml_imports_a_layout_the_code_has_never_seen() {
     assert_eq!((j.name.as_str(), j.timezone.as_deref()), ("Riverton", Some("America/Denver")));
     // The same badge hashes to the same key; the raw badge is not stored.
     assert_eq!(store.inspect_one("SELECT count(DISTINCT officer_id_hash) FROM stops", &[]).unwrap().unwrap(), "2");
-    assert_eq!(store.inspect_one("SELECT count(*) FROM stops WHERE officer_id_hash IN ('1234', '77')", &[]).unwrap().unwrap(), "0");
+    assert_eq!(
+        store.inspect_one("SELECT count(*) FROM stops WHERE officer_id_hash IN ('1234', '77')", &[]).unwrap().unwrap(),
+        "0"
+    );
 }
 
 #[test]
@@ -274,7 +309,11 @@ fn a_broken_profile_is_refused_with_the_key_at_fault() {
     let profile = s.write("bad.toml", bad);
     let r = s.run(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
     assert_eq!(r.code(), Some(2));
-    assert!(r.stderr().contains("fields.outcome") && r.stderr().contains("\"ticket\", which is not a stop_outcome code"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("fields.outcome") && r.stderr().contains("\"ticket\", which is not a stop_outcome code"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]
@@ -301,6 +340,7 @@ fn parquet_files_import_like_csv_and_the_folder_mode_imports_only_new_files() {
     t.ok(&["import", "--dataset", "stops", "--profile", "canonical", p(&parquet)]);
     let store = t.store();
     assert_eq!(store.count_rows(Table::Stops).unwrap(), 60);
-    let day: String = store.inspect_one("SELECT min(date::VARCHAR || ' ' || time::VARCHAR) FROM stops", &[]).unwrap().unwrap();
+    let day: String =
+        store.inspect_one("SELECT min(date::VARCHAR || ' ' || time::VARCHAR) FROM stops", &[]).unwrap().unwrap();
     assert_eq!(day, "2016-01-01 00:00:00");
 }

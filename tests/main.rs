@@ -3,6 +3,6 @@
 
 mod helpers;
 
+mod fixtures;
 mod import_real_data;
 mod import_rules;
-mod fixtures;

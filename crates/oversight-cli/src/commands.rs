@@ -74,7 +74,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Rejects { batch, csv, limit } => rejects(&cli.db, batch, csv, limit),
         Command::Profiles { show } => profiles(show),
         Command::Fixtures { out, seed } => {
-            let written = oversight_import::fixtures::generate(&out, seed).with_context(|| format!("writing {}", out.display()))?;
+            let written = oversight_import::fixtures::generate(&out, seed)
+                .with_context(|| format!("writing {}", out.display()))?;
             for w in written {
                 println!("{w}");
             }
@@ -93,7 +94,10 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
     let profile = resolve_profile(&args.profile, Some(dataset))?;
     let inputs: Vec<Vec<InputFile>> = if let Some(dir) = &args.dir {
         if !profile.toml.files.is_empty() {
-            return refuse(format!("--dir imports one file per batch, but profile {} reads several files together", profile.name));
+            return refuse(format!(
+                "--dir imports one file per batch, but profile {} reads several files together",
+                profile.name
+            ));
         }
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("reading directory {}", dir.display()))?
@@ -189,7 +193,13 @@ fn print_report(store: &Store, r: &ImportReport, names: &str, rejects_csv: Optio
     println!("  rejected       {:>12}", thousands(b.rows_rejected));
     if r.tables.len() > 1 {
         for t in &r.tables {
-            println!("    {:<14} {} read, {} accepted, {} rejected", t.table, thousands(t.read), thousands(t.accepted), thousands(t.rejected));
+            println!(
+                "    {:<14} {} read, {} accepted, {} rejected",
+                t.table,
+                thousands(t.read),
+                thousands(t.accepted),
+                thousands(t.rejected)
+            );
         }
     }
     if let (Some(a), Some(z)) = (b.date_min, b.date_max) {
@@ -216,7 +226,12 @@ fn print_report(store: &Store, r: &ImportReport, names: &str, rejects_csv: Optio
     if b.rows_rejected > 0 {
         match rejects_csv {
             Some(p) => {
-                let n = write_rejects_csv(store, b.id, usize::MAX, std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)?;
+                let n = write_rejects_csv(
+                    store,
+                    b.id,
+                    usize::MAX,
+                    std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+                )?;
                 println!("  {} rejects written to {}", thousands(n as i64), p.display());
             }
             None => println!("  see them with: oversight rejects {}", b.id),
@@ -288,7 +303,15 @@ fn rejects(db: &Path, batch: i64, as_csv: bool, limit: usize) -> Result<ExitCode
     let list = store.rejects(batch, None, limit)?;
     let rows: Vec<Vec<String>> = list
         .iter()
-        .map(|r| vec![r.file.clone(), r.line.to_string(), r.column.clone().unwrap_or_default(), r.value.clone().unwrap_or_default(), r.reason.clone()])
+        .map(|r| {
+            vec![
+                r.file.clone(),
+                r.line.to_string(),
+                r.column.clone().unwrap_or_default(),
+                r.value.clone().unwrap_or_default(),
+                r.reason.clone(),
+            ]
+        })
         .collect();
     table(&["file", "line", "column", "value", "reason"], &rows);
     Ok(ExitCode::SUCCESS)
@@ -348,7 +371,9 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
             oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| Refusal(e.to_string()))?;
             if let Some(k) = &kind {
                 if k.parse::<oversight_core::JurisdictionKind>().is_err() {
-                    return refuse(format!("--kind {k:?}: expected state, county, city, agency, neighborhood, district or other"));
+                    return refuse(format!(
+                        "--kind {k:?}: expected state, county, city, agency, neighborhood, district or other"
+                    ));
                 }
             }
             if let Some(tz) = &timezone {
@@ -357,9 +382,24 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
                 }
             }
             if store.jurisdiction(&id)?.is_none() {
-                store.ensure_jurisdiction(&Jurisdiction { id: id.clone(), name: id.clone(), kind: "other".into(), ..Default::default() })?;
+                store.ensure_jurisdiction(&Jurisdiction {
+                    id: id.clone(),
+                    name: id.clone(),
+                    kind: "other".into(),
+                    ..Default::default()
+                })?;
             }
-            let patch = JurisdictionPatch { name, kind, parent_id: parent, state, fips, lat, lng, timezone, population_benchmark_id: benchmark };
+            let patch = JurisdictionPatch {
+                name,
+                kind,
+                parent_id: parent,
+                state,
+                fips,
+                lat,
+                lng,
+                timezone,
+                population_benchmark_id: benchmark,
+            };
             let j = store.update_jurisdiction(&id, &patch)?;
             println!("{}", serde_json::to_string_pretty(&j)?);
         }

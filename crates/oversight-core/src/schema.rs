@@ -362,18 +362,16 @@ impl fmt::Display for Dataset {
 
 /// A dataset name that is not one of ours.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown dataset {0:?} (expected one of: stops, detainers, crime-reports, complaints, policy-events, populations)")]
+#[error(
+    "unknown dataset {0:?} (expected one of: stops, detainers, crime-reports, complaints, policy-events, populations)"
+)]
 pub struct UnknownDataset(pub String);
 
 impl FromStr for Dataset {
     type Err = UnknownDataset;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm = s.trim().to_ascii_lowercase().replace('_', "-");
-        Dataset::ALL
-            .iter()
-            .copied()
-            .find(|d| d.as_str() == norm)
-            .ok_or_else(|| UnknownDataset(s.to_owned()))
+        Dataset::ALL.iter().copied().find(|d| d.as_str() == norm).ok_or_else(|| UnknownDataset(s.to_owned()))
     }
 }
 

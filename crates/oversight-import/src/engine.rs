@@ -165,7 +165,11 @@ enum NumOp {
 #[derive(Debug, Clone)]
 enum Getter {
     Col(ColRef),
-    Joined { col: ColRef, agg: Agg, filter: Option<JoinFilter> },
+    Joined {
+        col: ColRef,
+        agg: Agg,
+        filter: Option<JoinFilter>,
+    },
     Const(String),
     Template(Vec<TemplatePart>),
     Any(Vec<ColRef>),
@@ -191,12 +195,29 @@ enum Conv {
         hash: Option<KeyedHasher>,
         jurisdiction: bool,
     },
-    Code { map: ValueMap<CodeTarget>, hispanic: Option<(ColRef, Vec<String>)> },
+    Code {
+        map: ValueMap<CodeTarget>,
+        hispanic: Option<(ColRef, Vec<String>)>,
+    },
     Bool(BoolWords),
-    Int { scale: Option<f64>, min: Option<f64>, max: Option<f64> },
-    Float { scale: Option<f64>, min: Option<f64>, max: Option<f64> },
-    Date { formats: Vec<DateFormat>, convert: Option<(Option<Tz>, Tz)> },
-    Time { formats: Vec<DateFormat>, convert: Option<(Option<Tz>, Tz)> },
+    Int {
+        scale: Option<f64>,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Float {
+        scale: Option<f64>,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Date {
+        formats: Vec<DateFormat>,
+        convert: Option<(Option<Tz>, Tz)>,
+    },
+    Time {
+        formats: Vec<DateFormat>,
+        convert: Option<(Option<Tz>, Tz)>,
+    },
 }
 
 /// How one output field is computed.
@@ -225,7 +246,6 @@ pub(crate) struct PlanCtx<'a> {
     /// Header of the file the table's rows come from, and its role.
     pub(crate) header: &'a [String],
     pub(crate) role: &'a str,
-    pub(crate) display: &'a str,
     /// Joined files, numbered from 1.
     pub(crate) joined: Vec<(&'a str, &'a [String])>,
     pub(crate) cli_jurisdiction: Option<&'a str>,
@@ -332,10 +352,6 @@ impl TablePlan {
         self.set.width
     }
 
-    pub(crate) fn slot(&self, field: &str) -> Option<usize> {
-        self.slots.get(field).copied()
-    }
-
     /// Maps one row into `out` (resized to the table's width); problems go to `problems`.
     pub(crate) fn eval<'r>(&mut self, cx: &RowCtx<'r>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
         self.set.eval(cx, out, problems);
@@ -344,7 +360,12 @@ impl TablePlan {
     /// Row-level rules: required values, plausible dates and ages, and cross-field consistency.
     fn check_row(&self, out: &[Val<'_>], problems: &mut Vec<Problem>) {
         let label = |name: &str| {
-            self.set.fields.iter().find(|f| f.def.name == name).map(|f| f.label.clone()).unwrap_or_else(|| name.to_owned())
+            self.set
+                .fields
+                .iter()
+                .find(|f| f.def.name == name)
+                .map(|f| f.label.clone())
+                .unwrap_or_else(|| name.to_owned())
         };
         if !problems.is_empty() {
             return;
@@ -353,12 +374,20 @@ impl TablePlan {
             let slot = self.slots[def.name];
             let v = &out[slot];
             if def.required && v.is_null() {
-                problems.push(Problem { column: label(def.name), value: None, reason: "required value is missing".into() });
+                problems.push(Problem {
+                    column: label(def.name),
+                    value: None,
+                    reason: "required value is missing".into(),
+                });
                 continue;
             }
             if let Val::Date(d) = v {
                 if d.year() < 1900 {
-                    problems.push(Problem { column: label(def.name), value: Some(d.to_string()), reason: "date is before 1900".into() });
+                    problems.push(Problem {
+                        column: label(def.name),
+                        value: Some(d.to_string()),
+                        reason: "date is before 1900".into(),
+                    });
                 } else if *d > self.today + chrono::Duration::days(1) {
                     problems.push(Problem {
                         column: label(def.name),
@@ -369,10 +398,18 @@ impl TablePlan {
             }
             if let Val::Int(a) = v {
                 if matches!(def.name, "subject_age" | "age" | "complainant_age") && !(0..=120).contains(a) {
-                    problems.push(Problem { column: label(def.name), value: Some(a.to_string()), reason: "age is outside 0-120".into() });
+                    problems.push(Problem {
+                        column: label(def.name),
+                        value: Some(a.to_string()),
+                        reason: "age is outside 0-120".into(),
+                    });
                 }
                 if def.name == "year" && !(1900..=2100).contains(a) {
-                    problems.push(Problem { column: label(def.name), value: Some(a.to_string()), reason: "year is outside 1900-2100".into() });
+                    problems.push(Problem {
+                        column: label(def.name),
+                        value: Some(a.to_string()),
+                        reason: "year is outside 1900-2100".into(),
+                    });
                 }
                 if def.name == "birth_year" && !(1880..=2100).contains(a) {
                     problems.push(Problem {
@@ -390,19 +427,29 @@ impl TablePlan {
                     _ => false,
                 };
                 if bad {
-                    problems.push(Problem { column: label(def.name), value: Some(x.to_string()), reason: "value is out of range".into() });
+                    problems.push(Problem {
+                        column: label(def.name),
+                        value: Some(x.to_string()),
+                        reason: "value is out of range".into(),
+                    });
                 }
             }
             if let Some(jid) = v.as_str().filter(|_| def.name == "jurisdiction_id") {
                 if let Err(e) = JurisdictionId::new(jid) {
-                    problems.push(Problem { column: label(def.name), value: Some(jid.to_owned()), reason: e.to_string() });
+                    problems.push(Problem {
+                        column: label(def.name),
+                        value: Some(jid.to_owned()),
+                        reason: e.to_string(),
+                    });
                 }
             }
         }
         let get = |n: &str| self.slots.get(n).map(|&s| &out[s]);
         match self.table {
             Table::Stops => {
-                if get("contraband_found") == Some(&Val::Bool(true)) && get("search_conducted") == Some(&Val::Bool(false)) {
+                if get("contraband_found") == Some(&Val::Bool(true))
+                    && get("search_conducted") == Some(&Val::Bool(false))
+                {
                     problems.push(Problem {
                         column: label("contraband_found"),
                         value: Some("true".into()),
@@ -434,16 +481,6 @@ impl TablePlan {
             }
             _ => {}
         }
-    }
-
-    /// Describes a row's values for diagnostics.
-    #[cfg(test)]
-    pub(crate) fn describe(&self, out: &[Val<'_>]) -> Vec<(String, Option<String>)> {
-        let mut v = Vec::new();
-        for f in self.table.fields() {
-            v.push((f.name.to_owned(), out[self.slots[f.name]].display()));
-        }
-        v
     }
 }
 
@@ -617,7 +654,9 @@ impl FieldSet {
                     Agg::DistinctCount => {
                         let set: HashSet<&str> = rows
                             .iter()
-                            .filter_map(|&r| fdata.rows[r as usize].get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values)))
+                            .filter_map(|&r| {
+                                fdata.rows[r as usize].get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values))
+                            })
                             .collect();
                         (Val::Int(set.len() as i64), None)
                     }
@@ -657,7 +696,9 @@ impl FieldSet {
                             }
                             Agg::Priority => {
                                 let rank = |v: &Val<'_>| {
-                                    v.as_str().and_then(|s| f.priority.iter().position(|p| p == s)).unwrap_or(usize::MAX)
+                                    v.as_str()
+                                        .and_then(|s| f.priority.iter().position(|p| p == s))
+                                        .unwrap_or(usize::MAX)
                                 };
                                 vals.into_iter().filter(|v| rank(&v.0) != usize::MAX).min_by_key(|v| rank(&v.0))
                             }
@@ -876,13 +917,19 @@ fn parse_with(formats: &[DateFormat], s: &str) -> Result<DateTimeParts, String> 
     Err(if formats.len() == 1 {
         first_err.unwrap_or_default()
     } else {
-        format!("matches none of the date formats {}", formats.iter().map(|f| format!("{:?}", f.source)).collect::<Vec<_>>().join(", "))
+        format!(
+            "matches none of the date formats {}",
+            formats.iter().map(|f| format!("{:?}", f.source)).collect::<Vec<_>>().join(", ")
+        )
     })
 }
 
 /// Converts a parsed instant to local date and time. `convert` is (zone the source is in, unless the value
 /// carried an offset; local zone).
-fn localize(p: DateTimeParts, convert: Option<(Option<Tz>, Tz)>) -> Result<(Option<NaiveDate>, Option<NaiveTime>), String> {
+fn localize(
+    p: DateTimeParts,
+    convert: Option<(Option<Tz>, Tz)>,
+) -> Result<(Option<NaiveDate>, Option<NaiveTime>), String> {
     let Some((from, to)) = convert else {
         if p.offset.is_some() {
             return Err("the value carries a UTC offset but the jurisdiction has no time zone to convert it to".into());
@@ -923,7 +970,10 @@ fn resolve(cx: &PlanCtx<'_>, name: &str, optional: bool) -> Result<Option<ColRef
     if optional {
         return Ok(None);
     }
-    Err(perr(Some(name), format!("required column {name:?} is missing (the {} file has: {})", cx.role, preview(cx.header))))
+    Err(perr(
+        Some(name),
+        format!("required column {name:?} is missing (the {} file has: {})", cx.role, preview(cx.header)),
+    ))
 }
 
 fn preview(header: &[String]) -> String {
@@ -957,7 +1007,12 @@ fn compile_field(
 ) -> Result<FieldPlan, PlanError> {
     let mut label = def.name.to_owned();
     let getter = if let Some(c) = &s.column {
-        label = c.rsplit_once('.').filter(|(r, _)| cx.joined.iter().any(|j| j.0 == *r)).map(|x| x.1).unwrap_or(c).to_owned();
+        label = c
+            .rsplit_once('.')
+            .filter(|(r, _)| cx.joined.iter().any(|j| j.0 == *r))
+            .map(|x| x.1)
+            .unwrap_or(c)
+            .to_owned();
         match resolve(cx, c, s.optional)? {
             None => Getter::Absent,
             Some(col) if col.file == 0 => Getter::Col(col),
@@ -974,13 +1029,15 @@ fn compile_field(
                 let filter = match &s.when {
                     None => None,
                     Some(w) => {
-                        let fc = resolve(cx, &w.column, false)?
-                            .filter(|fc| fc.file == col.file)
-                            .ok_or_else(|| perr(Some(&w.column), format!("filter column {:?} must be in the same file", w.column)))?;
+                        let fc = resolve(cx, &w.column, false)?.filter(|fc| fc.file == col.file).ok_or_else(|| {
+                            perr(Some(&w.column), format!("filter column {:?} must be in the same file", w.column))
+                        })?;
                         let (values, keep_if_in) = match (&w.is_in, &w.not_in) {
                             (Some(v), None) => (v, true),
                             (None, Some(v)) => (v, false),
-                            _ => return Err(perr(None, format!("{}: `when` needs exactly one of in, not_in", def.name))),
+                            _ => {
+                                return Err(perr(None, format!("{}: `when` needs exactly one of in, not_in", def.name)));
+                            }
                         };
                         Some(JoinFilter { col: fc, values: values.iter().map(|v| normalize(v)).collect(), keep_if_in })
                     }
@@ -1032,9 +1089,11 @@ fn compile_template(cx: &PlanCtx<'_>, t: &str) -> Result<Vec<TemplatePart>, Plan
         if open > 0 {
             parts.push(TemplatePart::Lit(rest[..open].to_owned()));
         }
-        let close = rest[open..].find('}').ok_or_else(|| perr(None, format!("template {t:?} has an unclosed {{")))? + open;
+        let close =
+            rest[open..].find('}').ok_or_else(|| perr(None, format!("template {t:?} has an unclosed {{")))? + open;
         let name = &rest[open + 1..close];
-        let c = resolve(cx, name, false)?.ok_or_else(|| perr(Some(name), format!("template column {name:?} is missing")))?;
+        let c = resolve(cx, name, false)?
+            .ok_or_else(|| perr(Some(name), format!("template column {name:?} is missing")))?;
         parts.push(TemplatePart::Col(c));
         rest = &rest[close + 1..];
     }
@@ -1080,8 +1139,10 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
             .collect()
     };
     let convert = |s: &FieldSpecFull| -> Result<Option<(Option<Tz>, Tz)>, PlanError> {
-        let from = s.timezone.as_ref().map(|z| z.parse::<Tz>()).transpose().map_err(|_| perr(None, "bad timezone".into()))?;
-        let needs = from.is_some() || s.format.as_ref().is_some_and(|f| f.to_vec().iter().any(|f| f.contains("%z") || f.contains("%Z")));
+        let from =
+            s.timezone.as_ref().map(|z| z.parse::<Tz>()).transpose().map_err(|_| perr(None, "bad timezone".into()))?;
+        let needs = from.is_some()
+            || s.format.as_ref().is_some_and(|f| f.to_vec().iter().any(|f| f.contains("%z") || f.contains("%Z")));
         match (needs, cx.local_tz) {
             (false, _) => Ok(None),
             (true, Some(local)) => Ok(Some((from, local))),
@@ -1097,22 +1158,19 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
     };
     Ok(match def.ty {
         FieldType::Text => {
-            let map = s
-                .map
-                .as_ref()
-                .map(|m| {
-                    let entries = map_entries(cx, m)
-                        .into_iter()
-                        .map(|(k, v)| (k, if v.is_empty() { None } else { Some(Arc::<str>::from(v)) }))
-                        .collect();
-                    let unmapped = match s.unmapped.as_deref() {
-                        None | Some("keep") => Unmapped::Keep,
-                        Some("reject") => Unmapped::Reject,
-                        Some("null") => Unmapped::Null,
-                        Some(v) => Unmapped::Value(Arc::from(v)),
-                    };
-                    ValueMap::new(entries, unmapped)
-                });
+            let map = s.map.as_ref().map(|m| {
+                let entries = map_entries(cx, m)
+                    .into_iter()
+                    .map(|(k, v)| (k, if v.is_empty() { None } else { Some(Arc::<str>::from(v)) }))
+                    .collect();
+                let unmapped = match s.unmapped.as_deref() {
+                    None | Some("keep") => Unmapped::Keep,
+                    Some("reject") => Unmapped::Reject,
+                    Some("null") => Unmapped::Null,
+                    Some(v) => Unmapped::Value(Arc::from(v)),
+                };
+                ValueMap::new(entries, unmapped)
+            });
             let hash = s.hash.then(|| KeyedHasher::new(cx.hash_key));
             Conv::Text {
                 map,
@@ -1145,9 +1203,12 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
                         .map(|c| (c.to_owned(), Some(CodeTarget { code: c, detail: None })))
                         .collect();
                     if list == "race" {
-                        v.extend(code_list_values("race_detail").unwrap_or_default().into_iter().filter_map(|c| {
-                            code_target(list, c).map(|t| (c.to_owned(), Some(t)))
-                        }));
+                        v.extend(
+                            code_list_values("race_detail")
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter_map(|c| code_target(list, c).map(|t| (c.to_owned(), Some(t)))),
+                        );
                     }
                     v
                 }
@@ -1156,7 +1217,8 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
                 None | Some("reject") | Some("keep") => Unmapped::Reject,
                 Some("null") => Unmapped::Null,
                 Some(v) => Unmapped::Value(
-                    code_target(list, v).ok_or_else(|| perr(None, format!("{}: {v:?} is not a {list} code", def.name)))?,
+                    code_target(list, v)
+                        .ok_or_else(|| perr(None, format!("{}: {v:?} is not a {list} code", def.name)))?,
                 ),
             };
             let hispanic = match &s.hispanic {
@@ -1225,7 +1287,9 @@ impl TableSink {
                     FieldType::Int => (DataType::Int64, ColBuilder::Int(Int64Builder::new())),
                     FieldType::Float => (DataType::Float64, ColBuilder::Float(Float64Builder::new())),
                     FieldType::Date => (DataType::Date32, ColBuilder::Date(Date32Builder::new())),
-                    FieldType::Time => (DataType::Time64(TimeUnit::Microsecond), ColBuilder::Time(Time64MicrosecondBuilder::new())),
+                    FieldType::Time => {
+                        (DataType::Time64(TimeUnit::Microsecond), ColBuilder::Time(Time64MicrosecondBuilder::new()))
+                    }
                 },
             };
             fields.push(Field::new(c, dt, true));
@@ -1254,9 +1318,9 @@ impl TableSink {
                 (ColBuilder::Float(b), Val::Float(x)) => b.append_value(*x),
                 (ColBuilder::Float(b), Val::Int(x)) => b.append_value(*x as f64),
                 (ColBuilder::Date(b), Val::Date(d)) => b.append_value(d.num_days_from_ce() - EPOCH_CE_DAYS),
-                (ColBuilder::Time(b), Val::Time(t)) => {
-                    b.append_value(i64::from(t.num_seconds_from_midnight()) * 1_000_000 + i64::from(t.nanosecond() / 1000))
-                }
+                (ColBuilder::Time(b), Val::Time(t)) => b.append_value(
+                    i64::from(t.num_seconds_from_midnight()) * 1_000_000 + i64::from(t.nanosecond() / 1000),
+                ),
                 (ColBuilder::Str(b), _) => b.append_null(),
                 (ColBuilder::Bool(b), _) => b.append_null(),
                 (ColBuilder::Int(b), _) => b.append_null(),
@@ -1291,7 +1355,13 @@ impl TableSink {
 
 static ATTR_DEFS: &[FieldDef] = &[
     FieldDef { name: "name", ty: FieldType::Text, required: false, personal: false, description: "" },
-    FieldDef { name: "kind", ty: FieldType::Code("jurisdiction_kind"), required: false, personal: false, description: "" },
+    FieldDef {
+        name: "kind",
+        ty: FieldType::Code("jurisdiction_kind"),
+        required: false,
+        personal: false,
+        description: "",
+    },
     FieldDef { name: "parent", ty: FieldType::Text, required: false, personal: false, description: "" },
     FieldDef { name: "state", ty: FieldType::Text, required: false, personal: false, description: "" },
     FieldDef { name: "fips", ty: FieldType::Text, required: false, personal: false, description: "" },

@@ -170,7 +170,9 @@ pub fn generate(dir: &Path, seed: u64) -> io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut d = Draw(ChaCha8Rng::seed_from_u64(seed));
     let mut written = Vec::new();
-    let mut w = |name: &str, f: &mut dyn FnMut(&mut csv::Writer<std::fs::File>, &mut Draw) -> io::Result<usize>| -> io::Result<()> {
+    let mut w = |name: &str,
+                 f: &mut dyn FnMut(&mut csv::Writer<std::fs::File>, &mut Draw) -> io::Result<usize>|
+     -> io::Result<()> {
         let path = dir.join(name);
         let mut wr = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_path(&path)?;
         let n = f(&mut wr, &mut d)?;
@@ -302,7 +304,10 @@ fn stops(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<usize>
                     // Time of day: 60% spread over the day, 40% in the evening; black drivers' stops in the dark
                     // part of the inter-twilight window are kept with probability `dark_odds` (redrawn otherwise).
                     loop {
-                        let date = d.date_in(NaiveDate::from_ymd_opt(y, 1, 1).expect("valid"), if y % 4 == 0 { 366 } else { 365 });
+                        let date = d.date_in(
+                            NaiveDate::from_ymd_opt(y, 1, 1).expect("valid"),
+                            if y % 4 == 0 { 366 } else { 365 },
+                        );
                         let minute = if d.chance(0.6) { d.below(1440) } else { 900 + d.below(420) } as u32;
                         let (lo, hi) = window[&y];
                         let m = f64::from(minute);
@@ -335,7 +340,11 @@ fn stops(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<usize>
             let referred = d.chance(if ri == 2 { 0.03 } else { 0.005 });
             let age = (16.0 + (d.normal() * 0.45 + 3.1).exp()).min(90.0) as u32;
             let time = NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).expect("valid");
-            let basis = if searched { ["probable cause", "consent", "plain view", "k9"][d.pick(&[0.6, 0.25, 0.1, 0.05])] } else { "" };
+            let basis = if searched {
+                ["probable cause", "consent", "plain view", "k9"][d.pick(&[0.6, 0.25, 0.1, 0.05])]
+            } else {
+                ""
+            };
             wr.write_record([
                 p.id,
                 &format!("{}-{}", p.id, i + 1),
@@ -429,7 +438,8 @@ fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<us
         "most_serious_charge_severity",
     ])?;
     let event = ymd(EVENT_DATE);
-    let countries = ["Mexico", "Guatemala", "Honduras", "El Salvador", "India", "China", "Cuba", "Haiti", "Brazil", "Vietnam"];
+    let countries =
+        ["Mexico", "Guatemala", "Honduras", "El Salvador", "India", "China", "Cuba", "Haiti", "Brazil", "Vietnam"];
     let country_w = [50.0, 15.0, 12.0, 8.0, 4.0, 3.0, 3.0, 2.0, 2.0, 1.0];
     let mut n = 0usize;
     for m in months() {
@@ -442,8 +452,11 @@ fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<us
             let outcomes = ["honored", "declined", "lifted", "released", "active"];
             let w: [f64; 5] = if post { [0.80, 0.05, 0.05, 0.08, 0.02] } else { [0.50, 0.20, 0.10, 0.15, 0.05] };
             let outcome = outcomes[d.pick(&w)];
-            let outcome_date =
-                if outcome == "active" { String::new() } else { (date + Duration::days(d.below(60) as i64)).to_string() };
+            let outcome_date = if outcome == "active" {
+                String::new()
+            } else {
+                (date + Duration::days(d.below(60) as i64)).to_string()
+            };
             let warrant = match d.pick(&[0.02, 0.60, 0.38]) {
                 0 => "TRUE",
                 1 => "FALSE",
@@ -457,7 +470,8 @@ fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<us
                 countries[d.pick(&country_w)],
                 if d.chance(0.88) { "male" } else { "female" },
                 &(18 + d.below(50)).to_string(),
-                ["convicted", "pending_charges", "other_immigration_violator", "unknown"][d.pick(&[0.40, 0.30, 0.25, 0.05])],
+                ["convicted", "pending_charges", "other_immigration_violator", "unknown"]
+                    [d.pick(&[0.40, 0.30, 0.25, 0.05])],
                 "detainer",
                 warrant,
                 outcome,
@@ -469,7 +483,11 @@ fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<us
     Ok(n)
 }
 
-fn complaints(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw, allegations: &mut Vec<Vec<String>>) -> io::Result<usize> {
+fn complaints(
+    wr: &mut csv::Writer<std::fs::File>,
+    d: &mut Draw,
+    allegations: &mut Vec<Vec<String>>,
+) -> io::Result<usize> {
     wr.write_record([
         "jurisdiction_id",
         "complaint_id",
@@ -488,7 +506,8 @@ fn complaints(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw, allegations: &m
     let race_w = [0.30, 0.45, 0.18, 0.04, 0.03];
     let mut n = 0usize;
     for m in months() {
-        let mut rows: Vec<NaiveDate> = (0..d.poisson(COMPLAINTS_PER_MONTH)).map(|_| d.date_in(m, days_in_month(m))).collect();
+        let mut rows: Vec<NaiveDate> =
+            (0..d.poisson(COMPLAINTS_PER_MONTH)).map(|_| d.date_in(m, days_in_month(m))).collect();
         rows.sort();
         for received in rows {
             n += 1;
@@ -522,7 +541,9 @@ fn complaints(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw, allegations: &m
                 allegations.push(vec![
                     id.clone(),
                     format!("badge-{officer:04}"),
-                    ["excessive force", "discourtesy", "improper search", "false arrest"][d.pick(&[0.3, 0.3, 0.2, 0.2])].to_owned(),
+                    ["excessive force", "discourtesy", "improper search", "false arrest"]
+                        [d.pick(&[0.3, 0.3, 0.2, 0.2])]
+                    .to_owned(),
                     finding.to_owned(),
                     finding.to_owned(),
                     discipline.to_owned(),
@@ -553,7 +574,16 @@ fn readme(seed: u64, written: &[String]) -> String {
         let _ = writeln!(
             s,
             "- `{}` — {}, centroid ({}, {}), {}; residents (2018) white {}, black {}, hispanic {}, asian/pacific islander {}, other {}.",
-            q.id, q.name, q.lat, q.lng, q.tz, q.population[0], q.population[1], q.population[2], q.population[3], q.population[4]
+            q.id,
+            q.name,
+            q.lat,
+            q.lng,
+            q.tz,
+            q.population[0],
+            q.population[1],
+            q.population[2],
+            q.population[3],
+            q.population[4]
         );
     }
     let _ = writeln!(s, "\nRecords run from {} to {}.\n", ymd(START), ymd(END));
@@ -570,7 +600,11 @@ fn readme(seed: u64, written: &[String]) -> String {
          (difference 0).",
         p.search_rate[0], p.search_rate[1], p.search_rate[2], p.hit_rate
     );
-    let _ = writeln!(s, "- **Arrest rates**: white {}, black {} (ratio 1.5); citation rate {} of stops without arrest.", p.arrest_rate[0], p.arrest_rate[1], p.citation_rate);
+    let _ = writeln!(
+        s,
+        "- **Arrest rates**: white {}, black {} (ratio 1.5); citation rate {} of stops without arrest.",
+        p.arrest_rate[0], p.arrest_rate[1], p.citation_rate
+    );
     let _ = writeln!(s, "- **Immigration referrals**: 3% of hispanic drivers' stops, 0.5% of others'.");
     let _ = writeln!(
         s,
@@ -584,7 +618,13 @@ fn readme(seed: u64, written: &[String]) -> String {
         "- **Crime reports** per month by victim race: white {}, black {}, hispanic {}, asian/pacific islander {}, other {}, \
          times a seasonal factor 1 + 0.15 sin(2πm/12) + 0.10 cos(2πm/12) (m = month of year, 0 = January). From the \
          policy event on {} **hispanic victims' reports are multiplied by {}** (a 30% fall); other groups do not change.",
-        REPORTS_PER_MONTH[0], REPORTS_PER_MONTH[1], REPORTS_PER_MONTH[2], REPORTS_PER_MONTH[3], REPORTS_PER_MONTH[4], ymd(EVENT_DATE), HISPANIC_REPORTING_FACTOR
+        REPORTS_PER_MONTH[0],
+        REPORTS_PER_MONTH[1],
+        REPORTS_PER_MONTH[2],
+        REPORTS_PER_MONTH[3],
+        REPORTS_PER_MONTH[4],
+        ymd(EVENT_DATE),
+        HISPANIC_REPORTING_FACTOR
     );
     let _ = writeln!(
         s,
@@ -599,10 +639,20 @@ fn readme(seed: u64, written: &[String]) -> String {
          sustained with probability white {}, black {}, hispanic {}, asian/pacific islander {}, other {} by complainant \
          race; days to close are lognormal with median 120 (σ 0.6 on the log scale); complaints that would close after \
          {} are open. Officers draw complaints with Zipf-like propensity, so several have 3 or more in 12 months.",
-        COMPLAINTS_PER_MONTH, SUSTAIN_RATE[0], SUSTAIN_RATE[1], SUSTAIN_RATE[2], SUSTAIN_RATE[3], SUSTAIN_RATE[4], ymd(END)
+        COMPLAINTS_PER_MONTH,
+        SUSTAIN_RATE[0],
+        SUSTAIN_RATE[1],
+        SUSTAIN_RATE[2],
+        SUSTAIN_RATE[3],
+        SUSTAIN_RATE[4],
+        ymd(END)
     );
     let _ = writeln!(s, "\n## Policy events\n");
-    let _ = writeln!(s, "- demo-city, {}: 287(g) jail enforcement model agreement (the planted effects above).", ymd(EVENT_DATE));
+    let _ = writeln!(
+        s,
+        "- demo-city, {}: 287(g) jail enforcement model agreement (the planted effects above).",
+        ymd(EVENT_DATE)
+    );
     let _ = writeln!(s, "- demo-city, 2017-07-01: implicit-bias training (no planted effect).");
     s
 }

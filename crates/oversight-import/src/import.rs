@@ -1,12 +1,12 @@
 //! One import: files hashed, checked against earlier batches, read, mapped, validated and written as one
 //! transaction. Reading and mapping run on a second thread while this one appends to DuckDB.
 
+use crate::ImportError;
 use crate::engine::{AttrPlan, FileData, PlanCtx, PlanError, Problem, RowCtx, TablePlan, TableSink, Val};
 use crate::hash::{combined_sha256, sha256_file};
 use crate::profile::Profile;
 use crate::reader::CsvSource;
 use crate::values::glob_match;
-use crate::ImportError;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use oversight_core::Table;
@@ -34,7 +34,8 @@ pub struct InputFile {
 impl InputFile {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+        let name =
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
         Self { path, name }
     }
 }
@@ -89,7 +90,11 @@ pub enum ImportOutcome {
 }
 
 /// Imports one input (all files of one batch).
-pub fn import(store: &Store, req: &ImportRequest, progress: &(dyn Fn(Progress) + Sync)) -> Result<ImportOutcome, ImportError> {
+pub fn import(
+    store: &Store,
+    req: &ImportRequest,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ImportOutcome, ImportError> {
     let profile = &req.profile;
     if req.files.is_empty() {
         return Err(ImportError::Usage("no file to import".into()));
@@ -147,7 +152,11 @@ fn is_parquet(profile: &Profile, path: &Path) -> bool {
 }
 
 /// Matches the input files to the profile's file roles, by name pattern and then by columns.
-fn assign_roles(store: &Store, profile: &Profile, files: &[InputFile]) -> Result<Vec<(String, InputFile)>, ImportError> {
+fn assign_roles(
+    store: &Store,
+    profile: &Profile,
+    files: &[InputFile],
+) -> Result<Vec<(String, InputFile)>, ImportError> {
     let specs = &profile.toml.files;
     if specs.is_empty() {
         if files.len() != 1 {
@@ -215,8 +224,12 @@ fn assign_roles(store: &Store, profile: &Profile, files: &[InputFile]) -> Result
     let mut out: Vec<(String, InputFile)> = Vec::new();
     for (ri, spec) in specs.iter().enumerate() {
         let fi = assigned.iter().position(|a| *a == Some(ri)).ok_or_else(|| {
-            let unplaced: Vec<&str> =
-                files.iter().enumerate().filter(|(i, _)| assigned[*i].is_none()).map(|(_, f)| f.name.as_str()).collect();
+            let unplaced: Vec<&str> = files
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| assigned[*i].is_none())
+                .map(|(_, f)| f.name.as_str())
+                .collect();
             ImportError::Usage(format!(
                 "cannot tell which file is the {} file of profile {} (files: {}; roles: {})",
                 spec.role,
@@ -238,7 +251,14 @@ fn read_header(store: &Store, profile: &Profile, f: &InputFile) -> Result<Vec<St
 }
 
 /// Loads a joined file whole, indexed by its key.
-fn load_joined(store: &Store, profile: &Profile, role: &str, f: &InputFile, key: &str, counter: Arc<AtomicU64>) -> Result<FileData, ImportError> {
+fn load_joined(
+    store: &Store,
+    profile: &Profile,
+    role: &str,
+    f: &InputFile,
+    key: &str,
+    counter: Arc<AtomicU64>,
+) -> Result<FileData, ImportError> {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     let header = if is_parquet(profile, &f.path) {
@@ -281,8 +301,13 @@ fn text_columns(b: &RecordBatch) -> Result<(Vec<String>, Vec<StringArray>), Impo
     let header = b.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut cols = Vec::new();
     for c in b.columns() {
-        let s = cast(c, &DataType::Utf8).map_err(|e| ImportError::Usage(format!("cannot read a Parquet column as text: {e}")))?;
-        let s = s.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| ImportError::Usage("cast failed".into()))?;
+        let s = cast(c, &DataType::Utf8)
+            .map_err(|e| ImportError::Usage(format!("cannot read a Parquet column as text: {e}")))?;
+        let s = s
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .cloned()
+            .ok_or_else(|| ImportError::Usage("cast failed".into()))?;
         cols.push(s);
     }
     Ok((header, cols))
@@ -348,7 +373,9 @@ impl<'a> MainMapper<'a> {
             .files
             .iter()
             .zip(&self.join_cols)
-            .map(|(f, &c)| rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty))
+            .map(|(f, &c)| {
+                rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty)
+            })
             .collect();
         let cx = RowCtx { row: rec, joined: &joined, files: &self.files };
         let mut problems = Vec::new();
@@ -404,7 +431,9 @@ impl<'a> MainMapper<'a> {
             let b = self.sink.take();
             self.tx.send(Msg::Rows(self.sink.table, b)).map_err(|_| ImportError::Usage("import cancelled".into()))?;
         }
-        self.tx.send(Msg::Progress(self.stats.read as u64)).map_err(|_| ImportError::Usage("import cancelled".into()))?;
+        self.tx
+            .send(Msg::Progress(self.stats.read as u64))
+            .map_err(|_| ImportError::Usage("import cancelled".into()))?;
         Ok(())
     }
 }
@@ -452,12 +481,12 @@ fn run(
         Some(s) => s.header.clone(),
         None => store.parquet_columns(&main_file.path)?,
     };
-    let joined_headers: Vec<(&str, &[String])> = joined_data.iter().map(|f| (f.role.as_str(), f.header.as_slice())).collect();
+    let joined_headers: Vec<(&str, &[String])> =
+        joined_data.iter().map(|f| (f.role.as_str(), f.header.as_slice())).collect();
     let cx = PlanCtx {
         profile,
         header: &main_header,
         role: main_role,
-        display: &main_file.name,
         joined: joined_headers.clone(),
         cli_jurisdiction: req.jurisdiction.as_deref(),
         local_tz,
@@ -472,7 +501,10 @@ fn run(
             .toml
             .expand
             .iter()
-            .map(|e| TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e]).map_err(|e| plan_error(&main_file.name, e)))
+            .map(|e| {
+                TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e])
+                    .map_err(|e| plan_error(&main_file.name, e))
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     let attrs = AttrPlan::compile(&cx).map_err(|e| plan_error(&main_file.name, e))?;
@@ -484,27 +516,33 @@ fn run(
         .map(|s| {
             let on = s.on.as_deref().or(s.key.as_deref()).unwrap_or_default();
             main_header.iter().position(|h| h == on).ok_or_else(|| {
-                ImportError::refused(&main_file.name, None, Some(on), format!("required column {on:?} (the join key) is missing"))
+                ImportError::refused(
+                    &main_file.name,
+                    None,
+                    Some(on),
+                    format!("required column {on:?} (the join key) is missing"),
+                )
             })
         })
         .collect::<Result<_, _>>()?;
     // The main key children link to.
-    let key_col = if profile.toml.children.is_empty() {
-        None
-    } else {
-        join_cols.first().copied()
-    };
+    let key_col = if profile.toml.children.is_empty() { None } else { join_cols.first().copied() };
     // Child plans, compiled against their own files.
     let mut child_plans = Vec::new();
     for (name, child) in &profile.toml.children {
-        let table = *Table::ALL.iter().find(|t| t.name() == name).ok_or_else(|| ImportError::Usage(format!("no table {name}")))?;
-        let fi = joined_data.iter().position(|f| f.role == child.file).ok_or_else(|| ImportError::Usage(format!("no file {}", child.file)))?;
+        let table = *Table::ALL
+            .iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| ImportError::Usage(format!("no table {name}")))?;
+        let fi = joined_data
+            .iter()
+            .position(|f| f.role == child.file)
+            .ok_or_else(|| ImportError::Usage(format!("no file {}", child.file)))?;
         let fd = &joined_data[fi];
         let ccx = PlanCtx {
             profile,
             header: &fd.header,
             role: &fd.role,
-            display: &fd.display,
             joined: Vec::new(),
             cli_jurisdiction: None,
             local_tz,
@@ -513,7 +551,8 @@ fn run(
         };
         // Children take their jurisdiction from their parent row (set once the row is matched).
         let mut fields = child.fields.clone();
-        let placeholder = crate::profile::FieldSpecFull { value: Some(toml::Value::String("pending".into())), ..Default::default() };
+        let placeholder =
+            crate::profile::FieldSpecFull { value: Some(toml::Value::String("pending".into())), ..Default::default() };
         fields.insert("jurisdiction_id".into(), crate::profile::FieldSpec::Full(Box::new(placeholder)));
         let plan = TablePlan::compile(&ccx, table, &[&fields]).map_err(|e| plan_error(&fd.display, e))?;
         child_plans.push((plan, fi));
@@ -680,7 +719,9 @@ fn ensure_jurisdictions(
             id: id.clone(),
             name: get("name").or_else(|| d.name.clone().filter(|_| is_default)).unwrap_or_else(|| id.clone()),
             kind: get("kind").or_else(|| d.kind.clone()).unwrap_or_else(|| "other".into()),
-            parent_id: get("parent").map(|p| oversight_core::JurisdictionId::slug(&p).map(|s| s.to_string()).unwrap_or(p)).or_else(|| d.parent.clone()),
+            parent_id: get("parent")
+                .map(|p| oversight_core::JurisdictionId::slug(&p).map(|s| s.to_string()).unwrap_or(p))
+                .or_else(|| d.parent.clone()),
             state: get("state").or_else(|| d.state.clone()),
             fips: get("fips").or_else(|| d.fips.clone().filter(|_| is_default)),
             lat: get("lat").and_then(|v| v.parse().ok()).or(d.lat.filter(|_| is_default)),

@@ -212,9 +212,10 @@ impl DateFormat {
             return Err(bad());
         }
         let date = match (year, month, day) {
-            (Some(y), Some(m), Some(d)) => {
-                Some(NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("{y:04}-{m:02}-{d:02} is not a calendar date"))?)
-            }
+            (Some(y), Some(m), Some(d)) => Some(
+                NaiveDate::from_ymd_opt(y, m, d)
+                    .ok_or_else(|| format!("{y:04}-{m:02}-{d:02} is not a calendar date"))?,
+            ),
             (None, None, None) => None,
             _ => return Err(format!("date format {:?} needs a year, a month and a day", self.source)),
         };
@@ -231,9 +232,10 @@ impl DateFormat {
                         (h, false) => h,
                     };
                 }
-                Some(NaiveTime::from_hms_nano_opt(h, minute, second, nanos).ok_or_else(|| {
-                    format!("{h:02}:{minute:02}:{second:02} is not a time of day")
-                })?)
+                Some(
+                    NaiveTime::from_hms_nano_opt(h, minute, second, nanos)
+                        .ok_or_else(|| format!("{h:02}:{minute:02}:{second:02} is not a time of day"))?,
+                )
             }
             None => None,
         };
@@ -269,8 +271,20 @@ fn fraction(b: &[u8], i: &mut usize) -> Option<u32> {
 }
 
 fn month_name(b: &[u8], i: &mut usize) -> Option<u32> {
-    const NAMES: [&str; 12] =
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    const NAMES: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
     let rest = &b[*i..];
     for (k, name) in NAMES.iter().enumerate() {
         let full = name.as_bytes();
@@ -322,9 +336,7 @@ pub(crate) fn parse_iso(s: &str) -> ParseResult<DateTimeParts> {
         .map(|f| DateFormat::compile(f).expect("built-in format"))
         .collect();
     }
-    FORMATS.with(|fs| {
-        fs.iter().find_map(|f| f.parse(s).ok()).ok_or_else(|| "not an ISO date or time".to_owned())
-    })
+    FORMATS.with(|fs| fs.iter().find_map(|f| f.parse(s).ok()).ok_or_else(|| "not an ISO date or time".to_owned()))
 }
 
 #[cfg(test)]

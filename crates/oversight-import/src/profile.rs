@@ -306,7 +306,11 @@ impl Profile {
     }
 
     pub fn file_roles(&self) -> Vec<String> {
-        if self.toml.files.is_empty() { vec!["main".to_owned()] } else { self.toml.files.iter().map(|f| f.role.clone()).collect() }
+        if self.toml.files.is_empty() {
+            vec!["main".to_owned()]
+        } else {
+            self.toml.files.iter().map(|f| f.role.clone()).collect()
+        }
     }
 
     fn check(&self) -> Result<(), String> {
@@ -324,7 +328,8 @@ impl Profile {
         }
         crate::reader::Encoding::from_label(&t.source.encoding)?;
         if let Some(tz) = &t.jurisdiction.timezone {
-            tz.parse::<chrono_tz::Tz>().map_err(|_| format!("jurisdiction.timezone {tz:?} is not an IANA time zone"))?;
+            tz.parse::<chrono_tz::Tz>()
+                .map_err(|_| format!("jurisdiction.timezone {tz:?} is not an IANA time zone"))?;
         }
         if let Some(k) = &t.jurisdiction.kind {
             check_code("jurisdiction_kind", k).map_err(|e| format!("jurisdiction.kind: {e}"))?;
@@ -365,7 +370,11 @@ impl Profile {
                     )
                 })?;
             if !roles.contains(&child.file) || roles.first() == Some(&child.file) {
-                return Err(format!("children.{name}.file {:?} is not a joined file role (roles: {})", child.file, roles.join(", ")));
+                return Err(format!(
+                    "children.{name}.file {:?} is not a joined file role (roles: {})",
+                    child.file,
+                    roles.join(", ")
+                ));
             }
             self.check_fields(table, &child.fields, &format!("children.{name}.fields"))?;
             for f in table.fields() {
@@ -376,7 +385,9 @@ impl Profile {
         }
         for (key, spec) in &t.jurisdiction_fields {
             if !matches!(key.as_str(), "name" | "kind" | "parent" | "state" | "fips" | "timezone" | "lat" | "lng") {
-                return Err(format!("jurisdiction_fields.{key}: expected name, kind, parent, state, fips, timezone, lat or lng"));
+                return Err(format!(
+                    "jurisdiction_fields.{key}: expected name, kind, parent, state, fips, timezone, lat or lng"
+                ));
             }
             let ty = match key.as_str() {
                 "kind" => FieldType::Code("jurisdiction_kind"),
@@ -419,7 +430,9 @@ impl Profile {
         if s.any.is_some() && ty != FieldType::Bool {
             return Err(format!("{at}: `any` makes a boolean but the field is {}", ty.describe()));
         }
-        if (s.sum.is_some() || s.product.is_some() || s.rss.is_some()) && !matches!(ty, FieldType::Int | FieldType::Float) {
+        if (s.sum.is_some() || s.product.is_some() || s.rss.is_some())
+            && !matches!(ty, FieldType::Int | FieldType::Float)
+        {
             return Err(format!("{at}: sum/product/rss make a number but the field is {}", ty.describe()));
         }
         if let Some(f) = &s.format {
@@ -446,7 +459,9 @@ impl Profile {
         }
         if let Some(a) = &s.aggregate {
             if !matches!(a.as_str(), "first" | "count" | "distinct_count" | "any" | "priority" | "max" | "min") {
-                return Err(format!("{at}: aggregate must be first, count, distinct_count, any, priority, max or min; found {a:?}"));
+                return Err(format!(
+                    "{at}: aggregate must be first, count, distinct_count, any, priority, max or min; found {a:?}"
+                ));
             }
             if a == "priority" && s.priority.is_none() {
                 return Err(format!("{at}: aggregate = \"priority\" needs a priority list"));
@@ -457,7 +472,9 @@ impl Profile {
         }
         if let Some(m) = &s.map {
             let map = match m {
-                MapRef::Named(n) => self.toml.maps.get(n).ok_or_else(|| format!("{at}: no map named {n:?} under [maps]"))?,
+                MapRef::Named(n) => {
+                    self.toml.maps.get(n).ok_or_else(|| format!("{at}: no map named {n:?} under [maps]"))?
+                }
                 MapRef::Inline(m) => m,
             };
             if let FieldType::Code(list) = ty {
@@ -530,7 +547,9 @@ mod tests {
         assert!(e.contains("fields.colour") && e.contains("stops has no field"), "{e}");
         let e = load("dataset='stops'\nbogus=1\n[fields]\ndate='d'\n").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
-        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_race={column='r', map={W='whyte'}}\n").unwrap_err().to_string();
+        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_race={column='r', map={W='whyte'}}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"whyte\", which is not a race code"), "{e}");
         let e = load("dataset='stops'\n[fields]\ndate={column='d', format='%Q'}\n").unwrap_err().to_string();
         assert!(e.contains("%Q"), "{e}");
@@ -544,12 +563,15 @@ mod tests {
 
     #[test]
     fn race_maps_may_target_finer_categories() {
-        load("dataset='stops'\n[fields]\ndate='d'\nsubject_race={column='r', map={'East African'='east african'}}\n").unwrap();
+        load("dataset='stops'\n[fields]\ndate='d'\nsubject_race={column='r', map={'East African'='east african'}}\n")
+            .unwrap();
     }
 
     #[test]
     fn named_maps_must_exist() {
-        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_sex={column='s', map='sexes'}\n").unwrap_err().to_string();
+        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_sex={column='s', map='sexes'}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no map named \"sexes\""), "{e}");
     }
 }

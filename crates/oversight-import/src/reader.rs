@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Text encodings a profile may name.
 #[derive(Debug, Clone, Copy)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     Utf8,
     /// ISO-8859-1: every byte is the code point of the same number.
     Latin1,
@@ -18,7 +18,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    pub fn from_label(label: &str) -> Result<Self, String> {
+    pub(crate) fn from_label(label: &str) -> Result<Self, String> {
         match label.trim().to_ascii_lowercase().as_str() {
             "utf-8" | "utf8" => Ok(Self::Utf8),
             "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" => Ok(Self::Latin1),
@@ -138,10 +138,16 @@ pub(crate) fn sniff(path: &Path, display: &str) -> Result<(), ImportError> {
         return Err(refuse(None, "the file is empty".into()));
     }
     if head.starts_with(b"PAR1") {
-        return Err(refuse(Some(1), "this is a Parquet file, but the profile reads CSV (set [source] format = \"parquet\")".into()));
+        return Err(refuse(
+            Some(1),
+            "this is a Parquet file, but the profile reads CSV (set [source] format = \"parquet\")".into(),
+        ));
     }
     if head.starts_with(b"PK\x03\x04") {
-        return Err(refuse(Some(1), "this is a zip archive (an .xlsx workbook?), not CSV: export the sheet as CSV or unzip it".into()));
+        return Err(refuse(
+            Some(1),
+            "this is a zip archive (an .xlsx workbook?), not CSV: export the sheet as CSV or unzip it".into(),
+        ));
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Err(refuse(Some(1), "this is a gzip file, not CSV: decompress it first".into()));
@@ -162,7 +168,12 @@ pub(crate) struct CsvSource {
 }
 
 impl CsvSource {
-    pub(crate) fn open(path: &Path, display: &str, src: &SourceToml, counter: Arc<AtomicU64>) -> Result<Self, ImportError> {
+    pub(crate) fn open(
+        path: &Path,
+        display: &str,
+        src: &SourceToml,
+        counter: Arc<AtomicU64>,
+    ) -> Result<Self, ImportError> {
         sniff(path, display)?;
         let enc = Encoding::from_label(&src.encoding).map_err(|m| ImportError::refused(display, None, None, m))?;
         let file = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;

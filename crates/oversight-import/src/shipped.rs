@@ -65,10 +65,7 @@ pub fn resolve_profile(name_or_path: &str, dataset: Option<Dataset>) -> Result<P
     };
     if let Some(d) = dataset {
         if profile.dataset != d {
-            return Err(ImportError::Usage(format!(
-                "profile {} is for {}, not {}",
-                profile.name, profile.dataset, d
-            )));
+            return Err(ImportError::Usage(format!("profile {} is for {}, not {}", profile.name, profile.dataset, d)));
         }
     }
     Ok(profile)
@@ -96,7 +93,10 @@ fn field_lines(out: &mut String, table: Table, skip: &[&str]) {
 
 fn canonical_toml(d: Dataset) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Files already in Oversight's canonical columns and codes (as `oversight fixtures` writes them).");
+    let _ = writeln!(
+        s,
+        "# Files already in Oversight's canonical columns and codes (as `oversight fixtures` writes them)."
+    );
     let _ = writeln!(s, "name = \"{}\"", canonical_name(d));
     let _ = writeln!(s, "title = \"Canonical {} CSV\"", d.as_str());
     let _ = writeln!(s, "dataset = \"{}\"", d.as_str());
@@ -114,12 +114,15 @@ fn canonical_toml(d: Dataset) -> String {
     // A jurisdiction_id column is used when present; --jurisdiction overrides it.
     s.push_str("jurisdiction_id = { column = \"jurisdiction_id\" }\n");
     field_lines(&mut s, main, &["jurisdiction_id"]);
-    s.push_str("\n# Attributes of the jurisdictions the rows create, where the file has them.\n[jurisdiction_fields]\n");
+    s.push_str(
+        "\n# Attributes of the jurisdictions the rows create, where the file has them.\n[jurisdiction_fields]\n",
+    );
     for a in ["name", "kind", "parent", "timezone", "lat", "lng"] {
         let _ = writeln!(s, "{a} = {{ column = \"jurisdiction_{a}\", optional = true }}");
     }
     for child in d.child_tables() {
-        let _ = writeln!(s, "\n[children.{}]\nfile = \"allegations\"\n\n[children.{}.fields]", child.name(), child.name());
+        let _ =
+            writeln!(s, "\n[children.{}]\nfile = \"allegations\"\n\n[children.{}.fields]", child.name(), child.name());
         field_lines(&mut s, *child, &["jurisdiction_id"]);
     }
     s

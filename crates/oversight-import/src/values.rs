@@ -131,11 +131,7 @@ mod tests {
     #[test]
     fn lookups_fold_case_and_blanks_and_fall_back_to_wildcards() {
         let mut m = ValueMap::new(
-            vec![
-                ("Task Force Model".into(), Some("tf")),
-                ("* Mexico".into(), Some("mexico")),
-                ("NA".into(), None),
-            ],
+            vec![("Task Force Model".into(), Some("tf")), ("* Mexico".into(), Some("mexico")), ("NA".into(), None)],
             Unmapped::Reject,
         );
         assert!(matches!(m.lookup("task  force model "), Lookup::Found("tf")));

@@ -32,7 +32,9 @@ fn eccentricity_earth_orbit(t: f64) -> f64 {
 
 fn sun_eq_of_center(t: f64) -> f64 {
     let m = geom_mean_anomaly_sun(t).to_radians();
-    m.sin() * (1.914602 - t * (0.004817 + 0.000014 * t)) + (2.0 * m).sin() * (0.019993 - 0.000101 * t) + (3.0 * m).sin() * 0.000289
+    m.sin() * (1.914602 - t * (0.004817 + 0.000014 * t))
+        + (2.0 * m).sin() * (0.019993 - 0.000101 * t)
+        + (3.0 * m).sin() * 0.000289
 }
 
 fn sun_apparent_long(t: f64) -> f64 {
@@ -117,7 +119,9 @@ mod tests {
         let ss = sunset_utc(d("2014-06-21"), lat, lng).unwrap();
         let dusk = civil_dusk_utc(d("2014-06-21"), lat, lng).unwrap();
         assert!(dusk > ss && (dusk - ss).num_minutes() < 45);
-        let minutes_after_midnight = |day: &str| (civil_dusk_utc(d(day), lat, lng).unwrap() - d(day).and_hms_opt(0, 0, 0).unwrap()).num_minutes();
+        let minutes_after_midnight = |day: &str| {
+            (civil_dusk_utc(d(day), lat, lng).unwrap() - d(day).and_hms_opt(0, 0, 0).unwrap()).num_minutes()
+        };
         assert!(minutes_after_midnight("2014-12-07") + 120 < minutes_after_midnight("2014-06-21"));
     }
 

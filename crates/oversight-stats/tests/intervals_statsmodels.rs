@@ -8,11 +8,13 @@ fn close(got: f64, want: f64, what: &str) {
 
 #[test]
 fn every_interval_matches_statsmodels() {
-    let reference: serde_json::Value = serde_json::from_str(include_str!("reference/intervals_statsmodels.json")).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("reference/intervals_statsmodels.json")).unwrap();
     let mut seen = std::collections::BTreeSet::new();
     for c in reference["cases"].as_array().unwrap() {
         let kind = c["kind"].as_str().unwrap();
-        let a: Vec<f64> = c["args"].as_array().map(|v| v.iter().map(|x| x.as_f64().unwrap()).collect()).unwrap_or_default();
+        let a: Vec<f64> =
+            c["args"].as_array().map(|v| v.iter().map(|x| x.as_f64().unwrap()).collect()).unwrap_or_default();
         let est = match kind {
             "poisson_rate_ratio" => poisson_rate_ratio(a[0], a[1], a[2], a[3], 0.95),
             "katz_ratio" => katz_ratio(a[0], a[1], a[2], a[3], 0.95),
@@ -20,7 +22,8 @@ fn every_interval_matches_statsmodels() {
             "poisson_rate" => poisson_rate(a[0], a[1], a[2], 0.95),
             "wald_difference" => wald_difference(a[0], a[1], a[2], a[3], 0.95),
             "quantile" => {
-                let sample: Vec<f64> = c["args"]["sample"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+                let sample: Vec<f64> =
+                    c["args"]["sample"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
                 quantile_with_interval(&sample, c["args"]["q"].as_f64().unwrap(), 0.95)
             }
             other => panic!("unknown case {other}"),

@@ -12,7 +12,10 @@ fn sunset_and_civil_dusk_agree_with_astral_within_a_minute() {
         let date: NaiveDate = c["date"].as_str().unwrap().parse().unwrap();
         let (lat, lng) = (c["lat"].as_f64().unwrap(), c["lng"].as_f64().unwrap());
         let want = |k: &str| NaiveDateTime::parse_from_str(c[k].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S").unwrap();
-        for (got, key) in [(sunset_utc(date, lat, lng).unwrap(), "sunset_utc"), (civil_dusk_utc(date, lat, lng).unwrap(), "civil_dusk_utc")] {
+        for (got, key) in [
+            (sunset_utc(date, lat, lng).unwrap(), "sunset_utc"),
+            (civil_dusk_utc(date, lat, lng).unwrap(), "civil_dusk_utc"),
+        ] {
             let diff = (got - want(key)).num_seconds().abs();
             assert!(diff <= 60, "{} {} {key}: ours {got}, astral {} ({diff} s apart)", c["place"], date, want(key));
         }

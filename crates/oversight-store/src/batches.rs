@@ -215,10 +215,17 @@ impl Store {
     }
 
     /// Records an attempt that landed nothing (a refused file or a failed import), in its own transaction.
-    pub fn record_unlanded_batch(&self, batch: &NewBatch, status: BatchStatus, rows_read: i64, message: &str) -> Result<i64> {
+    pub fn record_unlanded_batch(
+        &self,
+        batch: &NewBatch,
+        status: BatchStatus,
+        rows_read: i64,
+        message: &str,
+    ) -> Result<i64> {
         let id: i64 = self.conn.query_row(queries::NEXT_BATCH_ID, [], |r| r.get(0))?;
         self.conn.execute_batch("BEGIN TRANSACTION")?;
-        let row = BatchRow { id, rows_read, rows_accepted: 0, rows_rejected: 0, date_range: None, status, replaces: None };
+        let row =
+            BatchRow { id, rows_read, rows_accepted: 0, rows_rejected: 0, date_range: None, status, replaces: None };
         let res = self.insert_batch_row(batch, &row, Some(message));
         match res {
             Ok(()) => self.conn.execute_batch("COMMIT")?,
@@ -273,4 +280,3 @@ pub(crate) struct BatchRow {
     pub(crate) status: BatchStatus,
     pub(crate) replaces: Option<i64>,
 }
-

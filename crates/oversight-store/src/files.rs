@@ -6,7 +6,11 @@ use std::path::Path;
 
 impl Store {
     /// Streams a Parquet file as Arrow record batches, in file order, to `f`.
-    pub fn scan_parquet<E: From<StoreError>>(&self, path: &Path, mut f: impl FnMut(RecordBatch) -> Result<(), E>) -> Result<(), E> {
+    pub fn scan_parquet<E: From<StoreError>>(
+        &self,
+        path: &Path,
+        mut f: impl FnMut(RecordBatch) -> Result<(), E>,
+    ) -> Result<(), E> {
         let p = path.to_str().ok_or_else(|| StoreError::Invalid(format!("{} is not a UTF-8 path", path.display())))?;
         let mut st = self.conn.prepare("SELECT * FROM read_parquet(?)").map_err(StoreError::from)?;
         let stream = st.stream_arrow(duckdb::params![p]).map_err(StoreError::from)?;

@@ -43,7 +43,16 @@ impl Store {
     pub fn begin_ingest(&self, batch: NewBatch, replaces: Option<i64>) -> Result<Ingest<'_>> {
         let id: i64 = self.conn.query_row(queries::NEXT_BATCH_ID, [], |r| r.get(0))?;
         self.conn.execute_batch("BEGIN TRANSACTION")?;
-        Ok(Ingest { store: self, batch, id, replaces, appenders: HashMap::new(), rejects: None, reject_seq: 0, open: true })
+        Ok(Ingest {
+            store: self,
+            batch,
+            id,
+            replaces,
+            appenders: HashMap::new(),
+            rejects: None,
+            reject_seq: 0,
+            open: true,
+        })
     }
 }
 
@@ -75,7 +84,14 @@ impl<'s> Ingest<'s> {
     }
 
     /// Records one problem with one source row.
-    pub fn reject(&mut self, file: &str, line: i64, column: Option<&str>, value: Option<&str>, reason: &str) -> Result<()> {
+    pub fn reject(
+        &mut self,
+        file: &str,
+        line: i64,
+        column: Option<&str>,
+        value: Option<&str>,
+        reason: &str,
+    ) -> Result<()> {
         if self.rejects.is_none() {
             self.rejects = Some(self.store.conn.appender("import_rejects")?);
         }
@@ -117,10 +133,15 @@ impl<'s> Ingest<'s> {
         if let Some(old) = self.replaces {
             let n = conn.execute(queries::SUPERSEDE_BATCH, params![self.id, old])?;
             if n == 0 {
-                return Err(StoreError::Invalid(format!("batch {old} is not a committed batch and cannot be replaced")));
+                return Err(StoreError::Invalid(format!(
+                    "batch {old} is not a committed batch and cannot be replaced"
+                )));
             }
-            let dataset: oversight_core::Dataset =
-                self.batch.dataset.parse().map_err(|e: oversight_core::schema::UnknownDataset| StoreError::Invalid(e.to_string()))?;
+            let dataset: oversight_core::Dataset = self
+                .batch
+                .dataset
+                .parse()
+                .map_err(|e: oversight_core::schema::UnknownDataset| StoreError::Invalid(e.to_string()))?;
             for t in dataset.tables() {
                 conn.execute(&format!("DELETE FROM {} WHERE batch_id = ?", t.name()), params![old])?;
             }

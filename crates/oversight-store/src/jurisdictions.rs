@@ -87,17 +87,7 @@ impl Store {
     /// counts as lacking).
     pub fn fill_jurisdiction(&self, j: &Jurisdiction) -> Result<()> {
         let mut st = self.conn.prepare_cached(queries::FILL_JURISDICTION)?;
-        st.execute(params![
-            j.name,
-            j.kind,
-            j.parent_id,
-            j.state,
-            j.fips,
-            j.lat,
-            j.lng,
-            j.timezone,
-            j.id
-        ])?;
+        st.execute(params![j.name, j.kind, j.parent_id, j.state, j.fips, j.lat, j.lng, j.timezone, j.id])?;
         Ok(())
     }
 

@@ -26,7 +26,10 @@ pub(crate) fn migrate(conn: &Connection, path: &std::path::Path) -> Result<()> {
         let apply = || -> duckdb::Result<()> {
             conn.execute_batch("BEGIN TRANSACTION")?;
             conn.execute_batch(sql)?;
-            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", duckdb::params![version, name])?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                duckdb::params![version, name],
+            )?;
             conn.execute_batch("COMMIT")
         };
         if let Err(source) = apply() {

@@ -49,9 +49,8 @@ impl Store {
         }
         let open = || -> duckdb::Result<Connection> {
             // Extensions are compiled in or absent: never try to download one (there may be no network).
-            let mut config = Config::default()
-                .enable_autoload_extension(false)?
-                .with("autoinstall_known_extensions", "false")?;
+            let mut config =
+                Config::default().enable_autoload_extension(false)?.with("autoinstall_known_extensions", "false")?;
             if opts.read_only {
                 config = config.access_mode(AccessMode::ReadOnly)?;
             }

@@ -140,7 +140,12 @@ fn a_committed_ingest_is_found_by_its_hash_and_a_replacement_supersedes_it_atomi
 #[test]
 fn jurisdictions_are_created_once_and_patched_in_place() {
     let (_d, store) = fresh();
-    let j = Jurisdiction { id: "ct-hartford".into(), name: "Hartford, CT".into(), kind: "city".into(), ..Default::default() };
+    let j = Jurisdiction {
+        id: "ct-hartford".into(),
+        name: "Hartford, CT".into(),
+        kind: "city".into(),
+        ..Default::default()
+    };
     assert!(store.ensure_jurisdiction(&j).unwrap());
     assert!(!store.ensure_jurisdiction(&Jurisdiction { name: "other".into(), ..j.clone() }).unwrap());
     let p = JurisdictionPatch { lat: Some(41.76), timezone: Some("America/New_York".into()), ..Default::default() };
