@@ -93,10 +93,10 @@ impl Store {
 
     /// Sets attributes of an existing jurisdiction.
     pub fn update_jurisdiction(&self, id: &str, p: &JurisdictionPatch) -> Result<Jurisdiction> {
-        if let Some(b) = &p.population_benchmark_id {
-            if self.jurisdiction(b)?.is_none() {
-                return Err(StoreError::Invalid(format!("benchmark jurisdiction {b:?} does not exist")));
-            }
+        if let Some(b) = &p.population_benchmark_id
+            && self.jurisdiction(b)?.is_none()
+        {
+            return Err(StoreError::Invalid(format!("benchmark jurisdiction {b:?} does not exist")));
         }
         let mut st = self.conn.prepare_cached(queries::UPDATE_JURISDICTION)?;
         let n = st.execute(params![

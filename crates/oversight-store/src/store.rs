@@ -5,7 +5,7 @@ use duckdb::{AccessMode, Config, Connection};
 use std::path::{Path, PathBuf};
 
 /// How to open the store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
     /// DuckDB's memory limit, e.g. `"1GB"`; `None` keeps DuckDB's default (80% of RAM).
     pub memory_limit: Option<String>,
@@ -13,12 +13,6 @@ pub struct StoreOptions {
     pub threads: Option<i64>,
     /// Open read-only (several processes may then share the file while nobody writes).
     pub read_only: bool,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self { memory_limit: None, threads: None, read_only: false }
-    }
 }
 
 /// A handle on the database. Not `Sync`: clone one per thread with [`Store::try_clone`] (clones share the
@@ -42,10 +36,8 @@ impl Store {
 
     pub fn open_with(path: impl AsRef<Path>, opts: &StoreOptions) -> Result<Self> {
         let path = path.as_ref().to_owned();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.exists() {
-                std::fs::create_dir_all(parent)?;
-            }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+            std::fs::create_dir_all(parent)?;
         }
         let open = || -> duckdb::Result<Connection> {
             // Extensions are compiled in or absent: never try to download one (there may be no network).
