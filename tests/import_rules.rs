@@ -48,12 +48,9 @@ fn a_file_with_3_malformed_rows_among_1000_lands_997_and_lists_the_3_with_line_n
     let s = Scratch::new();
     let mut rows = opp_rows(1000);
     // Data row k sits on line k + 1 (line 1 is the header).
-    let set_field = |row: &str, i: usize, v: &str| {
-        let mut f: Vec<&str> = row.split(',').collect();
-        f[i] = v;
-        f.join(",")
-    };
-    rows[99] = set_field(&rows[99], 1, "2016-13-04"); // line 101: no month 13
+    let mut fields: Vec<String> = rows[99].split(',').map(str::to_owned).collect();
+    fields[1] = "2016-13-04".into();
+    rows[99] = fields.join(","); // line 101: no month 13
     rows[500] = rows[500].replace(",white,", ",purple,"); // line 502: not a race code
     rows[998] = rows[998].replacen(",FALSE,NA,", ",FALSE,TRUE,", 1); // line 1000: contraband without a search
     let file = s.write("stops.csv", csv_of(&rows));
@@ -343,4 +340,23 @@ fn parquet_files_import_like_csv_and_the_folder_mode_imports_only_new_files() {
     let day: String =
         store.inspect_one("SELECT min(date::VARCHAR || ' ' || time::VARCHAR) FROM stops", &[]).unwrap().unwrap();
     assert_eq!(day, "2016-01-01 00:00:00");
+}
+
+#[test]
+fn a_utf8_bom_crlf_line_ends_and_quoted_fields_with_newlines_read_correctly_and_keep_line_numbers() {
+    let s = Scratch::new();
+    let text = "\u{feff}date,time,subject_race,reason_for_stop,subject_age\r\n\
+                2016-01-02,10:00:00,white,\"speeding, 15 over\",30\r\n\
+                2016-01-03,11:00:00,black,\"equipment\r\nbroken tail light\",41\r\n\
+                2016-01-04,12:00:00,green,moving,22\r\n";
+    let file = s.write("bom.csv", text);
+    s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&file)]);
+    let store = s.store();
+    let rows = store.inspect("SELECT source_row, reason_for_stop FROM stops ORDER BY source_row", &[]).unwrap();
+    assert_eq!(rows[0], vec![Some("2".to_owned()), Some("speeding, 15 over".to_owned())]);
+    assert_eq!(rows[1], vec![Some("3".to_owned()), Some("equipment\r\nbroken tail light".to_owned())]);
+    // The third record starts on line 5: the quoted newline counts as a line.
+    let b = store.list_batches(None, 1).unwrap().remove(0);
+    let r = store.rejects(b.id, None, 10).unwrap();
+    assert_eq!((r[0].line, r[0].value.as_deref()), (5, Some("green")));
 }

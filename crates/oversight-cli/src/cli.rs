@@ -89,28 +89,31 @@ pub(crate) enum JurisdictionsCmd {
         json: bool,
     },
     /// Create a jurisdiction or set attributes of one.
-    Set {
-        id: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// state, county, city, agency, neighborhood, district or other.
-        #[arg(long)]
-        kind: Option<String>,
-        #[arg(long)]
-        parent: Option<String>,
-        #[arg(long)]
-        state: Option<String>,
-        #[arg(long)]
-        fips: Option<String>,
-        #[arg(long, allow_hyphen_values = true)]
-        lat: Option<f64>,
-        #[arg(long, allow_hyphen_values = true)]
-        lng: Option<f64>,
-        /// IANA time zone, e.g. America/New_York.
-        #[arg(long)]
-        timezone: Option<String>,
-        /// Divide this jurisdiction's per-capita rates by that jurisdiction's residents (e.g. a city by its county).
-        #[arg(long)]
-        benchmark: Option<String>,
-    },
+    Set(Box<JurisdictionSet>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JurisdictionSet {
+    pub(crate) id: String,
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// state, county, city, agency, neighborhood, district or other.
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    #[arg(long)]
+    pub(crate) parent: Option<String>,
+    #[arg(long)]
+    pub(crate) state: Option<String>,
+    #[arg(long)]
+    pub(crate) fips: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) lat: Option<f64>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) lng: Option<f64>,
+    /// IANA time zone, e.g. America/New_York.
+    #[arg(long)]
+    pub(crate) timezone: Option<String>,
+    /// Divide this jurisdiction's per-capita rates by that jurisdiction's residents (e.g. a city by its county).
+    #[arg(long)]
+    pub(crate) benchmark: Option<String>,
 }

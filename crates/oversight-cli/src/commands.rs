@@ -1,6 +1,6 @@
 //! Command implementations: thin wiring over the library crates.
 
-use crate::cli::{Cli, Command, ImportArgs, JurisdictionsCmd};
+use crate::cli::{Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd};
 use crate::output::{table, thousands};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
@@ -367,19 +367,20 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
                 table(&["id", "name", "kind", "time zone", "centroid", "benchmark"], &rows);
             }
         }
-        JurisdictionsCmd::Set { id, name, kind, parent, state, fips, lat, lng, timezone, benchmark } => {
+        JurisdictionsCmd::Set(set) => {
+            let JurisdictionSet { id, name, kind, parent, state, fips, lat, lng, timezone, benchmark } = *set;
             oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| Refusal(e.to_string()))?;
-            if let Some(k) = &kind {
-                if k.parse::<oversight_core::JurisdictionKind>().is_err() {
-                    return refuse(format!(
-                        "--kind {k:?}: expected state, county, city, agency, neighborhood, district or other"
-                    ));
-                }
+            if let Some(k) = &kind
+                && k.parse::<oversight_core::JurisdictionKind>().is_err()
+            {
+                return refuse(format!(
+                    "--kind {k:?}: expected state, county, city, agency, neighborhood, district or other"
+                ));
             }
-            if let Some(tz) = &timezone {
-                if tz.parse::<chrono_tz::Tz>().is_err() {
-                    return refuse(format!("--timezone {tz:?} is not an IANA time zone (e.g. America/New_York)"));
-                }
+            if let Some(tz) = &timezone
+                && tz.parse::<chrono_tz::Tz>().is_err()
+            {
+                return refuse(format!("--timezone {tz:?} is not an IANA time zone (e.g. America/New_York)"));
             }
             if store.jurisdiction(&id)?.is_none() {
                 store.ensure_jurisdiction(&Jurisdiction {

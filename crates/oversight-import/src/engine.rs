@@ -7,7 +7,7 @@ use crate::profile::{FieldSpec, FieldSpecFull, MapRef, Profile};
 use crate::values::{Lookup, Unmapped, ValueMap, normalize};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
-use oversight_core::{FieldDef, FieldType, JurisdictionId, RaceDetail, Table, code_list_values};
+use oversight_core::{CodeList, FieldDef, FieldType, JurisdictionId, RaceDetail, Table, code_list_values};
 use oversight_store::appended_columns;
 use oversight_store::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
@@ -50,6 +50,8 @@ impl Cleaner {
     }
     #[inline]
     fn clean<'a>(&self, s: &'a str, extra_nulls: &[String]) -> Option<&'a str> {
+        // The '\r' of a CRLF line end stays on the last field (records end at '\n').
+        let s = s.strip_suffix('\r').unwrap_or(s);
         let s = if self.trim { s.trim() } else { s };
         if self.nulls.iter().any(|n| n == s) || extra_nulls.iter().any(|n| n.eq_ignore_ascii_case(s)) {
             None
@@ -434,49 +436,44 @@ impl TablePlan {
                     });
                 }
             }
-            if let Some(jid) = v.as_str().filter(|_| def.name == "jurisdiction_id") {
-                if let Err(e) = JurisdictionId::new(jid) {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(jid.to_owned()),
-                        reason: e.to_string(),
-                    });
-                }
+            if let Some(jid) = v.as_str().filter(|_| def.name == "jurisdiction_id")
+                && let Err(e) = JurisdictionId::new(jid)
+            {
+                problems.push(Problem { column: label(def.name), value: Some(jid.to_owned()), reason: e.to_string() });
             }
         }
         let get = |n: &str| self.slots.get(n).map(|&s| &out[s]);
         match self.table {
-            Table::Stops => {
+            Table::Stops
                 if get("contraband_found") == Some(&Val::Bool(true))
-                    && get("search_conducted") == Some(&Val::Bool(false))
+                    && get("search_conducted") == Some(&Val::Bool(false)) =>
+            {
+                problems.push(Problem {
+                    column: label("contraband_found"),
+                    value: Some("true".into()),
+                    reason: "contraband found but no search was conducted".into(),
+                });
+            }
+            Table::Complaints => {
+                if let (Some(Val::Date(r)), Some(Val::Date(c))) = (get("received_date"), get("closed_date"))
+                    && c < r
                 {
                     problems.push(Problem {
-                        column: label("contraband_found"),
-                        value: Some("true".into()),
-                        reason: "contraband found but no search was conducted".into(),
+                        column: label("closed_date"),
+                        value: Some(c.to_string()),
+                        reason: format!("closed before it was received ({r})"),
                     });
                 }
             }
-            Table::Complaints => {
-                if let (Some(Val::Date(r)), Some(Val::Date(c))) = (get("received_date"), get("closed_date")) {
-                    if c < r {
-                        problems.push(Problem {
-                            column: label("closed_date"),
-                            value: Some(c.to_string()),
-                            reason: format!("closed before it was received ({r})"),
-                        });
-                    }
-                }
-            }
             Table::Detainers => {
-                if let (Some(Val::Date(r)), Some(Val::Date(o))) = (get("received_date"), get("outcome_date")) {
-                    if o < r {
-                        problems.push(Problem {
-                            column: label("outcome_date"),
-                            value: Some(o.to_string()),
-                            reason: format!("outcome dated before the detainer was received ({r})"),
-                        });
-                    }
+                if let (Some(Val::Date(r)), Some(Val::Date(o))) = (get("received_date"), get("outcome_date"))
+                    && o < r
+                {
+                    problems.push(Problem {
+                        column: label("outcome_date"),
+                        value: Some(o.to_string()),
+                        reason: format!("outcome dated before the detainer was received ({r})"),
+                    });
                 }
             }
             _ => {}
@@ -770,9 +767,9 @@ impl FieldSet {
                 match c.parse::<RaceDetail>() {
                     Ok(d) => {
                         if let Some(ds) = f.detail_slot {
-                            out[ds] = Val::Code(d.as_str_static());
+                            out[ds] = Val::Code(d.as_str());
                         }
-                        Val::Code(d.rollup().as_str_static())
+                        Val::Code(d.rollup().as_str())
                     }
                     Err(_) => Val::Code(c),
                 }
@@ -786,15 +783,6 @@ impl FieldSet {
             };
         }
         out[f.slot] = val;
-    }
-}
-
-trait StaticStr {
-    fn as_str_static(self) -> &'static str;
-}
-impl<T: oversight_core::CodeList> StaticStr for T {
-    fn as_str_static(self) -> &'static str {
-        self.as_str()
     }
 }
 
@@ -956,16 +944,16 @@ fn resolve(cx: &PlanCtx<'_>, name: &str, optional: bool) -> Result<Option<ColRef
     if let Some(idx) = cx.header.iter().position(|h| h == name) {
         return Ok(Some(ColRef { file: 0, idx }));
     }
-    if let Some((role, col)) = name.split_once('.') {
-        if let Some(fi) = cx.joined.iter().position(|(r, _)| *r == role) {
-            if let Some(idx) = cx.joined[fi].1.iter().position(|h| h == col) {
-                return Ok(Some(ColRef { file: fi + 1, idx }));
-            }
-            if optional {
-                return Ok(None);
-            }
-            return Err(perr(Some(col), format!("required column {col:?} is missing from the {role} file")));
+    if let Some((role, col)) = name.split_once('.')
+        && let Some(fi) = cx.joined.iter().position(|(r, _)| *r == role)
+    {
+        if let Some(idx) = cx.joined[fi].1.iter().position(|h| h == col) {
+            return Ok(Some(ColRef { file: fi + 1, idx }));
         }
+        if optional {
+            return Ok(None);
+        }
+        return Err(perr(Some(col), format!("required column {col:?} is missing from the {role} file")));
     }
     if optional {
         return Ok(None);
@@ -1036,7 +1024,10 @@ fn compile_field(
                             (Some(v), None) => (v, true),
                             (None, Some(v)) => (v, false),
                             _ => {
-                                return Err(perr(None, format!("{}: `when` needs exactly one of in, not_in", def.name)));
+                                return Err(perr(
+                                    None,
+                                    format!("{}: `when` needs exactly one of in, not_in", def.name),
+                                ));
                             }
                         };
                         Some(JoinFilter { col: fc, values: values.iter().map(|v| normalize(v)).collect(), keep_if_in })
@@ -1116,11 +1107,11 @@ fn code_target(list: &'static str, v: &str) -> Option<CodeTarget> {
     if let Some(code) = find(list) {
         return Some(CodeTarget { code, detail: None });
     }
-    if list == "race" {
-        if let Some(d) = find("race_detail") {
-            let code = d.parse::<RaceDetail>().ok()?.rollup().as_str_static();
-            return Some(CodeTarget { code, detail: Some(d) });
-        }
+    if list == "race"
+        && let Some(d) = find("race_detail")
+    {
+        let code = d.parse::<RaceDetail>().ok()?.rollup().as_str();
+        return Some(CodeTarget { code, detail: Some(d) });
     }
     None
 }

@@ -400,10 +400,10 @@ impl<'a> MainMapper<'a> {
             let attrs = self.attrs.eval(&cx);
             self.stats.jurisdictions.insert(jid.clone(), attrs);
         }
-        if let Some(kc) = self.key_col {
-            if let Some(k) = rec.get(kc).map(str::trim).filter(|k| !k.is_empty()) {
-                self.stats.keys.insert(k.to_owned(), jid);
-            }
+        if let Some(kc) = self.key_col
+            && let Some(k) = rec.get(kc).map(str::trim).filter(|k| !k.is_empty())
+        {
+            self.stats.keys.insert(k.to_owned(), jid);
         }
         for (plan, out) in self.plans.iter().zip(&outs) {
             if let Some(d) = plan.date_slot.and_then(|s| out[s].as_date()) {

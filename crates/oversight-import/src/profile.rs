@@ -321,10 +321,10 @@ impl Profile {
         if t.source.quote.chars().count() != 1 {
             return Err(format!("source.quote must be one character, found {:?}", t.source.quote));
         }
-        if let Some(f) = &t.source.format {
-            if !matches!(f.as_str(), "csv" | "parquet") {
-                return Err(format!("source.format must be csv or parquet, found {f:?}"));
-            }
+        if let Some(f) = &t.source.format
+            && !matches!(f.as_str(), "csv" | "parquet")
+        {
+            return Err(format!("source.format must be csv or parquet, found {f:?}"));
         }
         crate::reader::Encoding::from_label(&t.source.encoding)?;
         if let Some(tz) = &t.jurisdiction.timezone {
@@ -452,10 +452,10 @@ impl Profile {
         if let Some(tz) = &s.timezone {
             tz.parse::<chrono_tz::Tz>().map_err(|_| format!("{at}: timezone {tz:?} is not an IANA time zone"))?;
         }
-        if let Some(o) = &s.on_invalid {
-            if !matches!(o.as_str(), "reject" | "null") {
-                return Err(format!("{at}: on_invalid must be reject or null, found {o:?}"));
-            }
+        if let Some(o) = &s.on_invalid
+            && !matches!(o.as_str(), "reject" | "null")
+        {
+            return Err(format!("{at}: on_invalid must be reject or null, found {o:?}"));
         }
         if let Some(a) = &s.aggregate {
             if !matches!(a.as_str(), "first" | "count" | "distinct_count" | "any" | "priority" | "max" | "min") {
@@ -488,10 +488,10 @@ impl Profile {
         }
         if let FieldType::Code(list) = ty {
             for (what, v) in [("unmapped", &s.unmapped), ("missing", &s.missing), ("empty", &s.empty)] {
-                if let Some(v) = v {
-                    if !(what == "unmapped" && matches!(v.as_str(), "reject" | "null" | "keep")) {
-                        check_code_target(list, v).map_err(|e| format!("{at}: {what} is {e}"))?;
-                    }
+                if let Some(v) = v
+                    && !(what == "unmapped" && matches!(v.as_str(), "reject" | "null" | "keep"))
+                {
+                    check_code_target(list, v).map_err(|e| format!("{at}: {what} is {e}"))?;
                 }
             }
             for v in s.priority.iter().flatten() {

@@ -120,8 +120,14 @@ impl<R: Read> Read for Decoding<R> {
     }
 }
 
+/// What the start of a file says about how to read it.
+pub(crate) struct Sniffed {
+    /// Lines end in `\n` (or `\r\n`); false for old-style `\r`-only files.
+    pub(crate) newline: bool,
+}
+
 /// Sniffs the start of a file for things that are not delimited text.
-pub(crate) fn sniff(path: &Path, display: &str) -> Result<(), ImportError> {
+pub(crate) fn sniff(path: &Path, display: &str) -> Result<Sniffed, ImportError> {
     let mut f = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
     let mut head = vec![0u8; 8192];
     let mut n = 0;
@@ -156,7 +162,7 @@ pub(crate) fn sniff(path: &Path, display: &str) -> Result<(), ImportError> {
         let line = head[..pos].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         return Err(refuse(Some(line), "this is not a CSV file: it holds binary data (a NUL byte)".into()));
     }
-    Ok(())
+    Ok(Sniffed { newline: head.contains(&b'\n') || !head.contains(&b'\r') })
 }
 
 /// A CSV file being read.
@@ -174,7 +180,7 @@ impl CsvSource {
         src: &SourceToml,
         counter: Arc<AtomicU64>,
     ) -> Result<Self, ImportError> {
-        sniff(path, display)?;
+        let sniffed = sniff(path, display)?;
         let enc = Encoding::from_label(&src.encoding).map_err(|m| ImportError::refused(display, None, None, m))?;
         let file = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
         let mut buf = BufReader::with_capacity(1 << 20, file);
@@ -189,7 +195,11 @@ impl CsvSource {
             skipped += 1;
         }
         let delimiter = if src.delimiter == "\\t" { b'\t' } else { src.delimiter.as_bytes()[0] };
+        // Records end at '\n' so that line numbers count physical lines exactly (a CRLF's '\r' is dropped
+        // from the last field when values are read); files with '\r'-only line ends use CR as well.
+        let terminator = if sniffed.newline { csv::Terminator::Any(b'\n') } else { csv::Terminator::CRLF };
         let reader = csv::ReaderBuilder::new()
+            .terminator(terminator)
             .delimiter(delimiter)
             .quote(src.quote.as_bytes()[0])
             .has_headers(false)
@@ -203,6 +213,9 @@ impl CsvSource {
             return Err(ImportError::refused(display, None, None, "the file is empty (no header line)".into()));
         }
         s.header = rec.iter().map(|h| h.trim().to_owned()).collect();
+        if s.header.last().is_some_and(|h| h.is_empty()) && rec.len() > 1 && rec.get(rec.len() - 1) == Some("\r") {
+            s.header.pop();
+        }
         if s.header.iter().all(String::is_empty) {
             return Err(ImportError::refused(display, line, None, "the header line is blank".into()));
         }

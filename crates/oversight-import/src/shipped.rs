@@ -63,10 +63,10 @@ pub fn resolve_profile(name_or_path: &str, dataset: Option<Dataset>) -> Result<P
         })?;
         Profile::from_toml(&text, name_or_path, "shipped")?
     };
-    if let Some(d) = dataset {
-        if profile.dataset != d {
-            return Err(ImportError::Usage(format!("profile {} is for {}, not {}", profile.name, profile.dataset, d)));
-        }
+    if let Some(d) = dataset
+        && profile.dataset != d
+    {
+        return Err(ImportError::Usage(format!("profile {} is for {}, not {}", profile.name, profile.dataset, d)));
     }
     Ok(profile)
 }
