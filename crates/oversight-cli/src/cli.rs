@@ -55,6 +55,26 @@ pub(crate) enum Command {
     /// List or edit jurisdictions.
     #[command(subcommand)]
     Jurisdictions(JurisdictionsCmd),
+    /// Benchmark helpers (see bench/).
+    #[command(subcommand, hide = true)]
+    Bench(BenchCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCmd {
+    /// Write a large OPP-format stop file.
+    GenStops {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// DuckDB's COPY of the file into a table of the file's own shape.
+    DuckdbCopy { file: PathBuf },
+    /// DuckDB's CSV reader loading the file into the stops table.
+    DuckdbInsert { file: PathBuf },
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! Command implementations: thin wiring over the library crates.
 
-use crate::cli::{Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd};
+use crate::cli::{BenchCmd, Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd};
 use crate::output::{table, thousands};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
@@ -64,7 +64,8 @@ fn refuse<T>(msg: impl Into<String>) -> Result<T> {
 }
 
 fn open(db: &Path) -> Result<Store> {
-    Ok(Store::open(db)?)
+    let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
+    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, ..Default::default() })?)
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -83,6 +84,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Jurisdictions(cmd) => jurisdictions(&cli.db, cmd),
+        Command::Bench(cmd) => bench(&cli.db, cmd),
     }
 }
 
@@ -403,6 +405,24 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
             };
             let j = store.update_jurisdiction(&id, &patch)?;
             println!("{}", serde_json::to_string_pretty(&j)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
+    match cmd {
+        BenchCmd::GenStops { rows, out, seed } => {
+            let bytes = oversight_import::bench::write_opp_stops(&out, rows, seed)?;
+            println!("{} rows, {} bytes written to {}", thousands(rows as i64), thousands(bytes as i64), out.display());
+        }
+        BenchCmd::DuckdbCopy { file } => {
+            let (rows, secs) = oversight_store::bench::copy_into_opp_shaped_table(&open(db)?, &file)?;
+            println!("{{\"peer\": \"duckdb-copy\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
+        }
+        BenchCmd::DuckdbInsert { file } => {
+            let (rows, secs) = oversight_store::bench::insert_into_stops(&open(db)?, &file)?;
+            println!("{{\"peer\": \"duckdb-insert\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
         }
     }
     Ok(ExitCode::SUCCESS)

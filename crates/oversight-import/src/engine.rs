@@ -86,6 +86,8 @@ impl<'a> RowCtx<'a> {
 pub(crate) enum Val<'a> {
     Null,
     Str(Cow<'a, str>),
+    /// Text shared by many rows (a constant, a mapped value).
+    Shared(Arc<str>),
     Code(&'static str),
     Bool(bool),
     Int(i64),
@@ -107,6 +109,7 @@ impl Val<'_> {
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Val::Str(s) => Some(s),
+            Val::Shared(s) => Some(s),
             Val::Code(s) => Some(s),
             _ => None,
         }
@@ -115,6 +118,7 @@ impl Val<'_> {
         match self {
             Val::Null => None,
             Val::Str(s) => Some(s.to_string()),
+            Val::Shared(s) => Some(s.to_string()),
             Val::Code(s) => Some((*s).to_owned()),
             Val::Bool(b) => Some(b.to_string()),
             Val::Int(i) => Some(i.to_string()),
@@ -240,6 +244,8 @@ struct FieldPlan {
     /// Output slot of the finer race category this field fills, if any.
     detail_slot: Option<usize>,
     slot: usize,
+    /// A constant's converted value, once computed.
+    constant: Option<Val<'static>>,
 }
 
 /// Context the plans are compiled in.
@@ -259,6 +265,7 @@ pub(crate) struct PlanCtx<'a> {
 }
 
 /// Compiled fields evaluated into output slots.
+#[derive(Clone)]
 pub(crate) struct FieldSet {
     fields: Vec<FieldPlan>,
     cleaner: Cleaner,
@@ -266,13 +273,18 @@ pub(crate) struct FieldSet {
 }
 
 /// A compiled plan for one output table (one per `expand` entry).
+#[derive(Clone)]
 pub(crate) struct TablePlan {
     pub(crate) table: Table,
     set: FieldSet,
     pub(crate) date_slot: Option<usize>,
     pub(crate) jurisdiction_slot: usize,
-    slots: HashMap<&'static str, usize>,
     today: NaiveDate,
+    checks: Vec<Check>,
+    /// Slots of the two fields a cross-field rule compares.
+    cross: (Option<usize>, Option<usize>),
+    /// The last jurisdiction id found valid (it rarely changes from row to row).
+    last_jurisdiction: String,
 }
 
 /// A file-level problem found while compiling: a missing column or a bad setting.
@@ -347,7 +359,25 @@ impl TablePlan {
         let date_slot = table.date_column().map(|c| slots[c]);
         let jurisdiction_slot = slots["jurisdiction_id"];
         let today = chrono::Utc::now().date_naive();
-        Ok(Self { table, set: FieldSet { fields, cleaner, width }, date_slot, jurisdiction_slot, slots, today })
+        let label = |name: &str| fields.iter().find(|f: &&FieldPlan| f.def.name == name).map(|f| f.label.clone()).unwrap_or_else(|| name.to_owned());
+        let checks = checks_for(table, &slots, label);
+        let pair = |a: &str, b: &str| (slots.get(a).copied(), slots.get(b).copied());
+        let cross = match table {
+            Table::Stops => pair("contraband_found", "search_conducted"),
+            Table::Complaints => pair("received_date", "closed_date"),
+            Table::Detainers => pair("received_date", "outcome_date"),
+            _ => (None, None),
+        };
+        Ok(Self {
+            table,
+            set: FieldSet { fields, cleaner, width },
+            date_slot,
+            jurisdiction_slot,
+            today,
+            checks,
+            cross,
+            last_jurisdiction: String::new(),
+        })
     }
 
     pub(crate) fn width(&self) -> usize {
@@ -360,102 +390,56 @@ impl TablePlan {
         self.check_row(out, problems);
     }
     /// Row-level rules: required values, plausible dates and ages, and cross-field consistency.
-    fn check_row(&self, out: &[Val<'_>], problems: &mut Vec<Problem>) {
-        let label = |name: &str| {
-            self.set
-                .fields
-                .iter()
-                .find(|f| f.def.name == name)
-                .map(|f| f.label.clone())
-                .unwrap_or_else(|| name.to_owned())
-        };
+    fn check_row(&mut self, out: &[Val<'_>], problems: &mut Vec<Problem>) {
         if !problems.is_empty() {
             return;
         }
-        for def in self.table.fields() {
-            let slot = self.slots[def.name];
-            let v = &out[slot];
-            if def.required && v.is_null() {
-                problems.push(Problem {
-                    column: label(def.name),
-                    value: None,
-                    reason: "required value is missing".into(),
-                });
-                continue;
-            }
-            if let Val::Date(d) = v {
-                if d.year() < 1900 {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(d.to_string()),
-                        reason: "date is before 1900".into(),
-                    });
-                } else if *d > self.today + chrono::Duration::days(1) {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(d.to_string()),
-                        reason: "date is in the future".into(),
-                    });
+        let today = self.today;
+        for c in &self.checks {
+            let v = &out[c.slot];
+            let bad: Option<(Option<String>, String)> = match (&c.rule, v) {
+                (Rule::Required, Val::Null) => Some((None, "required value is missing".into())),
+                (Rule::Required, _) => None,
+                (Rule::Date, Val::Date(d)) if d.year() < 1900 => Some((Some(d.to_string()), "date is before 1900".into())),
+                (Rule::Date, Val::Date(d)) if *d > today + chrono::Duration::days(1) => {
+                    Some((Some(d.to_string()), "date is in the future".into()))
                 }
-            }
-            if let Val::Int(a) = v {
-                if matches!(def.name, "subject_age" | "age" | "complainant_age") && !(0..=120).contains(a) {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(a.to_string()),
-                        reason: "age is outside 0-120".into(),
-                    });
+                (Rule::IntRange(lo, hi, what), Val::Int(a)) if !(*lo..=*hi).contains(a) => {
+                    Some((Some(a.to_string()), format!("{what} is outside {lo}-{hi}")))
                 }
-                if def.name == "year" && !(1900..=2100).contains(a) {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(a.to_string()),
-                        reason: "year is outside 1900-2100".into(),
-                    });
+                (Rule::FloatRange(lo, hi), Val::Float(x)) if !(*lo..=*hi).contains(x) => {
+                    Some((Some(x.to_string()), "value is out of range".into()))
                 }
-                if def.name == "birth_year" && !(1880..=2100).contains(a) {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(a.to_string()),
-                        reason: "birth year is outside 1880-2100".into(),
-                    });
+                (Rule::Jurisdiction, v) if v.as_str().is_some_and(|j| j != self.last_jurisdiction) => {
+                    let j = v.as_str().unwrap_or_default();
+                    match JurisdictionId::new(j) {
+                    Ok(_) => {
+                        self.last_jurisdiction = j.to_string();
+                        None
+                    }
+                        Err(e) => Some((Some(j.to_string()), e.to_string())),
+                    }
                 }
-            }
-            if let Val::Float(x) = v {
-                let bad = match def.name {
-                    "lat" => !(-90.0..=90.0).contains(x),
-                    "lng" => !(-180.0..=180.0).contains(x),
-                    "population" | "moe" => *x < 0.0,
-                    _ => false,
-                };
-                if bad {
-                    problems.push(Problem {
-                        column: label(def.name),
-                        value: Some(x.to_string()),
-                        reason: "value is out of range".into(),
-                    });
-                }
-            }
-            if let Some(jid) = v.as_str().filter(|_| def.name == "jurisdiction_id")
-                && let Err(e) = JurisdictionId::new(jid)
-            {
-                problems.push(Problem { column: label(def.name), value: Some(jid.to_owned()), reason: e.to_string() });
+                _ => None,
+            };
+            if let Some((value, reason)) = bad {
+                problems.push(Problem { column: c.label.clone(), value, reason });
             }
         }
-        let get = |n: &str| self.slots.get(n).map(|&s| &out[s]);
+        let at = |s: Option<usize>| s.map(|s| &out[s]);
+        let label = |name: &str| self.label_of(name);
         match self.table {
-            Table::Stops
-                if get("contraband_found") == Some(&Val::Bool(true))
-                    && get("search_conducted") == Some(&Val::Bool(false)) =>
-            {
-                problems.push(Problem {
-                    column: label("contraband_found"),
-                    value: Some("true".into()),
-                    reason: "contraband found but no search was conducted".into(),
-                });
+            Table::Stops => {
+                if at(self.cross.0) == Some(&Val::Bool(true)) && at(self.cross.1) == Some(&Val::Bool(false)) {
+                    problems.push(Problem {
+                        column: label("contraband_found"),
+                        value: Some("true".into()),
+                        reason: "contraband found but no search was conducted".into(),
+                    });
+                }
             }
             Table::Complaints => {
-                if let (Some(Val::Date(r)), Some(Val::Date(c))) = (get("received_date"), get("closed_date"))
+                if let (Some(Val::Date(r)), Some(Val::Date(c))) = (at(self.cross.0), at(self.cross.1))
                     && c < r
                 {
                     problems.push(Problem {
@@ -466,7 +450,7 @@ impl TablePlan {
                 }
             }
             Table::Detainers => {
-                if let (Some(Val::Date(r)), Some(Val::Date(o))) = (get("received_date"), get("outcome_date"))
+                if let (Some(Val::Date(r)), Some(Val::Date(o))) = (at(self.cross.0), at(self.cross.1))
                     && o < r
                 {
                     problems.push(Problem {
@@ -479,6 +463,50 @@ impl TablePlan {
             _ => {}
         }
     }
+
+    fn label_of(&self, name: &str) -> String {
+        self.set.fields.iter().find(|f| f.def.name == name).map(|f| f.label.clone()).unwrap_or_else(|| name.to_owned())
+    }
+}
+
+/// A row-level rule on one field.
+#[derive(Debug, Clone)]
+enum Rule {
+    Required,
+    Date,
+    IntRange(i64, i64, &'static str),
+    FloatRange(f64, f64),
+    Jurisdiction,
+}
+
+#[derive(Debug, Clone)]
+struct Check {
+    slot: usize,
+    label: String,
+    rule: Rule,
+}
+
+fn checks_for(table: Table, slots: &HashMap<&'static str, usize>, label: impl Fn(&str) -> String) -> Vec<Check> {
+    let mut v = Vec::new();
+    for def in table.fields() {
+        let slot = slots[def.name];
+        let mut add = |rule| v.push(Check { slot, label: label(def.name), rule });
+        if def.required {
+            add(Rule::Required);
+        }
+        match (def.ty, def.name) {
+            (FieldType::Date, _) => add(Rule::Date),
+            (FieldType::Int, "subject_age" | "age" | "complainant_age") => add(Rule::IntRange(0, 120, "age")),
+            (FieldType::Int, "year") => add(Rule::IntRange(1900, 2100, "year")),
+            (FieldType::Int, "birth_year") => add(Rule::IntRange(1880, 2100, "birth year")),
+            (FieldType::Float, "lat") => add(Rule::FloatRange(-90.0, 90.0)),
+            (FieldType::Float, "lng") => add(Rule::FloatRange(-180.0, 180.0)),
+            (FieldType::Float, "population" | "moe") => add(Rule::FloatRange(0.0, f64::MAX)),
+            (_, "jurisdiction_id") => add(Rule::Jurisdiction),
+            _ => {}
+        }
+    }
+    v
 }
 
 impl FieldSet {
@@ -513,14 +541,23 @@ impl FieldSet {
                 },
             },
             Getter::Const(s) => {
-                let s = s.clone();
-                match convert(&mut f.conv, &s) {
-                    Ok(v) => (into_owned(v), Some(Cow::Owned(s))),
-                    Err(reason) => {
-                        fail(problems, Some(&s), reason, f);
-                        return;
-                    }
+                if f.constant.is_none() {
+                    let s = s.clone();
+                    let v = match convert(&mut f.conv, &s) {
+                        Ok(v) => into_owned(v),
+                        Err(reason) => {
+                            fail(problems, Some(&s), reason, f);
+                            return;
+                        }
+                    };
+                    let v = match v {
+                        Val::Str(t) => Val::Shared(Arc::from(t.as_ref())),
+                        v => v,
+                    };
+                    f.constant = Some(v);
                 }
+                // A constant has no source value to keep as raw.
+                (f.constant.clone().unwrap_or(Val::Null), None)
             }
             Getter::Template(parts) => {
                 let mut s = String::new();
@@ -789,6 +826,7 @@ impl FieldSet {
 fn into_owned(v: Val<'_>) -> Val<'static> {
     match v {
         Val::Str(s) => Val::Str(Cow::Owned(s.into_owned())),
+        Val::Shared(s) => Val::Shared(s),
         Val::Null => Val::Null,
         Val::Code(c) => Val::Code(c),
         Val::Bool(b) => Val::Bool(b),
@@ -837,6 +875,7 @@ fn convert<'r>(conv: &mut Conv, s: &'r str) -> Result<Val<'r>, String> {
             let mut v: Cow<'r, str> = Cow::Borrowed(s);
             if let Some(m) = map {
                 match m.lookup(s) {
+                    Lookup::Found(t) if !*lowercase && !*slug && hash.is_none() => return Ok(Val::Shared(t)),
                     Lookup::Found(t) => v = Cow::Owned(t.to_string()),
                     Lookup::Null => return Ok(Val::Null),
                     Lookup::Keep => {}
@@ -1070,6 +1109,7 @@ fn compile_field(
         raw_slot,
         detail_slot,
         slot,
+        constant: None,
     })
 }
 
@@ -1240,7 +1280,6 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
 
 /// Collects mapped rows of one table into Arrow record batches.
 pub(crate) struct TableSink {
-    pub(crate) table: Table,
     schema: Arc<Schema>,
     builders: Vec<ColBuilder>,
     rows: usize,
@@ -1286,11 +1325,15 @@ impl TableSink {
             fields.push(Field::new(c, dt, true));
             builders.push(b);
         }
-        Self { table, schema: Arc::new(Schema::new(fields)), builders, rows: 0 }
+        Self { schema: Arc::new(Schema::new(fields)), builders, rows: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.rows
+    }
+
+    pub(crate) fn schema(&self) -> Arc<Schema> {
+        self.schema.clone()
     }
 
     pub(crate) fn push(&mut self, batch_id: i64, source_row: i64, vals: &[Val<'_>]) {
@@ -1303,6 +1346,7 @@ impl TableSink {
         for (b, v) in self.builders[2..].iter_mut().zip(vals) {
             match (b, v) {
                 (ColBuilder::Str(b), Val::Str(s)) => b.append_value(s),
+                (ColBuilder::Str(b), Val::Shared(s)) => b.append_value(s),
                 (ColBuilder::Str(b), Val::Code(s)) => b.append_value(s),
                 (ColBuilder::Bool(b), Val::Bool(x)) => b.append_value(*x),
                 (ColBuilder::Int(b), Val::Int(x)) => b.append_value(*x),
@@ -1363,6 +1407,7 @@ static ATTR_DEFS: &[FieldDef] = &[
 
 /// Attributes of jurisdictions that rows create (`[jurisdiction_fields]`), evaluated on a jurisdiction's
 /// first row.
+#[derive(Clone)]
 pub(crate) struct AttrPlan {
     set: FieldSet,
 }

@@ -47,6 +47,8 @@ pub(crate) fn combined_sha256(files: &[(String, String)]) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct KeyedHasher {
     prefix: Sha256,
+    /// Identifiers repeat (an officer makes many stops): hash each once.
+    memo: rustc_hash::FxHashMap<String, String>,
 }
 
 impl KeyedHasher {
@@ -54,14 +56,20 @@ impl KeyedHasher {
         let mut prefix = Sha256::new();
         prefix.update(key.as_bytes());
         prefix.update(b":");
-        Self { prefix }
+        Self { prefix, memo: Default::default() }
     }
 
-    pub(crate) fn hash(&self, value: &str) -> String {
+    pub(crate) fn hash(&mut self, value: &str) -> String {
+        if let Some(h) = self.memo.get(value) {
+            return h.clone();
+        }
         let mut h = self.prefix.clone();
         h.update(value.as_bytes());
-        let d = h.finalize();
-        hex::encode(&d[..8])
+        let out = hex::encode(&h.finalize()[..8]);
+        if self.memo.len() < 1_000_000 {
+            self.memo.insert(value.to_owned(), out.clone());
+        }
+        out
     }
 }
 
@@ -71,8 +79,8 @@ mod tests {
 
     #[test]
     fn keyed_hashes_depend_on_the_key_and_are_stable() {
-        let a = KeyedHasher::new("k1");
-        let b = KeyedHasher::new("k2");
+        let mut a = KeyedHasher::new("k1");
+        let mut b = KeyedHasher::new("k2");
         assert_eq!(a.hash("15646"), a.hash("15646"));
         assert_ne!(a.hash("15646"), b.hash("15646"));
         assert_eq!(a.hash("x").len(), 16);

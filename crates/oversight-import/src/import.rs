@@ -108,40 +108,69 @@ pub fn import(
         oversight_core::JurisdictionId::new(j.as_str()).map_err(|e| ImportError::Usage(e.to_string()))?;
     }
     let roles = assign_roles(store, profile, &req.files)?;
-    let mut files = Vec::new();
+    let dataset = profile.dataset.as_str().to_owned();
+    let mut files: Vec<BatchFile> = Vec::new();
     for (role, f) in &roles {
-        let (sha256, bytes) = sha256_file(&f.path).map_err(|e| ImportError::io(&f.name, e))?;
-        files.push(BatchFile { role: role.clone(), name: f.name.clone(), sha256, bytes });
+        let bytes = std::fs::metadata(&f.path).map_err(|e| ImportError::io(&f.name, e))?.len();
+        files.push(BatchFile { role: role.clone(), name: f.name.clone(), sha256: String::new(), bytes });
     }
-    let sha256 = combined_sha256(&files.iter().map(|f| (f.role.clone(), f.sha256.clone())).collect::<Vec<_>>());
+    // The input's identity is its sha256. A CSV main file is hashed while it is read (one pass over the
+    // bytes); when an earlier batch of this profile has the same size the input may be a re-run, so it is
+    // hashed first and a re-run costs one pass and nothing more.
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    let maybe_rerun = store.committed_batch_with_size(&dataset, &profile.name, total as i64)?;
+    let stream_main = !maybe_rerun && !is_parquet(profile, &roles[0].1.path);
+    let t_hash = std::time::Instant::now();
+    for (k, (_, f)) in roles.iter().enumerate() {
+        if k == 0 && stream_main {
+            continue;
+        }
+        files[k].sha256 = sha256_file(&f.path).map_err(|e| ImportError::io(&f.name, e))?.0;
+    }
+    tracing::debug!(seconds = t_hash.elapsed().as_secs_f64(), streamed = stream_main, "hashed the input");
     let jurisdiction_id = req.jurisdiction.clone().or_else(|| profile.toml.jurisdiction.id.clone());
-    let batch = NewBatch {
-        dataset: profile.dataset.as_str().to_owned(),
+    let mut batch = NewBatch {
+        dataset,
         profile: profile.name.clone(),
         profile_sha256: profile.sha256.clone(),
         files,
-        sha256,
+        sha256: String::new(),
         jurisdiction_id: jurisdiction_id.clone(),
         started_at: chrono::Utc::now().naive_utc(),
         origin: req.origin.clone(),
     };
-    let existing = store.find_committed_batch(&batch.dataset, &batch.profile, &batch.sha256)?;
-    let replaces = match (existing, req.replace) {
-        (Some(b), false) => return Ok(ImportOutcome::AlreadyImported(b)),
-        (Some(b), true) => Some(b.id),
-        (None, _) => None,
-    };
-    match run(store, req, &roles, batch.clone(), replaces, jurisdiction_id.as_deref(), progress) {
-        Ok(report) => Ok(ImportOutcome::Imported(report)),
+    if !stream_main {
+        batch.sha256 = identity(&batch.files);
+        if let Some(b) = store.find_committed_batch(&batch.dataset, &batch.profile, &batch.sha256)?
+            && !req.replace
+        {
+            return Ok(ImportOutcome::AlreadyImported(b));
+        }
+    }
+    match run(store, req, &roles, batch.clone(), stream_main, jurisdiction_id.as_deref(), progress) {
+        Ok(outcome) => Ok(outcome),
         Err(e) => {
             let status = if e.is_refusal() { BatchStatus::Refused } else { BatchStatus::Failed };
             let message = if e.is_refusal() { e.to_string() } else { "internal error (see the log)".to_owned() };
+            if batch.sha256.is_empty() {
+                // Refused before it was read whole: hash it now so the attempt is on record by its identity.
+                for (k, (_, f)) in roles.iter().enumerate() {
+                    if batch.files[k].sha256.is_empty() {
+                        batch.files[k].sha256 = sha256_file(&f.path).map(|h| h.0).unwrap_or_default();
+                    }
+                }
+                batch.sha256 = identity(&batch.files);
+            }
             if let Err(e2) = store.record_unlanded_batch(&batch, status, 0, &message) {
                 tracing::warn!(error = %e2, "could not record the refused batch");
             }
             Err(e)
         }
     }
+}
+
+fn identity(files: &[BatchFile]) -> String {
+    combined_sha256(&files.iter().map(|f| (f.role.clone(), f.sha256.clone())).collect::<Vec<_>>())
 }
 
 fn is_parquet(profile: &Profile, path: &Path) -> bool {
@@ -247,7 +276,7 @@ fn read_header(store: &Store, profile: &Profile, f: &InputFile) -> Result<Vec<St
     if is_parquet(profile, &f.path) {
         return Ok(store.parquet_columns(&f.path)?);
     }
-    Ok(CsvSource::open(&f.path, &f.name, &profile.toml.source, Arc::new(AtomicU64::new(0)))?.header)
+    Ok(CsvSource::open(&f.path, &f.name, &profile.toml.source, Arc::new(AtomicU64::new(0)), false)?.header)
 }
 
 /// Loads a joined file whole, indexed by its key.
@@ -276,7 +305,7 @@ fn load_joined(
         })?;
         header
     } else {
-        let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter)?;
+        let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter, false)?;
         let mut rec = csv::StringRecord::new();
         while let Some(line) = src.next_record(&mut rec)? {
             rows.push(rec.clone());
@@ -321,14 +350,19 @@ fn record_of(cols: &[StringArray], r: usize) -> csv::StringRecord {
     rec
 }
 
-/// Messages from the mapping thread to the writer.
-enum Msg {
-    Rows(Table, RecordBatch),
-    Rejects(Vec<(String, u64, Problem)>),
-    Progress(u64),
+
+/// Rows read from the main file, handed to the mapping workers.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<csv::StringRecord>,
+    lines: Vec<u64>,
+    len: usize,
 }
 
-/// What the mapping thread learned.
+/// Rows per chunk of the main file.
+const READ_CHUNK: usize = 4096;
+
+/// What a mapping worker learned.
 #[derive(Default)]
 struct MapStats {
     read: i64,
@@ -341,6 +375,22 @@ struct MapStats {
     jurisdictions: BTreeMap<String, Vec<(&'static str, String)>>,
 }
 
+impl MapStats {
+    fn merge(&mut self, o: MapStats) {
+        self.read += o.read;
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+        if let Some((a, b)) = o.date_range {
+            widen(&mut self.date_range, a);
+            widen(&mut self.date_range, b);
+        }
+        self.keys.extend(o.keys);
+        for (k, v) in o.jurisdictions {
+            self.jurisdictions.entry(k).or_insert(v);
+        }
+    }
+}
+
 fn widen(range: &mut Option<(NaiveDate, NaiveDate)>, d: NaiveDate) {
     *range = Some(match *range {
         None => (d, d),
@@ -348,45 +398,62 @@ fn widen(range: &mut Option<(NaiveDate, NaiveDate)>, d: NaiveDate) {
     });
 }
 
-/// Maps the rows of the main file.
-struct MainMapper<'a> {
+/// Maps rows of the main file (one per worker thread).
+struct Worker<'a> {
     plans: Vec<TablePlan>,
     attrs: AttrPlan,
     sink: TableSink,
-    files: Vec<&'a FileData>,
+    files: &'a [&'a FileData],
     /// For each joined file, the main-file column it joins on.
-    join_cols: Vec<usize>,
+    join_cols: &'a [usize],
     key_col: Option<usize>,
     batch_id: i64,
-    display: String,
-    tx: mpsc::SyncSender<Msg>,
+    tx: mpsc::SyncSender<RecordBatch>,
+    rejects: mpsc::Sender<Vec<(u64, Problem)>>,
     stats: MapStats,
-    pending_rejects: Vec<(String, u64, Problem)>,
+    pending_rejects: Vec<(u64, Problem)>,
     width: usize,
+    /// Row buffers, kept between rows (emptied) to save allocations.
+    outs: Vec<Vec<Val<'static>>>,
 }
 
-impl<'a> MainMapper<'a> {
+/// Empties a vector of row buffers and gives it back with another lifetime, keeping the allocations (the
+/// standard library collects a mapped `IntoIter` in place).
+fn recycle<'b>(v: Vec<Vec<Val<'_>>>) -> Vec<Vec<Val<'b>>> {
+    v.into_iter()
+        .map(|mut inner| {
+            inner.clear();
+            inner.into_iter().map(|_| Val::Null).collect()
+        })
+        .collect()
+}
+
+fn cancelled<T>(_: T) -> ImportError {
+    ImportError::Usage("import cancelled".into())
+}
+
+impl Worker<'_> {
     fn row(&mut self, rec: &csv::StringRecord, line: u64) -> Result<(), ImportError> {
         self.stats.read += 1;
         let empty: &[u32] = &[];
         let joined: Vec<&[u32]> = self
             .files
             .iter()
-            .zip(&self.join_cols)
-            .map(|(f, &c)| {
-                rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty)
-            })
+            .zip(self.join_cols)
+            .map(|(f, &c)| rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty))
             .collect();
-        let cx = RowCtx { row: rec, joined: &joined, files: &self.files };
+        let cx = RowCtx { row: rec, joined: &joined, files: self.files };
         let mut problems = Vec::new();
-        let mut outs: Vec<Vec<Val<'_>>> = (0..self.plans.len()).map(|_| Vec::with_capacity(self.width)).collect();
+        let mut outs: Vec<Vec<Val<'_>>> = recycle(std::mem::take(&mut self.outs));
+        outs.resize_with(self.plans.len(), || Vec::with_capacity(self.width));
         for (plan, out) in self.plans.iter_mut().zip(outs.iter_mut()) {
             plan.eval(&cx, out, &mut problems);
         }
         if !problems.is_empty() {
+            self.outs = recycle(outs);
             self.stats.rejected += 1;
             for p in problems {
-                self.pending_rejects.push((self.display.clone(), line, p));
+                self.pending_rejects.push((line, p));
             }
             if self.pending_rejects.len() >= 10_000 {
                 self.flush_rejects()?;
@@ -394,16 +461,15 @@ impl<'a> MainMapper<'a> {
             return Ok(());
         }
         self.stats.accepted += 1;
-        let plan0 = &self.plans[0];
-        let jid = outs[0][plan0.jurisdiction_slot].as_str().unwrap_or_default().to_owned();
-        if !self.stats.jurisdictions.contains_key(&jid) {
+        let jid = outs[0][self.plans[0].jurisdiction_slot].as_str().unwrap_or_default();
+        if !self.stats.jurisdictions.contains_key(jid) {
             let attrs = self.attrs.eval(&cx);
-            self.stats.jurisdictions.insert(jid.clone(), attrs);
+            self.stats.jurisdictions.insert(jid.to_owned(), attrs);
         }
         if let Some(kc) = self.key_col
             && let Some(k) = rec.get(kc).map(str::trim).filter(|k| !k.is_empty())
         {
-            self.stats.keys.insert(k.to_owned(), jid);
+            self.stats.keys.insert(k.to_owned(), jid.to_owned());
         }
         for (plan, out) in self.plans.iter().zip(&outs) {
             if let Some(d) = plan.date_slot.and_then(|s| out[s].as_date()) {
@@ -411,6 +477,7 @@ impl<'a> MainMapper<'a> {
             }
             self.sink.push(self.batch_id, line as i64, out);
         }
+        self.outs = recycle(outs);
         if self.sink.len() >= CHUNK_ROWS {
             self.flush()?;
         }
@@ -420,7 +487,7 @@ impl<'a> MainMapper<'a> {
     fn flush_rejects(&mut self) -> Result<(), ImportError> {
         if !self.pending_rejects.is_empty() {
             let r = std::mem::take(&mut self.pending_rejects);
-            self.tx.send(Msg::Rejects(r)).map_err(|_| ImportError::Usage("import cancelled".into()))?;
+            self.rejects.send(r).map_err(cancelled)?;
         }
         Ok(())
     }
@@ -429,11 +496,8 @@ impl<'a> MainMapper<'a> {
         self.flush_rejects()?;
         if self.sink.len() > 0 {
             let b = self.sink.take();
-            self.tx.send(Msg::Rows(self.sink.table, b)).map_err(|_| ImportError::Usage("import cancelled".into()))?;
+            self.tx.send(b).map_err(cancelled)?;
         }
-        self.tx
-            .send(Msg::Progress(self.stats.read as u64))
-            .map_err(|_| ImportError::Usage("import cancelled".into()))?;
         Ok(())
     }
 }
@@ -442,16 +506,89 @@ fn plan_error(display: &str, e: PlanError) -> ImportError {
     ImportError::refused(display, None, e.column.as_deref(), e.message)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How many threads map rows: one per core (the writer and reader share them), at most four.
+fn workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
+}
+
+/// Reads the main file into chunks for the workers. Returns the file's sha256 when it hashed it.
+fn read_main(
+    csv: Option<CsvSource>,
+    parquet: Option<(Store, PathBuf)>,
+    tx: mpsc::SyncSender<Chunk>,
+    pool: mpsc::Receiver<Chunk>,
+    report: &(dyn Fn(u64) + Sync),
+) -> Result<Option<String>, ImportError> {
+    let fresh = |pool: &mpsc::Receiver<Chunk>| pool.try_recv().unwrap_or_default();
+    let mut rows = 0u64;
+    if let Some(mut src) = csv {
+        let mut chunk = fresh(&pool);
+        loop {
+            if chunk.rows.len() <= chunk.len {
+                chunk.rows.push(csv::StringRecord::new());
+            }
+            let Some(line) = src.next_record(&mut chunk.rows[chunk.len])? else { break };
+            if chunk.lines.len() <= chunk.len {
+                chunk.lines.push(line);
+            } else {
+                chunk.lines[chunk.len] = line;
+            }
+            chunk.len += 1;
+            if chunk.len == READ_CHUNK {
+                rows += chunk.len as u64;
+                if rows % (16 * READ_CHUNK as u64) == 0 {
+                    report(rows);
+                }
+                tx.send(std::mem::replace(&mut chunk, fresh(&pool))).map_err(cancelled)?;
+            }
+        }
+        if chunk.len > 0 {
+            tx.send(chunk).map_err(cancelled)?;
+        }
+        return Ok(src.finish_hash());
+    }
+    if let Some((store, path)) = parquet {
+        let mut n = 0u64;
+        store.scan_parquet(&path, |b: RecordBatch| -> Result<(), ImportError> {
+            let (_, cols) = text_columns(&b)?;
+            let mut chunk = Chunk::default();
+            for r in 0..b.num_rows() {
+                n += 1;
+                chunk.rows.push(record_of(&cols, r));
+                chunk.lines.push(n);
+                chunk.len += 1;
+            }
+            report(n);
+            tx.send(chunk).map_err(cancelled)
+        })?;
+    }
+    Ok(None)
+}
+
+/// Maps chunks until the reader is done.
+fn work(mut w: Worker<'_>, rx: &std::sync::Mutex<mpsc::Receiver<Chunk>>, pool: &mpsc::SyncSender<Chunk>) -> Result<MapStats, ImportError> {
+    loop {
+        let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
+        let Ok(mut chunk) = next else { break };
+        for k in 0..chunk.len {
+            w.row(&chunk.rows[k], chunk.lines[k])?;
+        }
+        chunk.len = 0;
+        let _ = pool.try_send(chunk);
+    }
+    w.flush()?;
+    Ok(w.stats)
+}
+
 fn run(
     store: &Store,
     req: &ImportRequest,
     roles: &[(String, InputFile)],
-    batch: NewBatch,
-    replaces: Option<i64>,
+    mut batch: NewBatch,
+    stream_main: bool,
     jurisdiction_id: Option<&str>,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<ImportReport, ImportError> {
+) -> Result<ImportOutcome, ImportError> {
     let profile = &req.profile;
     let counter = Arc::new(AtomicU64::new(0));
     let bytes_total = batch.bytes();
@@ -472,10 +609,10 @@ fn run(
         let key = spec.key.as_deref().unwrap_or_default();
         joined_data.push(load_joined(store, profile, role, f, key, counter.clone())?);
     }
-    let mut csv_main = if main_parquet {
+    let csv_main = if main_parquet {
         None
     } else {
-        Some(CsvSource::open(&main_file.path, &main_file.name, &profile.toml.source, counter.clone())?)
+        Some(CsvSource::open(&main_file.path, &main_file.name, &profile.toml.source, counter.clone(), stream_main)?)
     };
     let main_header = match &csv_main {
         Some(s) => s.header.clone(),
@@ -502,8 +639,7 @@ fn run(
             .expand
             .iter()
             .map(|e| {
-                TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e])
-                    .map_err(|e| plan_error(&main_file.name, e))
+                TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e]).map_err(|e| plan_error(&main_file.name, e))
             })
             .collect::<Result<Vec<_>, _>>()?
     };
@@ -558,66 +694,103 @@ fn run(
         child_plans.push((plan, fi));
     }
 
-    let mut ing = store.begin_ingest(batch, replaces)?;
+    let mut ing = store.begin_ingest(batch.clone(), None)?;
     let batch_id = ing.id();
-    let (tx, rx) = mpsc::sync_channel::<Msg>(4);
     let files_ref: Vec<&FileData> = joined_data.iter().collect();
-    let reader_store = if main_parquet { Some(store.try_clone()?) } else { None };
-    let main_display = main_file.name.clone();
-    let main_path = main_file.path.clone();
-
-    let (stats, write_result) = std::thread::scope(|s| {
-        let mapper = s.spawn(move || -> Result<MapStats, ImportError> {
-            let width = plans[0].width();
-            let mut m = MainMapper {
-                plans,
-                attrs,
+    let reader_store = if main_parquet { Some((store.try_clone()?, main_file.path.clone())) } else { None };
+    let n_workers = workers();
+    let t_map = std::time::Instant::now();
+    let schema = TableSink::new(main_table).schema();
+    let report = |rows: u64| progress(Progress { bytes_read: counter.load(Ordering::Relaxed), bytes_total, rows_read: rows });
+    // Reader -> workers (chunks of rows), workers -> reader (emptied chunks to reuse), workers -> DuckDB
+    // (record batches), workers -> here (rejects, written once the rows are in).
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(2 * n_workers);
+    let (pool_tx, pool_rx) = mpsc::sync_channel::<Chunk>(4 * n_workers);
+    let (tx, rx) = mpsc::sync_channel::<RecordBatch>(2 * n_workers);
+    let (reject_tx, reject_rx) = mpsc::channel::<Vec<(u64, Problem)>>();
+    let chunk_rx = std::sync::Mutex::new(chunk_rx);
+    let mut senders = Some((chunk_tx, pool_tx, tx, pool_rx, reject_tx));
+    let (read_result, stats, write_result) = std::thread::scope(|s| {
+        let Some((chunk_tx, pool_tx, tx, pool_rx, reject_tx)) = senders.take() else {
+            return (Ok(None), Err(ImportError::Usage("internal: channels".into())), Ok(0));
+        };
+        let report = &report;
+        let reader = std::thread::Builder::new()
+            .name("import-read".into())
+            .spawn_scoped(s, move || read_main(csv_main, reader_store, chunk_tx, pool_rx, report));
+        let mut handles = Vec::new();
+        for k in 0..n_workers {
+            let w = Worker {
+                plans: plans.clone(),
+                attrs: attrs.clone(),
                 sink: TableSink::new(main_table),
-                files: files_ref,
-                join_cols,
+                files: &files_ref,
+                join_cols: &join_cols,
                 key_col,
                 batch_id,
-                display: main_display,
-                tx,
+                tx: tx.clone(),
+                rejects: reject_tx.clone(),
                 stats: MapStats::default(),
                 pending_rejects: Vec::new(),
-                width,
+                width: plans[0].width(),
+                outs: Vec::new(),
             };
-            if let Some(src) = csv_main.as_mut() {
-                let mut rec = csv::StringRecord::new();
-                while let Some(line) = src.next_record(&mut rec)? {
-                    m.row(&rec, line)?;
+            let (chunk_rx, pool_tx) = (&chunk_rx, pool_tx.clone());
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("import-map-{k}"))
+                    .spawn_scoped(s, move || work(w, chunk_rx, &pool_tx)),
+            );
+        }
+        drop((tx, pool_tx, reject_tx));
+        let write_result = ing.append_stream(main_table, schema, rx).map_err(ImportError::from);
+        let mut stats = MapStats::default();
+        let mut first_err = None;
+        for h in handles {
+            match h.map_err(|e| ImportError::io("thread", e)).and_then(|h| {
+                h.join().unwrap_or_else(|_| Err(ImportError::Usage("a mapping thread panicked".into())))
+            }) {
+                Ok(st) => stats.merge(st),
+                Err(e) => {
+                    first_err.get_or_insert(e);
                 }
-            } else if let Some(st) = reader_store {
-                let mut n = 0u64;
-                st.scan_parquet(&main_path, |b: RecordBatch| -> Result<(), ImportError> {
-                    let (_, cols) = text_columns(&b)?;
-                    for r in 0..b.num_rows() {
-                        n += 1;
-                        m.row(&record_of(&cols, r), n)?;
-                    }
-                    Ok(())
-                })?;
             }
-            m.flush()?;
-            Ok(m.stats)
-        });
-        let write_result = write_loop(&mut ing, &rx, &counter, bytes_total, progress);
-        drop(rx);
-        let stats = mapper.join().unwrap_or_else(|_| Err(ImportError::Usage("the mapping thread panicked".into())));
-        (stats, write_result)
+        }
+        let read_result = reader
+            .map_err(|e| ImportError::io("thread", e))
+            .and_then(|h| h.join().unwrap_or_else(|_| Err(ImportError::Usage("the reading thread panicked".into()))));
+        (read_result, first_err.map_or(Ok(stats), Err), write_result)
     });
-    write_result?;
+    // A refusal found by the reader (bad bytes at line N) explains any cancellation downstream.
+    let streamed_hash = read_result?;
+    let inserted = write_result?;
     let mut stats = stats?;
-    let main_counts = TableCounts {
-        table: main_table.name().to_owned(),
-        read: stats.read,
-        accepted: stats.accepted,
-        rejected: stats.rejected,
-    };
+    for rejects in reject_rx.try_iter() {
+        for (line, p) in rejects {
+            ing.reject(0, line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
+        }
+    }
+    tracing::debug!(rows = inserted, "inserted the main file's records");
+    tracing::debug!(seconds = t_map.elapsed().as_secs_f64(), rows = stats.read, workers = n_workers, "read and mapped the main file");
+    if let Some(h) = streamed_hash {
+        batch.files[0].sha256 = h;
+    }
+    batch.sha256 = identity(&batch.files);
+    // The identity check of a streamed input: an earlier batch may hold it after all.
+    let mut replaces = None;
+    if let Some(b) = store.find_committed_batch(&batch.dataset, &batch.profile, &batch.sha256)? {
+        if !req.replace {
+            ing.rollback();
+            return Ok(ImportOutcome::AlreadyImported(b));
+        }
+        replaces = Some(b.id);
+    }
+    ing.set_identity(batch.files.clone(), batch.sha256.clone(), replaces);
+    let main_counts =
+        TableCounts { table: main_table.name().to_owned(), read: stats.read, accepted: stats.accepted, rejected: stats.rejected };
     let mut tables = vec![main_counts];
     for (mut plan, fi) in child_plans {
-        let counts = import_children(&mut ing, &mut plan, &joined_data[fi], &stats.keys, batch_id)?;
+        let counts = import_children(&mut ing, &mut plan, &joined_data[fi], fi + 1, &stats.keys, batch_id)?;
         stats.read += counts.read;
         stats.accepted += counts.accepted;
         stats.rejected += counts.rejected;
@@ -630,33 +803,12 @@ fn run(
         rows_rejected: stats.rejected,
         date_range: stats.date_range,
     };
+    let t_commit = std::time::Instant::now();
     let batch = ing.commit(summary)?;
+    tracing::debug!(seconds = t_commit.elapsed().as_secs_f64(), "committed");
     progress(Progress { bytes_read: bytes_total, bytes_total, rows_read: stats.read as u64 });
     let top_reasons = store.top_reject_reasons(batch.id, 5)?;
-    Ok(ImportReport { batch, tables, top_reasons, jurisdictions_created: created })
-}
-
-fn write_loop(
-    ing: &mut Ingest<'_>,
-    rx: &mpsc::Receiver<Msg>,
-    counter: &AtomicU64,
-    bytes_total: u64,
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(), ImportError> {
-    for msg in rx.iter() {
-        match msg {
-            Msg::Rows(table, b) => ing.append(table, b)?,
-            Msg::Rejects(r) => {
-                for (file, line, p) in r {
-                    ing.reject(&file, line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
-                }
-            }
-            Msg::Progress(rows) => {
-                progress(Progress { bytes_read: counter.load(Ordering::Relaxed), bytes_total, rows_read: rows })
-            }
-        }
-    }
-    Ok(())
+    Ok(ImportOutcome::Imported(ImportReport { batch, tables, top_reasons, jurisdictions_created: created }))
 }
 
 /// Child rows (allegations): each must belong to an accepted main record.
@@ -664,6 +816,7 @@ fn import_children(
     ing: &mut Ingest<'_>,
     plan: &mut TablePlan,
     fd: &FileData,
+    file_no: usize,
     keys: &HashMap<String, String>,
     batch_id: i64,
 ) -> Result<TableCounts, ImportError> {
@@ -694,7 +847,7 @@ fn import_children(
         } else {
             counts.rejected += 1;
             for p in problems {
-                ing.reject(&fd.display, line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
+                ing.reject(file_no, line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
             }
         }
     }

@@ -5,6 +5,7 @@
 //! It reads files and writes through `oversight-store`; it must not compute indicators or serve HTTP.
 //! Everything here blocks: async callers run it on the blocking pool.
 
+pub mod bench;
 mod engine;
 mod error;
 pub mod fixtures;

@@ -29,16 +29,20 @@ impl Encoding {
     }
 }
 
-/// Counts bytes read, for progress reports.
+/// Counts bytes read (for progress reports) and, when asked, hashes them as they pass.
 struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    hasher: Option<sha2::Sha256>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(h) = &mut self.hasher {
+            sha2::Digest::update(h, &buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -167,28 +171,30 @@ pub(crate) fn sniff(path: &Path, display: &str) -> Result<Sniffed, ImportError> 
 
 /// A CSV file being read.
 pub(crate) struct CsvSource {
-    reader: csv::Reader<Decoding<Counting<BufReader<std::fs::File>>>>,
+    reader: csv::Reader<Decoding<BufReader<Counting<std::fs::File>>>>,
     pub(crate) header: Vec<String>,
     display: String,
     line_offset: u64,
 }
 
 impl CsvSource {
+    /// Opens a CSV file and reads its header; with `hash`, every byte read is also hashed (see
+    /// [`CsvSource::finish_hash`]).
     pub(crate) fn open(
         path: &Path,
         display: &str,
         src: &SourceToml,
         counter: Arc<AtomicU64>,
+        hash: bool,
     ) -> Result<Self, ImportError> {
         let sniffed = sniff(path, display)?;
         let enc = Encoding::from_label(&src.encoding).map_err(|m| ImportError::refused(display, None, None, m))?;
         let file = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
-        let mut buf = BufReader::with_capacity(1 << 20, file);
+        let mut buf = BufReader::with_capacity(1 << 20, Counting { inner: file, count: counter, hasher: hash.then(sha2::Sha256::default) });
         let mut skipped = 0u64;
         for _ in 0..src.skip_lines {
             let mut line = Vec::new();
             let n = buf.read_until(b'\n', &mut line).map_err(|e| ImportError::io(display, e))?;
-            counter.fetch_add(n as u64, Ordering::Relaxed);
             if n == 0 {
                 break;
             }
@@ -205,7 +211,7 @@ impl CsvSource {
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(1 << 20)
-            .from_reader(Decoding::new(Counting { inner: buf, count: counter }, enc));
+            .from_reader(Decoding::new(buf, enc));
         let mut s = Self { reader, header: Vec::new(), display: display.to_owned(), line_offset: skipped };
         let mut rec = csv::StringRecord::new();
         let line = s.next_record(&mut rec)?;
@@ -220,6 +226,12 @@ impl CsvSource {
             return Err(ImportError::refused(display, line, None, "the header line is blank".into()));
         }
         Ok(s)
+    }
+
+    /// The sha256 of the whole file (when opened with `hash`), once it has been read to the end.
+    pub(crate) fn finish_hash(self) -> Option<String> {
+        let mut counting = self.reader.into_inner().inner.into_inner();
+        counting.hasher.take().map(|h| hex::encode(sha2::Digest::finalize(h)))
     }
 
     /// Reads the next record; returns its first line, or None at the end. Bytes that are not valid in the

@@ -1,6 +1,6 @@
 //! Code and text maps with trimming, case folding and `*` wildcards, memoised per distinct source value.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Normal form of a value for map lookups: trimmed, lower case, inner blanks collapsed.
 pub(crate) fn normalize(s: &str) -> String {
@@ -84,7 +84,7 @@ const MEMO_LIMIT: usize = 100_000;
 impl<T: Clone> ValueMap<T> {
     /// `entries` are (source value, target or None for "no value").
     pub(crate) fn new(entries: Vec<(String, Option<T>)>, unmapped: Unmapped<T>) -> Self {
-        let mut exact = HashMap::new();
+        let mut exact = HashMap::default();
         let mut globs = Vec::new();
         for (k, v) in entries {
             let k = normalize(&k);
@@ -94,7 +94,7 @@ impl<T: Clone> ValueMap<T> {
                 exact.insert(k, v);
             }
         }
-        Self { exact, globs, unmapped, memo: HashMap::new() }
+        Self { exact, globs, unmapped, memo: HashMap::default() }
     }
 
     pub(crate) fn lookup(&mut self, raw: &str) -> Lookup<T> {

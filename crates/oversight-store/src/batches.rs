@@ -159,6 +159,12 @@ impl Store {
         found.map(|b| self.attach_files(b)).transpose()
     }
 
+    /// Whether a committed batch of this dataset and profile read exactly `bytes` bytes (a possible re-run).
+    pub fn committed_batch_with_size(&self, dataset: &str, profile: &str, bytes: i64) -> Result<bool> {
+        let mut st = self.conn.prepare_cached(queries::COMMITTED_BATCH_WITH_SIZE)?;
+        Ok(st.exists(params![dataset, profile, bytes])?)
+    }
+
     /// The committed batch of `dataset` that read a file with this hash, if any (folder watchers skip it).
     pub fn file_hash_seen(&self, dataset: &str, sha256: &str) -> Result<Option<i64>> {
         let mut st = self.conn.prepare_cached(queries::FIND_BATCH_BY_FILE_HASH)?;

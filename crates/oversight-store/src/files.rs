@@ -50,3 +50,28 @@ impl Store {
         Ok(self.conn.execute(&sql, [])? as u64)
     }
 }
+
+/// DuckDB reading a CSV by itself: the physical limit the import benchmark compares with.
+pub mod bench {
+    use super::*;
+    use std::time::Instant;
+
+    /// `COPY opp_raw FROM 'file'` into a table shaped like the OPP file (what COPY can load as it is).
+    /// Returns (rows, seconds).
+    pub fn copy_into_opp_shaped_table(store: &Store, csv: &Path) -> Result<(u64, f64)> {
+        store.conn.execute_batch(include_str!("../../../sql/bench/opp_raw_table.sql"))?;
+        let t = Instant::now();
+        let sql = format!("COPY opp_raw FROM {} (HEADER, NULLSTR 'NA')", path_literal(csv)?);
+        let n = store.conn.execute(&sql, [])? as u64;
+        Ok((n, t.elapsed().as_secs_f64()))
+    }
+
+    /// `INSERT INTO stops SELECT … FROM read_csv(file)`: DuckDB's CSV reader loading the same file into the
+    /// same table (with the column renames COPY cannot express). Returns (rows, seconds).
+    pub fn insert_into_stops(store: &Store, csv: &Path) -> Result<(u64, f64)> {
+        let t = Instant::now();
+        let sql = include_str!("../../../sql/bench/insert_stops_from_csv.sql").replace("$FILE", &path_literal(csv)?);
+        let n = store.conn.execute(&sql, [])? as u64;
+        Ok((n, t.elapsed().as_secs_f64()))
+    }
+}

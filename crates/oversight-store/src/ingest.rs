@@ -4,6 +4,7 @@
 
 use crate::batches::BatchRow;
 use crate::{BatchRecord, BatchStatus, Jurisdiction, NewBatch, Result, Store, StoreError, queries};
+use duckdb::arrow::datatypes::SchemaRef;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Appender, params};
 use oversight_core::Table;
@@ -27,7 +28,8 @@ pub struct Ingest<'s> {
     replaces: Option<i64>,
     appenders: HashMap<Table, Appender<'s>>,
     rejects: Option<Appender<'s>>,
-    reject_seq: i64,
+    /// The last (file, line) a reject was recorded for, and how many problems it had so far.
+    last_reject: (usize, i64, i64),
     open: bool,
 }
 
@@ -50,7 +52,7 @@ impl Store {
             replaces,
             appenders: HashMap::new(),
             rejects: None,
-            reject_seq: 0,
+            last_reject: (usize::MAX, -1, 0),
             open: true,
         })
     }
@@ -83,22 +85,41 @@ impl<'s> Ingest<'s> {
         Ok(())
     }
 
-    /// Records one problem with one source row.
-    pub fn reject(
-        &mut self,
-        file: &str,
-        line: i64,
-        column: Option<&str>,
-        value: Option<&str>,
-        reason: &str,
-    ) -> Result<()> {
+    /// Inserts every record batch received from `rx` into `table` with one INSERT that DuckDB runs on all its
+    /// threads; returns when the senders are gone and the batches are in. The batches' columns must be
+    /// [`appended_columns`] of the table, in order. Returns the rows inserted.
+    pub fn append_stream(&mut self, table: Table, schema: SchemaRef, rx: std::sync::mpsc::Receiver<RecordBatch>) -> Result<u64> {
+        if let Some(mut app) = self.appenders.remove(&table) {
+            app.flush()?;
+        }
+        let reg = crate::stream::Registration::new(schema, rx);
+        let cols = appended_columns(table).iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+        let sql = format!("INSERT INTO {} ({cols}) SELECT * FROM {}(?)", table.name(), crate::stream::FUNCTION);
+        let n = self.store.conn.execute(&sql, params![reg.token()])?;
+        Ok(n as u64)
+    }
+
+    /// Records one problem with one row of the batch's file number `file` (its index in the batch's files).
+    /// Rejects are numbered in source order (file, line, problem), whatever order they arrive in.
+    pub fn reject(&mut self, file: usize, line: i64, column: Option<&str>, value: Option<&str>, reason: &str) -> Result<()> {
         if self.rejects.is_none() {
             self.rejects = Some(self.store.conn.appender("import_rejects")?);
         }
-        self.reject_seq += 1;
+        let k = if (self.last_reject.0, self.last_reject.1) == (file, line) { self.last_reject.2 + 1 } else { 0 };
+        self.last_reject = (file, line, k);
+        let seq = ((file as i64) << 50) | (line << 8) | k.min(255);
+        let name = self.batch.files.get(file).map(|f| f.name.clone()).unwrap_or_default();
         let app = self.rejects.as_mut().ok_or_else(|| StoreError::Invalid("no appender".into()))?;
-        app.append_row(params![self.id, self.reject_seq, file, line, column, value, reason])?;
+        app.append_row(params![self.id, seq, name, line, column, value, reason])?;
         Ok(())
+    }
+
+    /// Sets the input's identity once it is known (a file hashed while it was read), and the batch it
+    /// replaces.
+    pub fn set_identity(&mut self, files: Vec<crate::BatchFile>, sha256: String, replaces: Option<i64>) {
+        self.batch.files = files;
+        self.batch.sha256 = sha256;
+        self.replaces = replaces;
     }
 
     /// Creates a jurisdiction the batch refers to, inside the batch's transaction.

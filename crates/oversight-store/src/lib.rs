@@ -15,9 +15,11 @@ mod jurisdictions;
 mod migrate;
 pub mod queries;
 mod store;
+mod stream;
 
 pub use batches::{BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
+pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Jurisdiction, JurisdictionPatch};
 pub use migrate::MIGRATIONS;

@@ -12,6 +12,7 @@ macro_rules! queries {
 queries! {
     FIND_COMMITTED_BATCH = "batches/find_committed.sql";
     FIND_BATCH_BY_FILE_HASH = "batches/find_by_file_hash.sql";
+    COMMITTED_BATCH_WITH_SIZE = "batches/committed_with_size.sql";
     GET_BATCH = "batches/get.sql";
     LIST_BATCHES = "batches/list.sql";
     BATCH_FILES = "batches/files.sql";

@@ -58,12 +58,15 @@ impl Store {
         if !opts.read_only {
             migrate::migrate(&conn, &path)?;
         }
+        crate::stream::register(&conn)?;
         Ok(Self { conn, path })
     }
 
     /// A second handle on the same database, for another thread.
     pub fn try_clone(&self) -> Result<Self> {
-        Ok(Self { conn: self.conn.try_clone()?, path: self.path.clone() })
+        let conn = self.conn.try_clone()?;
+        crate::stream::register(&conn)?;
+        Ok(Self { conn, path: self.path.clone() })
     }
 
     pub fn path(&self) -> &Path {

@@ -103,7 +103,7 @@ fn an_ingest_dropped_without_commit_leaves_no_row_and_no_batch() {
         let mut ing = store.begin_ingest(new_batch("a"), None).unwrap();
         let id = ing.id();
         ing.append(Table::Populations, population_rows(id, 5000)).unwrap();
-        ing.reject("pop.csv", 7, Some("year"), Some("x"), "not a number").unwrap();
+        ing.reject(0, 7, Some("year"), Some("x"), "not a number").unwrap();
     }
     assert_eq!(store.count_rows(Table::Populations).unwrap(), 0);
     assert!(store.list_batches(None, 10).unwrap().is_empty());
@@ -115,7 +115,7 @@ fn a_committed_ingest_is_found_by_its_hash_and_a_replacement_supersedes_it_atomi
     let mut ing = store.begin_ingest(new_batch("a"), None).unwrap();
     let first = ing.id();
     ing.append(Table::Populations, population_rows(first, 3)).unwrap();
-    ing.reject("pop.csv", 7, Some("year"), Some("x"), "not a number").unwrap();
+    ing.reject(0, 7, Some("year"), Some("x"), "not a number").unwrap();
     let b = ing.commit(IngestSummary { rows_read: 4, rows_accepted: 3, rows_rejected: 1, date_range: None }).unwrap();
     assert_eq!(b.status, BatchStatus::Committed);
     assert_eq!(b.files.len(), 1);
