@@ -16,10 +16,13 @@ pub fn write_opp_stops(path: &Path, rows: u64, seed: u64) -> std::io::Result<u64
     writeln!(w, "{OPP_HEADER}")?;
     let races = ["white", "black", "hispanic", "asian/pacific islander", "other"];
     let race_codes = ["W", "B", "W", "A", "I"];
-    let districts = ["DOWNTOWN", "BLUE HILLS", "NORTHEAST", "NORTH MEADOWS", "SOUTH MEADOWS", "NA", "FROG HOLLOW", "CLAY-ARSENAL"];
-    let reasons = ["Speed Related", "Stop Sign", "Defective Lights", "Registration", "Traffic Control Signal", "Cell Phone"];
+    let districts =
+        ["DOWNTOWN", "BLUE HILLS", "NORTHEAST", "NORTH MEADOWS", "SOUTH MEADOWS", "NA", "FROG HOLLOW", "CLAY-ARSENAL"];
+    let reasons =
+        ["Speed Related", "Stop Sign", "Defective Lights", "Registration", "Traffic Control Signal", "Cell Phone"];
     let streets = ["MAIN ST", "PARK ST", "ALBANY AVE", "WASHINGTON ST", "BROAD ST", "FRANKLIN AVE"];
-    let officers: Vec<String> = (0..400).map(|i| format!("{:010x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 24)).collect();
+    let officers: Vec<String> =
+        (0..400).map(|i| format!("{:010x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 24)).collect();
     for i in 0..rows {
         let r = rng.next_u64();
         let race = (r % 5) as usize;
@@ -28,7 +31,13 @@ pub fn write_opp_stops(path: &Path, rows: u64, seed: u64) -> std::io::Result<u64
         let arrest = (r >> 24) % 100 < 4;
         let citation = !arrest && (r >> 32) % 100 < 64;
         let warning = !arrest && !citation;
-        let outcome = if arrest { "arrest" } else if citation { "citation" } else { "warning" };
+        let outcome = if arrest {
+            "arrest"
+        } else if citation {
+            "citation"
+        } else {
+            "warning"
+        };
         let day = (r >> 40) % 1096;
         let (y, doy) = (2013 + day / 365, day % 365);
         let (m, d) = (doy / 31 % 12 + 1, doy % 28 + 1);
@@ -59,7 +68,13 @@ pub fn write_opp_stops(path: &Path, rows: u64, seed: u64) -> std::io::Result<u64
             race_codes[race],
             if race == 2 { "H" } else { "N" },
             if searched { "O" } else { "N" },
-            if arrest { "U" } else if citation { "I" } else { "W" },
+            if arrest {
+                "U"
+            } else if citation {
+                "I"
+            } else {
+                "W"
+            },
         )?;
     }
     w.flush()?;

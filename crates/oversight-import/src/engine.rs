@@ -246,6 +246,8 @@ struct FieldPlan {
     slot: usize,
     /// A constant's converted value, once computed.
     constant: Option<Val<'static>>,
+    /// Reads one column of the row with no `missing` value and no ethnicity override (the fast path).
+    simple: bool,
 }
 
 /// Context the plans are compiled in.
@@ -359,7 +361,13 @@ impl TablePlan {
         let date_slot = table.date_column().map(|c| slots[c]);
         let jurisdiction_slot = slots["jurisdiction_id"];
         let today = chrono::Utc::now().date_naive();
-        let label = |name: &str| fields.iter().find(|f: &&FieldPlan| f.def.name == name).map(|f| f.label.clone()).unwrap_or_else(|| name.to_owned());
+        let label = |name: &str| {
+            fields
+                .iter()
+                .find(|f: &&FieldPlan| f.def.name == name)
+                .map(|f| f.label.clone())
+                .unwrap_or_else(|| name.to_owned())
+        };
         let checks = checks_for(table, &slots, label);
         let pair = |a: &str, b: &str| (slots.get(a).copied(), slots.get(b).copied());
         let cross = match table {
@@ -400,7 +408,9 @@ impl TablePlan {
             let bad: Option<(Option<String>, String)> = match (&c.rule, v) {
                 (Rule::Required, Val::Null) => Some((None, "required value is missing".into())),
                 (Rule::Required, _) => None,
-                (Rule::Date, Val::Date(d)) if d.year() < 1900 => Some((Some(d.to_string()), "date is before 1900".into())),
+                (Rule::Date, Val::Date(d)) if d.year() < 1900 => {
+                    Some((Some(d.to_string()), "date is before 1900".into()))
+                }
                 (Rule::Date, Val::Date(d)) if *d > today + chrono::Duration::days(1) => {
                     Some((Some(d.to_string()), "date is in the future".into()))
                 }
@@ -413,10 +423,10 @@ impl TablePlan {
                 (Rule::Jurisdiction, v) if v.as_str().is_some_and(|j| j != self.last_jurisdiction) => {
                     let j = v.as_str().unwrap_or_default();
                     match JurisdictionId::new(j) {
-                    Ok(_) => {
-                        self.last_jurisdiction = j.to_string();
-                        None
-                    }
+                        Ok(_) => {
+                            self.last_jurisdiction = j.to_string();
+                            None
+                        }
                         Err(e) => Some((Some(j.to_string()), e.to_string())),
                     }
                 }
@@ -429,14 +439,14 @@ impl TablePlan {
         let at = |s: Option<usize>| s.map(|s| &out[s]);
         let label = |name: &str| self.label_of(name);
         match self.table {
-            Table::Stops => {
-                if at(self.cross.0) == Some(&Val::Bool(true)) && at(self.cross.1) == Some(&Val::Bool(false)) {
-                    problems.push(Problem {
-                        column: label("contraband_found"),
-                        value: Some("true".into()),
-                        reason: "contraband found but no search was conducted".into(),
-                    });
-                }
+            Table::Stops
+                if at(self.cross.0) == Some(&Val::Bool(true)) && at(self.cross.1) == Some(&Val::Bool(false)) =>
+            {
+                problems.push(Problem {
+                    column: label("contraband_found"),
+                    value: Some("true".into()),
+                    reason: "contraband found but no search was conducted".into(),
+                });
             }
             Table::Complaints => {
                 if let (Some(Val::Date(r)), Some(Val::Date(c))) = (at(self.cross.0), at(self.cross.1))
@@ -521,6 +531,12 @@ impl FieldSet {
     fn eval_field<'r>(&mut self, i: usize, cx: &RowCtx<'r>, out: &mut [Val<'r>], problems: &mut Vec<Problem>) {
         let cleaner = &self.cleaner;
         let f = &mut self.fields[i];
+        if f.simple
+            && let Getter::Col(c) = f.getter
+        {
+            eval_simple(f, cleaner, cx.row.get(c.idx), out, problems);
+            return;
+        }
         let fail = |problems: &mut Vec<Problem>, value: Option<&str>, reason: String, f: &FieldPlan| {
             problems.push(Problem { column: f.label.clone(), value: value.map(str::to_owned), reason });
         };
@@ -801,14 +817,14 @@ impl FieldSet {
         // Finer race categories roll up; the finer one fills the detail column.
         let val = match val {
             Val::Code(c) if f.detail_slot.is_some() || matches!(f.def.ty, FieldType::Code("race")) => {
-                match c.parse::<RaceDetail>() {
-                    Ok(d) => {
+                match RaceDetail::ALL.iter().find(|d| d.as_str() == c) {
+                    Some(d) => {
                         if let Some(ds) = f.detail_slot {
                             out[ds] = Val::Code(d.as_str());
                         }
                         Val::Code(d.rollup().as_str())
                     }
-                    Err(_) => Val::Code(c),
+                    None => Val::Code(c),
                 }
             }
             v => v,
@@ -820,6 +836,48 @@ impl FieldSet {
             };
         }
         out[f.slot] = val;
+    }
+}
+
+/// The common case: one column of the row, no `missing`, no ethnicity override.
+#[inline]
+fn eval_simple<'r>(
+    f: &mut FieldPlan,
+    cleaner: &Cleaner,
+    cell: Option<&'r str>,
+    out: &mut [Val<'r>],
+    problems: &mut Vec<Problem>,
+) {
+    let Some(s) = cell.and_then(|s| cleaner.clean(s, &f.null_values)) else {
+        out[f.slot] = Val::Null;
+        if let Some(rs) = f.raw_slot {
+            out[rs] = Val::Null;
+        }
+        return;
+    };
+    let val = match &mut f.conv {
+        Conv::Code { map, .. } => match map.lookup(s) {
+            Lookup::Found(t) => {
+                if let (Some(ds), Some(d)) = (f.detail_slot, t.detail) {
+                    out[ds] = Val::Code(d);
+                }
+                Ok(Val::Code(t.code))
+            }
+            Lookup::Null => Ok(Val::Null),
+            Lookup::Keep | Lookup::Missing => Err(format!("{s:?} is not a known code")),
+        },
+        conv => convert(conv, s),
+    };
+    match val {
+        Ok(v) => out[f.slot] = v,
+        Err(_) if f.invalid_is_null => out[f.slot] = Val::Null,
+        Err(reason) => {
+            problems.push(Problem { column: f.label.clone(), value: Some(s.to_owned()), reason });
+            return;
+        }
+    }
+    if let Some(rs) = f.raw_slot {
+        out[rs] = Val::Str(Cow::Borrowed(s));
     }
 }
 
@@ -1110,6 +1168,13 @@ fn compile_field(
         detail_slot,
         slot,
         constant: None,
+        simple: false,
+    })
+    .map(|mut f: FieldPlan| {
+        f.simple = matches!(f.getter, Getter::Col(_))
+            && f.missing.is_none()
+            && !matches!(f.conv, Conv::Code { hispanic: Some(_), .. });
+        f
     })
 }
 

@@ -350,7 +350,6 @@ fn record_of(cols: &[StringArray], r: usize) -> csv::StringRecord {
     rec
 }
 
-
 /// Rows read from the main file, handed to the mapping workers.
 #[derive(Default)]
 struct Chunk {
@@ -440,7 +439,9 @@ impl Worker<'_> {
             .files
             .iter()
             .zip(self.join_cols)
-            .map(|(f, &c)| rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty))
+            .map(|(f, &c)| {
+                rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty)
+            })
             .collect();
         let cx = RowCtx { row: rec, joined: &joined, files: self.files };
         let mut problems = Vec::new();
@@ -536,7 +537,7 @@ fn read_main(
             chunk.len += 1;
             if chunk.len == READ_CHUNK {
                 rows += chunk.len as u64;
-                if rows % (16 * READ_CHUNK as u64) == 0 {
+                if rows.is_multiple_of(16 * READ_CHUNK as u64) {
                     report(rows);
                 }
                 tx.send(std::mem::replace(&mut chunk, fresh(&pool))).map_err(cancelled)?;
@@ -566,7 +567,11 @@ fn read_main(
 }
 
 /// Maps chunks until the reader is done.
-fn work(mut w: Worker<'_>, rx: &std::sync::Mutex<mpsc::Receiver<Chunk>>, pool: &mpsc::SyncSender<Chunk>) -> Result<MapStats, ImportError> {
+fn work(
+    mut w: Worker<'_>,
+    rx: &std::sync::Mutex<mpsc::Receiver<Chunk>>,
+    pool: &mpsc::SyncSender<Chunk>,
+) -> Result<MapStats, ImportError> {
     loop {
         let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
@@ -639,7 +644,8 @@ fn run(
             .expand
             .iter()
             .map(|e| {
-                TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e]).map_err(|e| plan_error(&main_file.name, e))
+                TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e])
+                    .map_err(|e| plan_error(&main_file.name, e))
             })
             .collect::<Result<Vec<_>, _>>()?
     };
@@ -701,7 +707,8 @@ fn run(
     let n_workers = workers();
     let t_map = std::time::Instant::now();
     let schema = TableSink::new(main_table).schema();
-    let report = |rows: u64| progress(Progress { bytes_read: counter.load(Ordering::Relaxed), bytes_total, rows_read: rows });
+    let report =
+        |rows: u64| progress(Progress { bytes_read: counter.load(Ordering::Relaxed), bytes_total, rows_read: rows });
     // Reader -> workers (chunks of rows), workers -> reader (emptied chunks to reuse), workers -> DuckDB
     // (record batches), workers -> here (rejects, written once the rows are in).
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(2 * n_workers);
@@ -747,9 +754,10 @@ fn run(
         let mut stats = MapStats::default();
         let mut first_err = None;
         for h in handles {
-            match h.map_err(|e| ImportError::io("thread", e)).and_then(|h| {
-                h.join().unwrap_or_else(|_| Err(ImportError::Usage("a mapping thread panicked".into())))
-            }) {
+            match h
+                .map_err(|e| ImportError::io("thread", e))
+                .and_then(|h| h.join().unwrap_or_else(|_| Err(ImportError::Usage("a mapping thread panicked".into()))))
+            {
                 Ok(st) => stats.merge(st),
                 Err(e) => {
                     first_err.get_or_insert(e);
@@ -771,7 +779,12 @@ fn run(
         }
     }
     tracing::debug!(rows = inserted, "inserted the main file's records");
-    tracing::debug!(seconds = t_map.elapsed().as_secs_f64(), rows = stats.read, workers = n_workers, "read and mapped the main file");
+    tracing::debug!(
+        seconds = t_map.elapsed().as_secs_f64(),
+        rows = stats.read,
+        workers = n_workers,
+        "read and mapped the main file"
+    );
     if let Some(h) = streamed_hash {
         batch.files[0].sha256 = h;
     }
@@ -786,8 +799,12 @@ fn run(
         replaces = Some(b.id);
     }
     ing.set_identity(batch.files.clone(), batch.sha256.clone(), replaces);
-    let main_counts =
-        TableCounts { table: main_table.name().to_owned(), read: stats.read, accepted: stats.accepted, rejected: stats.rejected };
+    let main_counts = TableCounts {
+        table: main_table.name().to_owned(),
+        read: stats.read,
+        accepted: stats.accepted,
+        rejected: stats.rejected,
+    };
     let mut tables = vec![main_counts];
     for (mut plan, fi) in child_plans {
         let counts = import_children(&mut ing, &mut plan, &joined_data[fi], fi + 1, &stats.keys, batch_id)?;

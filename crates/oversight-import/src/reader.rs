@@ -190,7 +190,10 @@ impl CsvSource {
         let sniffed = sniff(path, display)?;
         let enc = Encoding::from_label(&src.encoding).map_err(|m| ImportError::refused(display, None, None, m))?;
         let file = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
-        let mut buf = BufReader::with_capacity(1 << 20, Counting { inner: file, count: counter, hasher: hash.then(sha2::Sha256::default) });
+        let mut buf = BufReader::with_capacity(
+            1 << 20,
+            Counting { inner: file, count: counter, hasher: hash.then(sha2::Sha256::default) },
+        );
         let mut skipped = 0u64;
         for _ in 0..src.skip_lines {
             let mut line = Vec::new();

@@ -88,7 +88,12 @@ impl<'s> Ingest<'s> {
     /// Inserts every record batch received from `rx` into `table` with one INSERT that DuckDB runs on all its
     /// threads; returns when the senders are gone and the batches are in. The batches' columns must be
     /// [`appended_columns`] of the table, in order. Returns the rows inserted.
-    pub fn append_stream(&mut self, table: Table, schema: SchemaRef, rx: std::sync::mpsc::Receiver<RecordBatch>) -> Result<u64> {
+    pub fn append_stream(
+        &mut self,
+        table: Table,
+        schema: SchemaRef,
+        rx: std::sync::mpsc::Receiver<RecordBatch>,
+    ) -> Result<u64> {
         if let Some(mut app) = self.appenders.remove(&table) {
             app.flush()?;
         }
@@ -101,7 +106,14 @@ impl<'s> Ingest<'s> {
 
     /// Records one problem with one row of the batch's file number `file` (its index in the batch's files).
     /// Rejects are numbered in source order (file, line, problem), whatever order they arrive in.
-    pub fn reject(&mut self, file: usize, line: i64, column: Option<&str>, value: Option<&str>, reason: &str) -> Result<()> {
+    pub fn reject(
+        &mut self,
+        file: usize,
+        line: i64,
+        column: Option<&str>,
+        value: Option<&str>,
+        reason: &str,
+    ) -> Result<()> {
         if self.rejects.is_none() {
             self.rejects = Some(self.store.conn.appender("import_rejects")?);
         }

@@ -58,6 +58,9 @@ impl Store {
         if !opts.read_only {
             migrate::migrate(&conn, &path)?;
         }
+        // Rows carry their own order (source lines, ORDER BY in every query that needs one), so DuckDB may
+        // insert and scan in parallel without keeping insertion order.
+        conn.execute_batch("SET preserve_insertion_order = false")?;
         crate::stream::register(&conn)?;
         Ok(Self { conn, path })
     }
