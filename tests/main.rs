@@ -6,3 +6,4 @@ mod helpers;
 mod fixtures;
 mod import_real_data;
 mod import_rules;
+mod metrics;

@@ -10,9 +10,13 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "oversight", version, about, long_about = None)]
 pub(crate) struct Cli {
-    /// The DuckDB database file.
-    #[arg(long, global = true, env = "OVERSIGHT_DB", default_value = "oversight.duckdb")]
-    pub(crate) db: PathBuf,
+    /// The DuckDB database file (default ./oversight.duckdb, or `db` in the configuration).
+    #[arg(long, global = true, env = "OVERSIGHT_DB")]
+    pub(crate) db: Option<PathBuf>,
+
+    /// Configuration file (default ./oversight.toml when present).
+    #[arg(long, global = true, env = "OVERSIGHT_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -49,12 +53,59 @@ pub(crate) enum Command {
     Fixtures {
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, default_value_t = 1)]
+        /// Default: the seed of the committed fixtures.
+        #[arg(long, default_value_t = oversight_import::fixtures::COMMITTED_SEED)]
         seed: u64,
     },
     /// List or edit jurisdictions.
     #[command(subcommand)]
     Jurisdictions(JurisdictionsCmd),
+    /// Compute indicators into the metric store (only what imports since the last run touched).
+    Compute {
+        /// Only this indicator.
+        #[arg(long)]
+        indicator: Option<String>,
+        /// Only this jurisdiction.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// Recompute everything from this date (YYYY-MM-DD) on.
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Recompute everything.
+        #[arg(long)]
+        full: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The catalogue of indicators.
+    Indicators {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an indicator series from the metric store (suppressed values withheld).
+    Series {
+        #[arg(long)]
+        indicator: String,
+        #[arg(long)]
+        jurisdiction: String,
+        /// week, month, quarter, year or all.
+        #[arg(long, default_value = "month")]
+        grain: String,
+        /// One group (e.g. race:black); default every group.
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Data-quality notes found by the last runs.
+    Quality {
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
     /// Benchmark helpers (see bench/).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),

@@ -36,6 +36,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         i.code()
     } else if let Some(s) = e.downcast_ref::<StoreError>() {
         s.code()
+    } else if let Some(m) = e.downcast_ref::<oversight_metrics::MetricsError>() {
+        m.code()
     } else if e.downcast_ref::<Refusal>().is_some() {
         ErrorCode::InvalidParameter
     } else {
@@ -69,10 +71,13 @@ fn open(db: &Path) -> Result<Store> {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let settings = crate::config::load(cli.config.as_deref())?;
+    let db = cli.db.clone().or_else(|| settings.db.clone()).unwrap_or_else(|| "oversight.duckdb".into());
+    let db = db.as_path();
     match cli.command {
-        Command::Import(args) => import(&cli.db, args),
-        Command::Batches { limit, json } => batches(&cli.db, limit, json),
-        Command::Rejects { batch, csv, limit } => rejects(&cli.db, batch, csv, limit),
+        Command::Import(args) => import(db, args),
+        Command::Batches { limit, json } => batches(db, limit, json),
+        Command::Rejects { batch, csv, limit } => rejects(db, batch, csv, limit),
         Command::Profiles { show } => profiles(show),
         Command::Fixtures { out, seed } => {
             let written = oversight_import::fixtures::generate(&out, seed)
@@ -83,8 +88,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("fixtures written to {} (seed {seed}); see {}/README.md", out.display(), out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Jurisdictions(cmd) => jurisdictions(&cli.db, cmd),
-        Command::Bench(cmd) => bench(&cli.db, cmd),
+        Command::Jurisdictions(cmd) => jurisdictions(db, cmd),
+        Command::Bench(cmd) => bench(db, cmd),
+        Command::Compute { indicator, jurisdiction, since, full, json } => {
+            let req = oversight_metrics::ComputeRequest { indicator, jurisdiction, since, full };
+            compute(db, &settings.metrics, &req, json)
+        }
+        Command::Indicators { json } => indicators(json),
+        Command::Series { indicator, jurisdiction, grain, group, from, to, csv } => {
+            series(db, &indicator, &jurisdiction, &grain, group.as_deref(), from, to, csv)
+        }
+        Command::Quality { jurisdiction } => quality(db, jurisdiction.as_deref()),
     }
 }
 
@@ -424,6 +438,154 @@ fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
             let (rows, secs) = oversight_store::bench::insert_into_stops(&open(db)?, &file)?;
             println!("{{\"peer\": \"duckdb-insert\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compute(
+    db: &Path,
+    cfg: &oversight_metrics::MetricsConfig,
+    req: &oversight_metrics::ComputeRequest,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = open(db)?;
+    let t = std::time::Instant::now();
+    let report = oversight_metrics::compute(&store, cfg, req)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &report.run {
+        None => println!("{}", report.message),
+        Some(run) => {
+            println!(
+                "metric run {}: {} points written, {} replaced, in {:.1} s ({})",
+                run.id,
+                thousands(run.points_written),
+                thousands(run.points_deleted),
+                t.elapsed().as_secs_f64(),
+                run.parameters.get("mode").and_then(|m| m.as_str()).unwrap_or("")
+            );
+            for w in &report.work {
+                let range = if w.from.format("%Y").to_string() == "1900" {
+                    "all dates".to_owned()
+                } else {
+                    format!("from {}", w.from)
+                };
+                println!("  {:<14} {:<28} {range}", w.dataset, w.jurisdiction);
+            }
+            for n in &report.notes {
+                println!("  note ({} {}): {}", n.dataset, n.jurisdiction_id, n.message);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indicators(json: bool) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(oversight_metrics::CATALOG)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for i in oversight_metrics::CATALOG {
+        println!("{}  —  {}", i.id, i.title);
+        println!("    {}", i.definition);
+        println!("    formula: {}", i.formula);
+        println!(
+            "    unit: {}; interval: {}; groups: {}",
+            i.unit,
+            i.ci_method.unwrap_or("none"),
+            std::iter::once("all").chain(i.groups.iter().copied()).collect::<Vec<_>>().join(", ")
+        );
+        for c in i.caveats {
+            println!("    caveat: {c}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn series(
+    db: &Path,
+    indicator: &str,
+    jurisdiction: &str,
+    grain: &str,
+    group: Option<&str>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    as_csv: bool,
+) -> Result<ExitCode> {
+    if oversight_metrics::indicator(indicator).is_none() {
+        return refuse(format!("--indicator {indicator:?}: no such indicator (see `oversight indicators`)"));
+    }
+    if grain.parse::<oversight_core::Grain>().is_err() {
+        return refuse(format!("--grain {grain:?}: expected week, month, quarter, year or all"));
+    }
+    let store = open(db)?;
+    let lo = from.unwrap_or(chrono::NaiveDate::MIN);
+    let hi = to.unwrap_or(chrono::NaiveDate::MAX);
+    let points: Vec<_> = store
+        .points(indicator, jurisdiction, grain, group, lo, hi)?
+        .into_iter()
+        .map(oversight_metrics::suppress::mask)
+        .collect();
+    let f = |v: Option<f64>| {
+        v.map(|x| format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_owned()).unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            let period = oversight_core::Period {
+                grain: grain.parse().unwrap_or(oversight_core::Grain::All),
+                start: p.period_start,
+            };
+            vec![
+                period.label(),
+                p.group.clone(),
+                f(p.numerator),
+                f(p.denominator),
+                f(p.value),
+                f(p.ci_low),
+                f(p.ci_high),
+                if p.suppressed {
+                    format!("suppressed ({})", p.suppression_reason.clone().unwrap_or_default())
+                } else {
+                    String::new()
+                },
+                if p.low_reliability { "low reliability".into() } else { String::new() },
+                p.note.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "period",
+        "group",
+        "numerator",
+        "denominator",
+        "value",
+        "ci_low",
+        "ci_high",
+        "suppressed",
+        "reliability",
+        "note",
+    ];
+    if as_csv {
+        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+        w.write_record(header)?;
+        for r in rows {
+            w.write_record(r)?;
+        }
+        w.flush()?;
+    } else {
+        table(&header, &rows);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn quality(db: &Path, jurisdiction: Option<&str>) -> Result<ExitCode> {
+    let store = open(db)?;
+    for n in store.quality_notes(jurisdiction)? {
+        println!("{} ({}): {}", n.jurisdiction_id, n.dataset, n.message);
     }
     Ok(ExitCode::SUCCESS)
 }

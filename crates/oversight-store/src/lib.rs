@@ -12,7 +12,9 @@ mod error;
 mod files;
 mod ingest;
 mod jurisdictions;
+mod metrics;
 mod migrate;
+pub mod polars_bridge;
 pub mod queries;
 mod store;
 mod stream;
@@ -22,6 +24,7 @@ pub use error::StoreError;
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Jurisdiction, JurisdictionPatch};
+pub use metrics::{BatchExtent, CubeRow, Frame, MetricRun, MetricTxn, PointRow, QualityNote};
 pub use migrate::MIGRATIONS;
 pub use store::{Store, StoreOptions};
 

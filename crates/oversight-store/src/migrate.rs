@@ -7,6 +7,7 @@ use duckdb::Connection;
 pub static MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "records", include_str!("../../../sql/migrations/0001_records.sql")),
     (2, "settings", include_str!("../../../sql/migrations/0002_settings.sql")),
+    (3, "metrics", include_str!("../../../sql/migrations/0003_metrics.sql")),
 ];
 
 pub(crate) fn migrate(conn: &Connection, path: &std::path::Path) -> Result<()> {

@@ -27,4 +27,23 @@ queries! {
     INSERT_JURISDICTION_IF_ABSENT = "jurisdictions/insert_if_absent.sql";
     UPDATE_JURISDICTION = "jurisdictions/update.sql";
     FILL_JURISDICTION = "jurisdictions/fill.sql";
+    FRAME_STOPS = "metrics/frame_stops.sql";
+    FRAME_DETAINERS = "metrics/frame_detainers.sql";
+    FRAME_CRIME_REPORTS = "metrics/frame_crime_reports.sql";
+    FRAME_COMPLAINTS = "metrics/frame_complaints.sql";
+    FRAME_ALLEGATIONS = "metrics/frame_allegations.sql";
+    CUBE = "metrics/cube.sql";
+    DELETE_CUBE = "metrics/delete_cube.sql";
+    DELETE_POINTS = "metrics/delete_points.sql";
+    COMMITTED_BATCHES = "metrics/committed_batches.sql";
+    BATCH_EXTENT = "metrics/batch_extent.sql";
+    BATCH_ROWS = "metrics/batch_rows.sql";
+    POPULATION_NEAREST = "metrics/population_nearest.sql";
+    LAST_METRIC_RUN = "metrics/last_metric_run.sql";
+    LIST_METRIC_RUNS = "metrics/list_metric_runs.sql";
+    INSERT_METRIC_RUN = "metrics/insert_metric_run.sql";
+    POINTS = "metrics/points.sql";
+    ALL_POINTS = "metrics/all_points.sql";
+    QUALITY_NOTES = "metrics/quality_notes.sql";
+    INSERT_QUALITY_NOTE = "metrics/insert_quality_note.sql";
 }

@@ -1,0 +1,93 @@
+//! Configuration, in layers: defaults, then `oversight.toml` (or `--config` / `OVERSIGHT_CONFIG`), then
+//! environment variables `OVERSIGHT__SECTION__KEY`, then command-line flags. This is the one place that reads
+//! environment variables for settings.
+
+use anyhow::{Context, Result, bail};
+use oversight_metrics::MetricsConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Every setting.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// Database file (`--db` and `OVERSIGHT_DB` win).
+    pub(crate) db: Option<PathBuf>,
+    pub(crate) metrics: MetricsConfig,
+}
+
+/// Loads settings: `explicit` (from --config or OVERSIGHT_CONFIG) must exist; otherwise `./oversight.toml`
+/// is read if present.
+pub(crate) fn load(explicit: Option<&Path>) -> Result<Settings> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_owned(), true),
+        None => (PathBuf::from("oversight.toml"), false),
+    };
+    let mut value: toml::Table = if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?
+    } else if required {
+        bail!("configuration file {} does not exist", path.display());
+    } else {
+        toml::Table::new()
+    };
+    apply_env(&mut value, std::env::vars())?;
+    let settings: Settings = toml::Value::Table(value)
+        .try_into()
+        .with_context(|| format!("invalid configuration (file {}, and OVERSIGHT__* variables)", path.display()))?;
+    Ok(settings)
+}
+
+/// Applies `OVERSIGHT__SECTION__KEY=value` overrides (values read as TOML scalars where they parse, else text).
+fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    for (k, v) in vars {
+        let Some(rest) = k.strip_prefix("OVERSIGHT__") else { continue };
+        let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        if path.iter().any(String::is_empty) {
+            bail!("environment variable {k}: empty section or key");
+        }
+        let parsed: toml::Value = format!("x = {v}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("x").cloned())
+            .unwrap_or(toml::Value::String(v.clone()));
+        let mut cur = &mut *table;
+        for (i, seg) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                cur.insert(seg.clone(), parsed.clone());
+            } else {
+                let entry = cur.entry(seg.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                cur = match entry {
+                    toml::Value::Table(t) => t,
+                    _ => bail!("environment variable {k}: {seg} is not a section"),
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_variables_override_the_file_section_by_section() {
+        let mut t: toml::Table = "[metrics]\nsuppression_threshold = 11\nreference_group = 'white'\n".parse().unwrap();
+        let vars = vec![
+            ("OVERSIGHT__METRICS__SUPPRESSION_THRESHOLD".to_owned(), "5".to_owned()),
+            ("OVERSIGHT__METRICS__REFERENCE_GROUP".to_owned(), "black".to_owned()),
+            ("UNRELATED".to_owned(), "x".to_owned()),
+        ];
+        apply_env(&mut t, vars.into_iter()).unwrap();
+        let s: Settings = toml::Value::Table(t).try_into().unwrap();
+        assert_eq!(s.metrics.suppression_threshold, 5);
+        assert_eq!(s.metrics.reference_group, "black");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let t: toml::Table = "[metrics]\nsupression_threshold = 5\n".parse().unwrap();
+        assert!(toml::Value::Table(t).try_into::<Settings>().is_err());
+    }
+}

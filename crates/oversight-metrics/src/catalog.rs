@@ -1,0 +1,477 @@
+//! The catalogue of indicators: what each one measures, how, with which interval, over which groups, from
+//! which data, and what to keep in mind when reading it. `oversight indicators` prints it; the API serves it.
+
+use serde::Serialize;
+
+/// What kind of number an indicator is (drives suppression and reliability rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A count of records.
+    Count,
+    /// numerator / denominator, both counts of records.
+    Proportion,
+    /// Events per population (per 1,000 residents per year).
+    PopulationRate,
+    /// A ratio of two rates or proportions (group vs reference).
+    Ratio,
+    /// A difference of two proportions (group minus reference).
+    Difference,
+    /// A quantile of a duration.
+    Quantile,
+    /// A count of officers (never identities).
+    OfficerCount,
+    /// A yes/no flag (1/0) about the data.
+    Flag,
+}
+
+/// One indicator of the catalogue.
+#[derive(Debug, Clone, Serialize)]
+pub struct Indicator {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub dataset: &'static str,
+    pub kind: Kind,
+    pub unit: &'static str,
+    pub definition: &'static str,
+    pub formula: &'static str,
+    /// Interval method name, as stored in `ci_method` (None: no interval).
+    pub ci_method: Option<&'static str>,
+    /// Group dimensions the indicator is broken down by (`all` is always there).
+    pub groups: &'static [&'static str],
+    pub caveats: &'static [&'static str],
+}
+
+const RACE_CAVEAT: &str = "Race/ethnicity is as the source recorded it (often the officer's perception); Hispanic ethnicity takes precedence over race.";
+const PERIOD_CAVEAT: &str =
+    "Periods at the edges of a source's coverage are partial; rates per resident are annualised over the days covered.";
+
+macro_rules! ind {
+    ($id:literal, $title:literal, $ds:literal, $kind:ident, $unit:literal, $ci:expr, [$($g:literal),*], $def:literal, $formula:literal, [$($c:expr),*]) => {
+        Indicator { id: $id, title: $title, dataset: $ds, kind: Kind::$kind, unit: $unit, ci_method: $ci, groups: &[$($g),*], definition: $def, formula: $formula, caveats: &[$($c),*] }
+    };
+}
+
+/// Every indicator.
+pub static CATALOG: &[Indicator] = &[
+    ind!(
+        "stops.count",
+        "Stops",
+        "stops",
+        Count,
+        "stops",
+        None,
+        ["race", "sex", "age"],
+        "Number of stops in the period.",
+        "count(stops)",
+        [RACE_CAVEAT]
+    ),
+    ind!(
+        "stops.rate_per_1000",
+        "Stops per 1,000 residents per year",
+        "stops",
+        PopulationRate,
+        "stops per 1,000 residents per year",
+        Some("poisson-exact-garwood"),
+        ["race"],
+        "Stops of a group per 1,000 residents of that group, per year of the period covered by the data.",
+        "1000 × stops / (residents × days covered / 365.25); residents of the jurisdiction (or of its declared benchmark), nearest census year",
+        [
+            "Residents are not the people who drive or walk through a place: a benchmark by residents is a rough one, especially for small or heavily commuted jurisdictions.",
+            PERIOD_CAVEAT
+        ]
+    ),
+    ind!(
+        "stops.rate_ratio",
+        "Stop rate ratio vs reference group",
+        "stops",
+        Ratio,
+        "ratio",
+        Some("poisson-log-wald"),
+        ["race"],
+        "A group's stop rate per resident divided by the reference group's (default white).",
+        "(a / t1) / (c / t2), CI exp(ln RR ± 1.96·√(1/a + 1/c)); a, c = stops; t1, t2 = resident-years",
+        ["Undefined when either group has no stops.", "Shares the residential-benchmark caveat of the stop rate."]
+    ),
+    ind!(
+        "stops.search_rate",
+        "Search rate",
+        "stops",
+        Proportion,
+        "share of stops",
+        Some("wilson"),
+        ["race", "sex", "age"],
+        "Share of stops with a search, among stops whose search status is recorded.",
+        "searches / stops with search recorded",
+        [RACE_CAVEAT]
+    ),
+    ind!(
+        "stops.search_rate_ratio",
+        "Search rate ratio vs reference group",
+        "stops",
+        Ratio,
+        "ratio",
+        Some("katz-log"),
+        ["race"],
+        "A group's search rate divided by the reference group's.",
+        "(a / n1) / (c / n2), SE(ln RR) = √(1/a − 1/n1 + 1/c − 1/n2)",
+        ["A higher search rate alone does not show bias: compare hit rates (the outcome test)."]
+    ),
+    ind!(
+        "stops.arrest_rate",
+        "Arrest rate",
+        "stops",
+        Proportion,
+        "share of stops",
+        Some("wilson"),
+        ["race", "sex", "age"],
+        "Share of stops ending in an arrest (from the arrest flag, or the outcome where there is no flag).",
+        "arrests / stops with arrest recorded",
+        []
+    ),
+    ind!(
+        "stops.arrest_rate_ratio",
+        "Arrest rate ratio vs reference group",
+        "stops",
+        Ratio,
+        "ratio",
+        Some("katz-log"),
+        ["race"],
+        "A group's arrest rate divided by the reference group's.",
+        "(a / n1) / (c / n2), Katz log interval",
+        []
+    ),
+    ind!(
+        "stops.citation_rate",
+        "Citation rate",
+        "stops",
+        Proportion,
+        "share of stops",
+        Some("wilson"),
+        ["race", "sex", "age"],
+        "Share of stops with a citation (from the citation flag, or the outcome where there is no flag).",
+        "citations / stops with citation recorded",
+        []
+    ),
+    ind!(
+        "stops.citation_rate_ratio",
+        "Citation rate ratio vs reference group",
+        "stops",
+        Ratio,
+        "ratio",
+        Some("katz-log"),
+        ["race"],
+        "A group's citation rate divided by the reference group's.",
+        "(a / n1) / (c / n2), Katz log interval",
+        []
+    ),
+    ind!(
+        "stops.hit_rate",
+        "Hit rate (contraband found per search)",
+        "stops",
+        Proportion,
+        "share of searches",
+        Some("wilson"),
+        ["race"],
+        "Share of searches that found contraband, among searches whose result is recorded.",
+        "searches finding contraband / searches with result recorded",
+        [
+            "Lower hit rates for a group than for the reference suggest a lower bar for searching that group (the outcome test)."
+        ]
+    ),
+    ind!(
+        "stops.hit_rate_difference",
+        "Hit rate difference vs reference group",
+        "stops",
+        Difference,
+        "difference in share",
+        Some("wald-difference"),
+        ["race"],
+        "A group's hit rate minus the reference group's.",
+        "p1 − p2, CI p1 − p2 ± 1.96·√(p1(1−p1)/n1 + p2(1−p2)/n2)",
+        []
+    ),
+    ind!(
+        "stops.referral_rate",
+        "Immigration referral rate",
+        "stops",
+        Proportion,
+        "share of stops",
+        Some("wilson"),
+        ["race"],
+        "Share of stops where the person was turned over to immigration authorities, where the source records it.",
+        "referrals / stops with referral recorded",
+        ["Only sources that record referrals (e.g. California's RIPA) have this indicator."]
+    ),
+    ind!(
+        "detainers.count",
+        "Detainer requests received",
+        "detainers",
+        Count,
+        "requests",
+        None,
+        ["criminality", "outcome", "country", "sex"],
+        "Number of detainer requests received in the period.",
+        "count(detainers)",
+        []
+    ),
+    ind!(
+        "detainers.criminality_share",
+        "Share by criminality",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        ["criminality"],
+        "Share of requests naming a person in each criminal-history class.",
+        "requests in class / all requests",
+        []
+    ),
+    ind!(
+        "detainers.no_conviction_share",
+        "Share with no criminal conviction",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        [],
+        "Share of requests naming a person with no criminal conviction, among requests whose class is known.",
+        "(pending charges + other immigration violators) / requests with known class",
+        ["Requests of unknown class are left out of both counts."]
+    ),
+    ind!(
+        "detainers.outcome_share",
+        "Share by outcome",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        ["outcome"],
+        "Share of requests honored (handed over to ICE), declined, lifted, still active or released otherwise, among requests with a known outcome.",
+        "requests with outcome / requests with known outcome",
+        []
+    ),
+    ind!(
+        "detainers.judicial_warrant_share",
+        "Share with a judicial warrant",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        [],
+        "Share of requests accompanied by a judge's warrant, where the source says.",
+        "with warrant / with warrant status known",
+        ["Most sources do not record it."]
+    ),
+    ind!(
+        "detainers.country_share",
+        "Share by country of citizenship",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        ["country"],
+        "Share of requests by country of citizenship (or of birth where that is all the source has): the top countries over all time, the rest as other.",
+        "requests for country / requests with known country",
+        []
+    ),
+    ind!(
+        "detainers.sex_share",
+        "Share by sex",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        ["sex"],
+        "Share of requests by recorded sex.",
+        "requests for sex / requests with known sex",
+        []
+    ),
+    ind!(
+        "detainers.felony_share",
+        "Share whose most serious charge is a felony",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        [],
+        "Share of requests whose person's most serious criminal charge is a felony, among requests whose charge severity is known (no charge counts as known).",
+        "felony / (felony + misdemeanor + other + no charge)",
+        []
+    ),
+    ind!(
+        "crime_reports.count",
+        "Crime reports",
+        "crime-reports",
+        Count,
+        "reports (victims)",
+        None,
+        ["race", "offense"],
+        "Number of crime reports (one per victim) in the period.",
+        "count(reports)",
+        [RACE_CAVEAT]
+    ),
+    ind!(
+        "crime_reports.race_share",
+        "Share of reports by victim race/ethnicity",
+        "crime-reports",
+        Proportion,
+        "share of reports",
+        Some("wilson"),
+        ["race"],
+        "Each group's share of all crime reports: the series that shows whether a community stopped reporting.",
+        "reports by group / all reports",
+        [
+            "A fall can also be a change in how race is recorded: read it with the share of unknown race (quality.unknown_race_share)."
+        ]
+    ),
+    ind!(
+        "complaints.count",
+        "Complaints received",
+        "complaints",
+        Count,
+        "complaints",
+        None,
+        ["race"],
+        "Number of complaints received in the period (by complainant race where recorded).",
+        "count(complaints)",
+        []
+    ),
+    ind!(
+        "allegations.count",
+        "Allegations",
+        "complaints",
+        Count,
+        "allegations",
+        None,
+        ["category"],
+        "Number of allegations in complaints received in the period.",
+        "count(allegations)",
+        []
+    ),
+    ind!(
+        "complaints.sustain_rate",
+        "Sustain rate",
+        "complaints",
+        Proportion,
+        "share of allegations",
+        Some("wilson"),
+        ["category", "race"],
+        "Share of allegations sustained, among allegations with a final finding (pending ones left out), by category and by complainant race.",
+        "sustained / allegations with a final finding",
+        ["Findings like 'no affidavit' count as not sustained."]
+    ),
+    ind!(
+        "complaints.days_to_close_median",
+        "Median days to close",
+        "complaints",
+        Quantile,
+        "days",
+        Some("order-statistic"),
+        [],
+        "Median number of days from receipt to closure of the complaints closed in the period.",
+        "median(closed − received)",
+        ["Counted by closing period: a backlog closed at once shows as a jump."]
+    ),
+    ind!(
+        "complaints.days_to_close_p90",
+        "90th percentile of days to close",
+        "complaints",
+        Quantile,
+        "days",
+        Some("order-statistic"),
+        [],
+        "90th percentile of days from receipt to closure of the complaints closed in the period.",
+        "quantile(closed − received, 0.9)",
+        []
+    ),
+    ind!(
+        "complaints.officers_3plus_12m",
+        "Officers with 3 or more complaints in 12 months",
+        "complaints",
+        OfficerCount,
+        "officers",
+        None,
+        [],
+        "Number of officers named in 3 or more complaints received in the 12 months ending with the period. A count only: no identities are published.",
+        "count(officers with ≥ 3 complaints received in (end − 12 months, end])",
+        []
+    ),
+    ind!(
+        "quality.rows",
+        "Records",
+        "any",
+        Count,
+        "records",
+        None,
+        ["dataset"],
+        "Number of records of each dataset in the period.",
+        "count(records)",
+        []
+    ),
+    ind!(
+        "quality.unknown_race_share",
+        "Share with unknown or missing race",
+        "any",
+        Proportion,
+        "share of records",
+        Some("wilson"),
+        ["dataset"],
+        "Share of records whose race/ethnicity is unknown or missing.",
+        "(unknown + missing) / records",
+        ["A rising share can make a group's counts fall without any change in behaviour."]
+    ),
+    ind!(
+        "quality.rejected_share",
+        "Share of rows rejected at import",
+        "any",
+        Proportion,
+        "share of rows read",
+        Some("wilson"),
+        ["dataset"],
+        "Share of the rows read from the dataset's files that were rejected (all time only).",
+        "rows rejected / rows read",
+        []
+    ),
+    ind!(
+        "quality.low_volume_months",
+        "Months with few records",
+        "any",
+        Flag,
+        "months",
+        None,
+        ["dataset"],
+        "Months whose record count falls below the threshold (at least the configured minimum, or half the median month): flagged as Stanford's analyses drop such months. At month grain 1 marks a flagged month; coarser grains count them.",
+        "count(months with records < max(minimum, median/2))",
+        []
+    ),
+];
+
+pub fn indicator(id: &str) -> Option<&'static Indicator> {
+    CATALOG.iter().find(|i| i.id == id)
+}
+
+/// Indicator ids of a dataset (as its import name; quality indicators belong to every dataset).
+pub fn indicators_of(dataset: &str) -> Vec<&'static str> {
+    CATALOG.iter().filter(|i| i.dataset == dataset).map(|i| i.id).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_every_interval_method_is_one_the_stats_crate_names() {
+        let mut ids: Vec<_> = CATALOG.iter().map(|i| i.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CATALOG.len());
+        let methods =
+            ["wilson", "katz-log", "poisson-log-wald", "poisson-exact-garwood", "wald-difference", "order-statistic"];
+        for i in CATALOG {
+            if let Some(m) = i.ci_method {
+                assert!(methods.contains(&m), "{}: {m}", i.id);
+            }
+        }
+    }
+}

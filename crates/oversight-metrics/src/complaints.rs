@@ -1,0 +1,117 @@
+//! Complaint indicators that are not sums: days to close (quantiles with order-statistic intervals) and the
+//! number of officers named in 3 or more complaints in 12 months (a count; identities never leave).
+
+use crate::MetricsError;
+use crate::points::Sink;
+use chrono::{Months, NaiveDate};
+use oversight_core::{Grain, Period};
+use oversight_stats::intervals::{Method, quantile_with_interval};
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("1970-01-01 is a date"),
+};
+
+fn dates(df: &DataFrame, name: &str) -> Result<Vec<Option<NaiveDate>>, MetricsError> {
+    let s = df.column(name)?.as_materialized_series().cast(&DataType::Int32)?;
+    let ca = s.i32()?;
+    Ok((0..ca.len()).map(|i| ca.get(i).map(|d| EPOCH + chrono::Duration::days(i64::from(d)))).collect())
+}
+
+fn periods_between(grain: Grain, a: NaiveDate, b: NaiveDate) -> Vec<Period> {
+    let mut out = vec![grain.period_of(a)];
+    if grain == Grain::All {
+        return out;
+    }
+    while let Some(n) = out.last().and_then(|p| p.next()) {
+        if n.start > b {
+            break;
+        }
+        out.push(n);
+    }
+    out
+}
+
+/// Days from receipt to closure, by the period a complaint closed in.
+pub(crate) fn days_to_close(s: &mut Sink<'_>, complaints: &DataFrame) -> Result<(), MetricsError> {
+    let received = dates(complaints, "date")?;
+    let closed = dates(complaints, "closed_date")?;
+    let pairs: Vec<(NaiveDate, f64)> = received
+        .iter()
+        .zip(&closed)
+        .filter_map(|(r, c)| Some((c.as_ref().copied()?, (*c.as_ref()? - *r.as_ref()?).num_days() as f64)))
+        .filter(|(_, d)| *d >= 0.0)
+        .collect();
+    let (Some(first), Some(last)) = (pairs.iter().map(|p| p.0).min(), pairs.iter().map(|p| p.0).max()) else {
+        return Ok(());
+    };
+    for grain in Grain::ALL {
+        let mut by: BTreeMap<NaiveDate, Vec<f64>> = BTreeMap::new();
+        for (c, d) in &pairs {
+            by.entry(grain.period_start(*c)).or_default().push(*d);
+        }
+        for p in periods_between(*grain, first, last) {
+            let mut v = by.remove(&p.start).unwrap_or_default();
+            v.sort_by(f64::total_cmp);
+            for (ind, q) in [("complaints.days_to_close_median", 0.5), ("complaints.days_to_close_p90", 0.9)] {
+                let mut pt = oversight_store::PointRow {
+                    indicator: ind.into(),
+                    jurisdiction_id: s.jurisdiction.into(),
+                    grain: grain.as_str().into(),
+                    period_start: p.start,
+                    group: "all".into(),
+                    numerator: Some(v.len() as f64),
+                    ..Default::default()
+                };
+                match quantile_with_interval(&v, q, s.cfg.confidence) {
+                    Some(e) => {
+                        pt.value = Some(e.value);
+                        pt.ci_low = Some(e.low);
+                        pt.ci_high = Some(e.high);
+                        pt.ci_method = Some(Method::OrderStatistic.as_str().into());
+                        pt.low_reliability = (v.len() as u32) < s.cfg.min_events;
+                    }
+                    None => pt.note = Some("no value: no complaint closed in this period".into()),
+                }
+                s.points.push(pt);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Officers named in 3 or more distinct complaints received in the 12 months ending with each period (for
+/// all time: in any 12 months).
+pub(crate) fn officers_3plus(s: &mut Sink<'_>, allegations: &DataFrame) -> Result<(), MetricsError> {
+    let received = dates(allegations, "date")?;
+    let officers = allegations.column("officer_key")?.as_materialized_series().str()?.clone();
+    let complaints = allegations.column("complaint_id")?.as_materialized_series().str()?.clone();
+    let mut by_officer: BTreeMap<String, BTreeSet<(NaiveDate, String)>> = BTreeMap::new();
+    for (i, d) in received.iter().enumerate() {
+        let (Some(o), Some(c), Some(d)) = (officers.get(i), complaints.get(i), *d) else { continue };
+        by_officer.entry(o.to_owned()).or_default().insert((d, c.to_owned()));
+    }
+    let officer_dates: Vec<Vec<NaiveDate>> = by_officer.values().map(|s| s.iter().map(|x| x.0).collect()).collect();
+    let all: Vec<NaiveDate> = officer_dates.iter().flatten().copied().collect();
+    let (Some(first), Some(last)) = (all.iter().min().copied(), all.iter().max().copied()) else { return Ok(()) };
+    let in_window = |ds: &[NaiveDate], end: NaiveDate| {
+        let start = end.checked_sub_months(Months::new(12)).unwrap_or(end);
+        ds.iter().filter(|d| **d > start && **d <= end).count()
+    };
+    for grain in Grain::ALL {
+        for p in periods_between(*grain, first, last) {
+            let n = match p.end() {
+                Some(end) => {
+                    let end = end - chrono::Duration::days(1);
+                    officer_dates.iter().filter(|ds| in_window(ds, end) >= 3).count()
+                }
+                // All time: any window of 12 months ending at one of the officer's complaints.
+                None => officer_dates.iter().filter(|ds| ds.iter().any(|d| in_window(ds, *d) >= 3)).count(),
+            };
+            s.count("complaints.officers_3plus_12m", p, "all", n as f64);
+        }
+    }
+    Ok(())
+}

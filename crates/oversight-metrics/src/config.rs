@@ -1,0 +1,37 @@
+//! Settings of the indicator jobs.
+
+use serde::{Deserialize, Serialize};
+
+/// How indicators are computed and disclosed. Changing any of these makes the next run a full one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Race/ethnicity group ratios and differences compare with.
+    pub reference_group: String,
+    /// Counts below this are suppressed in public output (1 to threshold − 1; zero is shown).
+    pub suppression_threshold: u32,
+    /// Rates with fewer events than this are flagged low-reliability.
+    pub min_events: u32,
+    /// Rates whose relative standard error exceeds this are flagged low-reliability.
+    pub max_rse: f64,
+    /// Confidence level of every interval.
+    pub confidence: f64,
+    /// Countries shown by name in detainer breakdowns (the rest are "other").
+    pub top_countries: usize,
+    /// A month with fewer records than this (or than half the median month) is flagged.
+    pub low_volume_minimum: u32,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            reference_group: "white".into(),
+            suppression_threshold: 11,
+            min_events: 20,
+            max_rse: 0.3,
+            confidence: 0.95,
+            top_countries: 10,
+            low_volume_minimum: 10,
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Indicator points from period totals: counts, proportions, per-resident rates, and ratios or differences
+//! against a reference group, each with its numerator, denominator, interval and method. Rules for zero
+//! counts are explicit: the value is absent and the note says why; never NaN.
+
+use crate::config::MetricsConfig;
+use crate::cube::MISSING;
+use crate::totals::Totals;
+use oversight_core::{Grain, Period};
+use oversight_stats::intervals::{
+    Estimate, Method, count_rse, katz_log_se, katz_ratio, poisson_rate, poisson_rate_ratio, proportion_rse,
+    wald_difference, wilson,
+};
+use oversight_store::PointRow;
+
+/// Where points of one jurisdiction go.
+pub(crate) struct Sink<'a> {
+    pub(crate) cfg: &'a MetricsConfig,
+    pub(crate) jurisdiction: &'a str,
+    pub(crate) points: Vec<PointRow>,
+}
+
+/// The stored group label: `all` or `dim:value`.
+pub(crate) fn group_label(dim: &str, grp: &str) -> String {
+    if dim == "all" { "all".to_owned() } else { format!("{dim}:{grp}") }
+}
+
+impl Sink<'_> {
+    fn base(&self, indicator: &str, p: Period, group: &str) -> PointRow {
+        PointRow {
+            indicator: indicator.to_owned(),
+            jurisdiction_id: self.jurisdiction.to_owned(),
+            grain: p.grain.as_str().to_owned(),
+            period_start: p.start,
+            group: group.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    fn with_ci(mut pt: PointRow, e: Estimate, m: Method) -> PointRow {
+        pt.value = Some(e.value);
+        pt.ci_low = Some(e.low);
+        pt.ci_high = Some(e.high);
+        pt.ci_method = Some(m.as_str().to_owned());
+        pt
+    }
+
+    pub(crate) fn count(&mut self, indicator: &str, p: Period, group: &str, n: f64) {
+        let mut pt = self.base(indicator, p, group);
+        pt.numerator = Some(n);
+        pt.value = Some(n);
+        self.points.push(pt);
+    }
+
+    /// x of n, with the Wilson interval. No denominator: no value.
+    pub(crate) fn proportion(&mut self, indicator: &str, p: Period, group: &str, x: f64, n: f64, what: &str) {
+        let mut pt = self.base(indicator, p, group);
+        pt.numerator = Some(x);
+        pt.denominator = Some(n);
+        match wilson(x, n, self.cfg.confidence) {
+            Some(e) => {
+                pt = Self::with_ci(pt, e, Method::Wilson);
+                pt.low_reliability =
+                    x < f64::from(self.cfg.min_events) || proportion_rse(x, n).is_none_or(|r| r > self.cfg.max_rse);
+            }
+            None => pt.note = Some(format!("no value: no {what} in this period")),
+        }
+        self.points.push(pt);
+    }
+
+    /// x events over `person_years`, per 1,000 per year, with the exact Poisson interval.
+    pub(crate) fn population_rate(
+        &mut self,
+        indicator: &str,
+        p: Period,
+        group: &str,
+        x: f64,
+        person_years: Option<f64>,
+        note: String,
+    ) {
+        let mut pt = self.base(indicator, p, group);
+        pt.numerator = Some(x);
+        pt.note = Some(note);
+        if let Some(py) = person_years.filter(|v| *v > 0.0) {
+            pt.denominator = Some(py);
+            if let Some(e) = poisson_rate(x, py, 1000.0, self.cfg.confidence) {
+                pt = Self::with_ci(pt, e, Method::PoissonExact);
+                pt.low_reliability =
+                    x < f64::from(self.cfg.min_events) || count_rse(x).is_none_or(|r| r > self.cfg.max_rse);
+            }
+        }
+        self.points.push(pt);
+    }
+
+    /// A ratio of proportions a/n1 over c/n2 (Katz log interval).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn proportion_ratio(
+        &mut self,
+        indicator: &str,
+        p: Period,
+        group: &str,
+        reference: &str,
+        a: f64,
+        n1: f64,
+        c: f64,
+        n2: f64,
+    ) {
+        let mut pt = self.base(indicator, p, group);
+        pt.numerator = Some(a);
+        pt.denominator = Some(n1);
+        pt.reference_group = Some(reference.to_owned());
+        pt.reference_numerator = Some(c);
+        pt.reference_denominator = Some(n2);
+        match katz_ratio(a, n1, c, n2, self.cfg.confidence) {
+            Some(e) => {
+                pt = Self::with_ci(pt, e, Method::KatzLog);
+                pt.low_reliability = a.min(c) < f64::from(self.cfg.min_events)
+                    || katz_log_se(a, n1, c, n2).is_none_or(|se| se > self.cfg.max_rse);
+            }
+            None => pt.note = Some(undefined_reason(a, n1, c, n2, reference)),
+        }
+        self.points.push(pt);
+    }
+
+    /// A ratio of rates a/t1 over c/t2 (Poisson log-Wald interval).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rate_ratio(
+        &mut self,
+        indicator: &str,
+        p: Period,
+        group: &str,
+        reference: &str,
+        a: f64,
+        t1: f64,
+        c: f64,
+        t2: f64,
+    ) {
+        let mut pt = self.base(indicator, p, group);
+        pt.numerator = Some(a);
+        pt.denominator = Some(t1);
+        pt.reference_group = Some(reference.to_owned());
+        pt.reference_numerator = Some(c);
+        pt.reference_denominator = Some(t2);
+        match poisson_rate_ratio(a, t1, c, t2, self.cfg.confidence) {
+            Some(e) => {
+                pt = Self::with_ci(pt, e, Method::PoissonLogWald);
+                pt.low_reliability =
+                    a.min(c) < f64::from(self.cfg.min_events) || (1.0 / a + 1.0 / c).sqrt() > self.cfg.max_rse;
+            }
+            None => pt.note = Some(undefined_reason(a, t1, c, t2, reference)),
+        }
+        self.points.push(pt);
+    }
+
+    /// A difference of proportions x1/n1 − x2/n2 (Wald interval).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn difference(
+        &mut self,
+        indicator: &str,
+        p: Period,
+        group: &str,
+        reference: &str,
+        x1: f64,
+        n1: f64,
+        x2: f64,
+        n2: f64,
+    ) {
+        let mut pt = self.base(indicator, p, group);
+        pt.numerator = Some(x1);
+        pt.denominator = Some(n1);
+        pt.reference_group = Some(reference.to_owned());
+        pt.reference_numerator = Some(x2);
+        pt.reference_denominator = Some(n2);
+        match wald_difference(x1, n1, x2, n2, self.cfg.confidence) {
+            Some(e) => {
+                pt = Self::with_ci(pt, e, Method::WaldDifference);
+                pt.low_reliability = x1.min(x2) < f64::from(self.cfg.min_events);
+            }
+            None => {
+                pt.note = Some(if n1 <= 0.0 {
+                    "difference undefined: the group has no searches in this period".to_owned()
+                } else {
+                    format!("difference undefined: the reference group ({reference}) has no searches in this period")
+                })
+            }
+        }
+        self.points.push(pt);
+    }
+}
+
+fn undefined_reason(a: f64, n1: f64, c: f64, n2: f64, reference: &str) -> String {
+    if n2 <= 0.0 {
+        format!("ratio undefined: no records of the reference group ({reference}) in this period")
+    } else if c <= 0.0 {
+        format!("ratio undefined: no events for the reference group ({reference}) in this period")
+    } else if n1 <= 0.0 {
+        "ratio undefined: no records of the group in this period".to_owned()
+    } else if a <= 0.0 {
+        "ratio undefined: no events for the group in this period (a ratio of 0 has no interval on the log scale)"
+            .to_owned()
+    } else {
+        "ratio undefined".to_owned()
+    }
+}
+
+/// Groups a ratio is computed for: every known group but the reference (unknown and missing have no ratio).
+fn compared(t: &Totals, dim: &str, reference: &str) -> Vec<String> {
+    t.groups(dim).into_iter().filter(|g| g != reference && g != MISSING && g != "unknown").collect()
+}
+
+/// (dimension, group) pairs of a breakdown, everyone first.
+fn breakdown(t: &Totals, dims: &[&str]) -> Vec<(String, String)> {
+    let mut v = vec![("all".to_owned(), "all".to_owned())];
+    for d in dims {
+        for g in t.groups(d) {
+            v.push(((*d).to_owned(), g));
+        }
+    }
+    v
+}
+
+/// Population lookup for per-resident rates: (person-years or None, note saying where they came from).
+pub(crate) trait Residents {
+    fn person_years(&self, group: &str, p: Period, covered_days: f64) -> (Option<f64>, String);
+}
+
+/// Stop indicators.
+pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
+    let reference = s.cfg.reference_group.clone();
+    let has_referrals = Grain::All.period_of(t.span.map(|x| x.0).unwrap_or_default());
+    let has_referrals = t.get(has_referrals, "all", "all", "referral_known") > 0.0;
+    for grain in Grain::ALL {
+        for p in t.periods(*grain) {
+            let m = |dim: &str, grp: &str, measure: &str| t.get(p, dim, grp, measure);
+            for (dim, grp) in breakdown(t, &["race", "sex", "age"]) {
+                let g = group_label(&dim, &grp);
+                s.count("stops.count", p, &g, m(&dim, &grp, "stops"));
+                s.proportion(
+                    "stops.search_rate",
+                    p,
+                    &g,
+                    m(&dim, &grp, "searches"),
+                    m(&dim, &grp, "search_known"),
+                    "stops with a recorded search status",
+                );
+                s.proportion(
+                    "stops.arrest_rate",
+                    p,
+                    &g,
+                    m(&dim, &grp, "arrests"),
+                    m(&dim, &grp, "arrest_known"),
+                    "stops with a recorded arrest status",
+                );
+                s.proportion(
+                    "stops.citation_rate",
+                    p,
+                    &g,
+                    m(&dim, &grp, "citations"),
+                    m(&dim, &grp, "citation_known"),
+                    "stops with a recorded citation status",
+                );
+                if dim == "all" || dim == "race" {
+                    s.proportion(
+                        "stops.hit_rate",
+                        p,
+                        &g,
+                        m(&dim, &grp, "found"),
+                        m(&dim, &grp, "found_known"),
+                        "searches with a recorded result",
+                    );
+                    if has_referrals {
+                        s.proportion(
+                            "stops.referral_rate",
+                            p,
+                            &g,
+                            m(&dim, &grp, "referrals"),
+                            m(&dim, &grp, "referral_known"),
+                            "stops with a recorded referral status",
+                        );
+                    }
+                    if grp != MISSING && grp != "unknown" {
+                        let pop_group = if dim == "all" { "all" } else { grp.as_str() };
+                        let (py, note) = residents.person_years(pop_group, p, t.covered_days(p));
+                        s.population_rate("stops.rate_per_1000", p, &g, m(&dim, &grp, "stops"), py, note);
+                    }
+                }
+            }
+            // Ratios and differences against the reference group.
+            let r = |measure: &str| t.get(p, "race", &reference, measure);
+            let (ref_py, _) = residents.person_years(&reference, p, t.covered_days(p));
+            for grp in compared(t, "race", &reference) {
+                let g = group_label("race", &grp);
+                let a = |measure: &str| t.get(p, "race", &grp, measure);
+                if let (Some(t1), Some(t2)) = (residents.person_years(&grp, p, t.covered_days(p)).0, ref_py) {
+                    s.rate_ratio("stops.rate_ratio", p, &g, &reference, a("stops"), t1, r("stops"), t2);
+                }
+                s.proportion_ratio(
+                    "stops.search_rate_ratio",
+                    p,
+                    &g,
+                    &reference,
+                    a("searches"),
+                    a("search_known"),
+                    r("searches"),
+                    r("search_known"),
+                );
+                s.proportion_ratio(
+                    "stops.arrest_rate_ratio",
+                    p,
+                    &g,
+                    &reference,
+                    a("arrests"),
+                    a("arrest_known"),
+                    r("arrests"),
+                    r("arrest_known"),
+                );
+                s.proportion_ratio(
+                    "stops.citation_rate_ratio",
+                    p,
+                    &g,
+                    &reference,
+                    a("citations"),
+                    a("citation_known"),
+                    r("citations"),
+                    r("citation_known"),
+                );
+                s.difference(
+                    "stops.hit_rate_difference",
+                    p,
+                    &g,
+                    &reference,
+                    a("found"),
+                    a("found_known"),
+                    r("found"),
+                    r("found_known"),
+                );
+            }
+        }
+    }
+}
+
+/// Detainer indicators. `top` lists the countries shown by name.
+pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
+    for grain in Grain::ALL {
+        for p in t.periods(*grain) {
+            let c = |dim: &str, grp: &str| t.get(p, dim, grp, "count");
+            let total = c("all", "all");
+            s.count("detainers.count", p, "all", total);
+            for dim in ["criminality", "outcome", "sex"] {
+                for grp in t.groups(dim) {
+                    s.count("detainers.count", p, &group_label(dim, &grp), c(dim, &grp));
+                }
+            }
+            // Countries: the top ones by name, the rest as other.
+            let known_countries: f64 =
+                t.groups("country").iter().filter(|g| *g != MISSING).map(|g| c("country", g)).sum();
+            let mut other = known_countries;
+            for country in top {
+                let n = c("country", country);
+                other -= n;
+                s.count("detainers.count", p, &group_label("country", country), n);
+                s.proportion(
+                    "detainers.country_share",
+                    p,
+                    &group_label("country", country),
+                    n,
+                    known_countries,
+                    "requests with a known country",
+                );
+            }
+            if t.groups("country").iter().any(|g| g != MISSING && !top.contains(g)) {
+                s.count("detainers.count", p, "country:other", other);
+                s.proportion(
+                    "detainers.country_share",
+                    p,
+                    "country:other",
+                    other,
+                    known_countries,
+                    "requests with a known country",
+                );
+            }
+            for grp in t.groups("criminality") {
+                s.proportion(
+                    "detainers.criminality_share",
+                    p,
+                    &group_label("criminality", &grp),
+                    c("criminality", &grp),
+                    total,
+                    "requests",
+                );
+            }
+            let no_conviction = c("criminality", "pending_charges") + c("criminality", "other_immigration_violator");
+            let known_class = no_conviction + c("criminality", "convicted");
+            s.proportion(
+                "detainers.no_conviction_share",
+                p,
+                "all",
+                no_conviction,
+                known_class,
+                "requests with a known criminality class",
+            );
+            let known_outcome: f64 =
+                t.groups("outcome").iter().filter(|g| *g != MISSING && *g != "unknown").map(|g| c("outcome", g)).sum();
+            for grp in t.groups("outcome").into_iter().filter(|g| g != MISSING && g != "unknown") {
+                s.proportion(
+                    "detainers.outcome_share",
+                    p,
+                    &group_label("outcome", &grp),
+                    c("outcome", &grp),
+                    known_outcome,
+                    "requests with a known outcome",
+                );
+            }
+            let (wt, wf) = (c("warrant", "true"), c("warrant", "false"));
+            s.proportion(
+                "detainers.judicial_warrant_share",
+                p,
+                "all",
+                wt,
+                wt + wf,
+                "requests with a known warrant status",
+            );
+            let known_sex: f64 =
+                t.groups("sex").iter().filter(|g| *g != MISSING && *g != "unknown").map(|g| c("sex", g)).sum();
+            for grp in t.groups("sex").into_iter().filter(|g| g != MISSING && g != "unknown") {
+                s.proportion(
+                    "detainers.sex_share",
+                    p,
+                    &group_label("sex", &grp),
+                    c("sex", &grp),
+                    known_sex,
+                    "requests with a known sex",
+                );
+            }
+            let known_severity: f64 = ["felony", "misdemeanor", "other", "none"].iter().map(|g| c("severity", g)).sum();
+            s.proportion(
+                "detainers.felony_share",
+                p,
+                "all",
+                c("severity", "felony"),
+                known_severity,
+                "requests with a known charge severity",
+            );
+        }
+    }
+}
+
+/// Crime report indicators.
+pub(crate) fn crime_reports(s: &mut Sink<'_>, t: &Totals) {
+    for grain in Grain::ALL {
+        for p in t.periods(*grain) {
+            let c = |dim: &str, grp: &str| t.get(p, dim, grp, "count");
+            let total = c("all", "all");
+            for (dim, grp) in breakdown(t, &["race", "offense"]) {
+                s.count("crime_reports.count", p, &group_label(&dim, &grp), c(&dim, &grp));
+            }
+            for grp in t.groups("race") {
+                s.proportion(
+                    "crime_reports.race_share",
+                    p,
+                    &group_label("race", &grp),
+                    c("race", &grp),
+                    total,
+                    "reports",
+                );
+            }
+        }
+    }
+}
+
+/// Complaint counts and sustain rates (the additive ones; see `complaints` for the rest).
+pub(crate) fn complaints(s: &mut Sink<'_>, complaints: &Totals, allegations: &Totals) {
+    for grain in Grain::ALL {
+        for p in complaints.periods(*grain) {
+            for (dim, grp) in breakdown(complaints, &["race"]) {
+                s.count("complaints.count", p, &group_label(&dim, &grp), complaints.get(p, &dim, &grp, "count"));
+            }
+        }
+        for p in allegations.periods(*grain) {
+            let m = |dim: &str, grp: &str, measure: &str| allegations.get(p, dim, grp, measure);
+            for (dim, grp) in breakdown(allegations, &["category"]) {
+                s.count("allegations.count", p, &group_label(&dim, &grp), m(&dim, &grp, "allegations"));
+            }
+            for (dim, grp) in breakdown(allegations, &["category", "race"]) {
+                s.proportion(
+                    "complaints.sustain_rate",
+                    p,
+                    &group_label(&dim, &grp),
+                    m(&dim, &grp, "sustained"),
+                    m(&dim, &grp, "with_finding"),
+                    "allegations with a final finding",
+                );
+            }
+        }
+    }
+}

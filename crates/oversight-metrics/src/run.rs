@@ -1,0 +1,384 @@
+//! A metric run: which cube days to rebuild (everything, or the days the imports since the last run
+//! touched), the rebuild, the points of the touched periods, disclosure control, and the run's record.
+
+use crate::config::MetricsConfig;
+use crate::cube::{self, CubeSpec, MISSING};
+use crate::frame::to_frame;
+use crate::points::{self, Residents, Sink};
+use crate::totals::Totals;
+use crate::{MetricsError, catalog, complaints, quality, suppress};
+use chrono::{Datelike, NaiveDate};
+use oversight_core::{Dataset, Grain, Period, Table};
+use oversight_store::{Frame, MetricRun, MetricTxn, PointRow, QualityNote, Store};
+use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What to compute.
+#[derive(Debug, Clone, Default)]
+pub struct ComputeRequest {
+    /// Only write this indicator's points.
+    pub indicator: Option<String>,
+    /// Only this jurisdiction.
+    pub jurisdiction: Option<String>,
+    /// Rebuild everything from this date on, whatever was imported.
+    pub since: Option<NaiveDate>,
+    /// Rebuild everything.
+    pub full: bool,
+}
+
+/// One piece of work: a dataset's records of a jurisdiction between two dates.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkItem {
+    pub dataset: String,
+    pub jurisdiction: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComputeReport {
+    /// None when there was nothing to do (nothing was written).
+    pub run: Option<MetricRun>,
+    pub message: String,
+    pub work: Vec<WorkItem>,
+    pub points_written: i64,
+    pub notes: Vec<QualityNote>,
+}
+
+/// The version of this code, recorded with every run.
+pub fn code_version() -> String {
+    format!("oversight-metrics {} ({})", env!("CARGO_PKG_VERSION"), env!("OVERSIGHT_GIT_HASH"))
+}
+
+const MIN_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => panic!("valid"),
+};
+const MAX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
+    Some(d) => d,
+    None => panic!("valid"),
+};
+
+/// The datasets indicators are computed for.
+const DATASETS: &[Dataset] = &[Dataset::Stops, Dataset::Detainers, Dataset::CrimeReports, Dataset::Complaints];
+
+/// Runs the indicator jobs. A run with no new imports (and no `since` or `full`) writes nothing.
+pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Result<ComputeReport, MetricsError> {
+    if let Some(i) = &req.indicator
+        && catalog::indicator(i).is_none()
+    {
+        return Err(MetricsError::Invalid(format!("unknown indicator {i:?} (see `oversight indicators`)")));
+    }
+    if let Some(j) = &req.jurisdiction
+        && store.jurisdiction(j)?.is_none()
+    {
+        return Err(MetricsError::Invalid(format!("unknown jurisdiction {j:?}")));
+    }
+    let committed = store.committed_batches()?;
+    let batch_ids: Vec<i64> = committed.iter().map(|b| b.id).collect();
+    let last = store.last_metric_run()?;
+    let cfg_json = serde_json::to_value(cfg).map_err(|e| MetricsError::Invalid(e.to_string()))?;
+    let config_changed = last.as_ref().is_none_or(|r| r.parameters.get("config") != Some(&cfg_json));
+    let full = req.full || config_changed;
+    let mut work: BTreeMap<(Dataset, String), (NaiveDate, NaiveDate)> = BTreeMap::new();
+    let mut widen = |d: Dataset, j: String, from: NaiveDate, to: NaiveDate| {
+        let e = work.entry((d, j)).or_insert((from, to));
+        e.0 = e.0.min(from);
+        e.1 = e.1.max(to);
+    };
+    if full {
+        for d in DATASETS {
+            for j in store.jurisdictions_with_records(d.main_table())? {
+                widen(*d, j, MIN_DATE, MAX_DATE);
+            }
+            for j in store.cube_jurisdictions(cube_name(*d))? {
+                widen(*d, j, MIN_DATE, MAX_DATE);
+            }
+        }
+    } else {
+        let prev: BTreeSet<i64> = last.as_ref().map(|r| r.batches.iter().copied().collect()).unwrap_or_default();
+        let now: BTreeSet<i64> = batch_ids.iter().copied().collect();
+        for (b, is_new) in now.difference(&prev).map(|b| (*b, true)).chain(prev.difference(&now).map(|b| (*b, false))) {
+            let Some(extent) = store.batch_extent(b)? else { continue };
+            let (jur, dmin, dmax) = (extent.jurisdiction_id, extent.date_min, extent.date_max);
+            let Ok(dataset) = extent.dataset.parse::<Dataset>() else { continue };
+            match dataset {
+                Dataset::PolicyEvents => {}
+                Dataset::Populations => {
+                    // Per-resident stop rates of every jurisdiction may change.
+                    for j in store.jurisdictions_with_records(Table::Stops)? {
+                        widen(Dataset::Stops, j, MIN_DATE, MAX_DATE);
+                    }
+                }
+                d => {
+                    let from = dmin.unwrap_or(MIN_DATE);
+                    // Complaints close after they are received: closing periods after the batch change too.
+                    let to = if d == Dataset::Complaints { MAX_DATE } else { dmax.unwrap_or(MAX_DATE) };
+                    let js = if is_new {
+                        store.jurisdictions_of_batches(d.main_table(), &[b])?
+                    } else {
+                        match jur {
+                            Some(j) => vec![j],
+                            None => store.cube_jurisdictions(cube_name(d))?,
+                        }
+                    };
+                    for j in js {
+                        widen(d, j, from, to);
+                    }
+                }
+            }
+        }
+        if let Some(since) = req.since {
+            for d in DATASETS {
+                for j in store.jurisdictions_with_records(d.main_table())? {
+                    widen(*d, j, since, MAX_DATE);
+                }
+            }
+        }
+    }
+    if let Some(j) = &req.jurisdiction {
+        work.retain(|k, _| &k.1 == j);
+    }
+    if let Some(i) = &req.indicator {
+        let ds = catalog::indicator(i).map(|x| x.dataset).unwrap_or("any");
+        work.retain(|k, _| ds == "any" || k.0.as_str() == ds);
+    }
+    let items: Vec<WorkItem> = work
+        .iter()
+        .map(|((d, j), (f, t))| WorkItem { dataset: d.as_str().into(), jurisdiction: j.clone(), from: *f, to: *t })
+        .collect();
+    if work.is_empty() {
+        let message = match &last {
+            Some(r) => format!("nothing to do: no import since metric run {}", r.id),
+            None => "nothing to do: no records to compute indicators from".to_owned(),
+        };
+        return Ok(ComputeReport { run: None, message, work: items, points_written: 0, notes: Vec::new() });
+    }
+    let params = serde_json::json!({
+        "config": cfg_json,
+        "mode": if full { "full" } else { "incremental" },
+        "indicator": req.indicator,
+        "jurisdiction": req.jurisdiction,
+        "since": req.since,
+    });
+    let mut txn = store.begin_metric_run(&params, &code_version())?;
+    let mut notes = Vec::new();
+    for ((dataset, j), (from, to)) in &work {
+        rebuild_cube(store, &mut txn, *dataset, j, *from, *to)?;
+    }
+    for ((dataset, j), (from, to)) in &work {
+        let n = write_points(store, &mut txn, cfg, *dataset, j, *from, *to, req.indicator.as_deref())?;
+        notes.extend(n);
+    }
+    let written = txn.points_written();
+    let message = format!("{} piece(s) of work, {written} points written", work.len());
+    let run = txn.finish(&batch_ids, Some(&message))?;
+    Ok(ComputeReport { run: Some(run), message, work: items, points_written: written, notes })
+}
+
+fn cube_name(d: Dataset) -> &'static str {
+    match d {
+        Dataset::Stops => "stops",
+        Dataset::Detainers => "detainers",
+        Dataset::CrimeReports => "crime-reports",
+        Dataset::Complaints => "complaints",
+        Dataset::PolicyEvents | Dataset::Populations => "none",
+    }
+}
+
+/// The cubes a dataset fills: (cube name, record frame, how the frame becomes cube rows).
+fn cubes(d: Dataset) -> Vec<(&'static str, Frame, CubeSpec)> {
+    match d {
+        Dataset::Stops => vec![("stops", Frame::Stops, cube::stops_spec())],
+        Dataset::Detainers => vec![("detainers", Frame::Detainers, cube::detainers_spec())],
+        Dataset::CrimeReports => vec![("crime-reports", Frame::CrimeReports, cube::crime_reports_spec())],
+        Dataset::Complaints => vec![
+            ("complaints", Frame::Complaints, cube::complaints_spec()),
+            ("allegations", Frame::Allegations, cube::allegations_spec()),
+        ],
+        Dataset::PolicyEvents | Dataset::Populations => Vec::new(),
+    }
+}
+
+fn rebuild_cube(
+    store: &Store,
+    txn: &mut MetricTxn<'_>,
+    d: Dataset,
+    jurisdiction: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(), MetricsError> {
+    for (name, frame, spec) in cubes(d) {
+        let t = std::time::Instant::now();
+        let df = to_frame(store.frame(frame, jurisdiction, from, to)?)?;
+        let rows = df.height();
+        let cube_rows = cube::build(df, &spec)?;
+        txn.delete_cube(name, jurisdiction, from, to)?;
+        txn.write_cube(name, jurisdiction, &cube_rows)?;
+        tracing::debug!(
+            cube = name,
+            jurisdiction,
+            rows,
+            cube_rows = cube_rows.len(),
+            seconds = t.elapsed().as_secs_f64(),
+            "cube rebuilt"
+        );
+    }
+    Ok(())
+}
+
+fn totals(store: &Store, name: &str, jurisdiction: &str) -> Result<Totals, MetricsError> {
+    Totals::from_cube(&to_frame(store.cube(name, jurisdiction)?)?)
+}
+
+/// A population figure: residents, reference year, source.
+type Population = (f64, i64, Option<String>);
+
+/// Residents for per-capita rates: the jurisdiction's own, or its declared benchmark's.
+struct StoreResidents<'a> {
+    store: &'a Store,
+    /// (jurisdiction whose residents are used, whether it is a declared benchmark).
+    source: (String, bool),
+    span: Option<(NaiveDate, NaiveDate)>,
+    cache: RefCell<HashMap<(String, i32), Option<Population>>>,
+}
+
+impl Residents for StoreResidents<'_> {
+    fn person_years(&self, group: &str, p: Period, covered_days: f64) -> (Option<f64>, String) {
+        let year = match (p.grain, self.span) {
+            (Grain::All, Some((a, b))) => (a.year() + b.year()) / 2,
+            _ => p.start.year(),
+        };
+        let key = (group.to_owned(), year);
+        let pop = self
+            .cache
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| self.store.population(&self.source.0, group, year).ok().flatten())
+            .clone();
+        let (jur, benchmark) = (&self.source.0, self.source.1);
+        match pop {
+            Some((pop, y, src)) if pop > 0.0 => {
+                let py = pop * covered_days / 365.25;
+                let note = format!(
+                    "residents: {pop:.0} ({group}) of {jur}{} in {y}{}; {covered_days:.0} days covered",
+                    if benchmark { ", the declared benchmark" } else { "" },
+                    src.map(|s| format!(", {s}")).unwrap_or_default()
+                );
+                (Some(py), note)
+            }
+            _ => (
+                None,
+                format!(
+                    "no value: no population of group {group} for {jur}; import one (e.g. --profile acs-b03002) or declare a benchmark (oversight jurisdictions set {jur} --benchmark ID)"
+                ),
+            ),
+        }
+    }
+}
+
+/// The first period start a rewrite covers: the week holding the year's first day (weeks straddle years).
+fn window_start(from: NaiveDate) -> NaiveDate {
+    if from <= MIN_DATE {
+        return MIN_DATE;
+    }
+    Grain::Week.period_start(Grain::Year.period_start(from))
+}
+
+/// The last period start a rewrite covers: the end of the year holding `to`.
+fn window_end(to: NaiveDate) -> NaiveDate {
+    if to >= MAX_DATE {
+        return MAX_DATE;
+    }
+    NaiveDate::from_ymd_opt(to.year(), 12, 31).unwrap_or(MAX_DATE)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_points(
+    store: &Store,
+    txn: &mut MetricTxn<'_>,
+    cfg: &MetricsConfig,
+    d: Dataset,
+    jurisdiction: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    only: Option<&str>,
+) -> Result<Vec<QualityNote>, MetricsError> {
+    let mut sink = Sink { cfg, jurisdiction, points: Vec::new() };
+    let mut notes = Vec::new();
+    let main = totals(store, cube_name(d), jurisdiction)?;
+    let batch_rows = store.batch_rows(d, jurisdiction)?;
+    match d {
+        Dataset::Stops => {
+            let j = store.jurisdiction(jurisdiction)?;
+            let benchmark = j.as_ref().and_then(|j| j.population_benchmark_id.clone());
+            let residents = StoreResidents {
+                store,
+                source: (benchmark.clone().unwrap_or_else(|| jurisdiction.to_owned()), benchmark.is_some()),
+                span: main.span,
+                cache: RefCell::new(HashMap::new()),
+            };
+            points::stops(&mut sink, &main, &residents);
+            notes.extend(quality::stop_notes(&main, d.as_str(), jurisdiction));
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "stops", true, batch_rows));
+        }
+        Dataset::Detainers => {
+            let all = main.periods(Grain::All);
+            let mut countries: Vec<(String, f64)> = main
+                .groups("country")
+                .into_iter()
+                .filter(|g| g != MISSING)
+                .map(|g| {
+                    let n = all.first().map(|p| main.get(*p, "country", &g, "count")).unwrap_or(0.0);
+                    (g, n)
+                })
+                .collect();
+            countries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let top: Vec<String> = countries.into_iter().take(cfg.top_countries).map(|c| c.0).collect();
+            points::detainers(&mut sink, &main, &top);
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows));
+        }
+        Dataset::CrimeReports => {
+            points::crime_reports(&mut sink, &main);
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows));
+        }
+        Dataset::Complaints => {
+            let allegations = totals(store, "allegations", jurisdiction)?;
+            points::complaints(&mut sink, &main, &allegations);
+            let cdf = to_frame(store.frame(Frame::Complaints, jurisdiction, MIN_DATE, MAX_DATE)?)?;
+            complaints::days_to_close(&mut sink, &cdf)?;
+            let adf = to_frame(store.frame(Frame::Allegations, jurisdiction, MIN_DATE, MAX_DATE)?)?;
+            complaints::officers_3plus(&mut sink, &adf)?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows));
+        }
+        Dataset::PolicyEvents | Dataset::Populations => {}
+    }
+    suppress::apply(&mut sink.points, cfg);
+    let (wf, wt) = (window_start(from), window_end(to));
+    let run_id = txn.id();
+    let keep = |p: &PointRow| {
+        (p.grain == "all" || (p.period_start >= wf && p.period_start <= wt)) && only.is_none_or(|o| p.indicator == o)
+    };
+    let points: Vec<PointRow> = sink
+        .points
+        .into_iter()
+        .filter(keep)
+        .map(|mut p| {
+            p.run_id = run_id;
+            p
+        })
+        .collect();
+    let dataset_indicators: Vec<&str> =
+        catalog::indicators_of(d.as_str()).into_iter().filter(|i| only.is_none_or(|o| *i == o)).collect();
+    txn.delete_points(&dataset_indicators, jurisdiction, "%", wf, wt)?;
+    let quality_indicators: Vec<&str> =
+        catalog::indicators_of("any").into_iter().filter(|i| only.is_none_or(|o| *i == o)).collect();
+    txn.delete_points(&quality_indicators, jurisdiction, &format!("dataset:{}", d.as_str()), wf, wt)?;
+    txn.write_points(&points)?;
+    if only.is_none() {
+        txn.replace_quality_notes(d.as_str(), jurisdiction, &notes)?;
+    }
+    Ok(notes)
+}

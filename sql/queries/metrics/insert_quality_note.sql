@@ -1,0 +1,1 @@
+INSERT INTO quality_notes (dataset, jurisdiction_id, code, message, value, run_id) VALUES (?, ?, ?, ?, ?, ?)
