@@ -121,6 +121,31 @@ pub(crate) enum BenchCmd {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[arg(long, default_value = "2013-01-01")]
+        start: chrono::NaiveDate,
+        #[arg(long, default_value_t = 1095)]
+        days: u32,
+    },
+    /// Write a large canonical crime-report file.
+    GenCrime {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        seed: u64,
+        #[arg(long, default_value = "2013-01-01")]
+        start: chrono::NaiveDate,
+        #[arg(long, default_value_t = 1095)]
+        days: u32,
+    },
+    /// Export a record table's public columns to Parquet.
+    ExportParquet {
+        /// stops, detainers, crime_reports, complaints, allegations, policy_events or populations.
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// DuckDB's COPY of the file into a table of the file's own shape.
     DuckdbCopy { file: PathBuf },

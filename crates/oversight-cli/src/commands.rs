@@ -426,9 +426,21 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
 
 fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
     match cmd {
-        BenchCmd::GenStops { rows, out, seed } => {
-            let bytes = oversight_import::bench::write_opp_stops(&out, rows, seed)?;
+        BenchCmd::GenStops { rows, out, seed, start, days } => {
+            let bytes = oversight_import::bench::write_opp_stops(&out, rows, seed, start, days)?;
             println!("{} rows, {} bytes written to {}", thousands(rows as i64), thousands(bytes as i64), out.display());
+        }
+        BenchCmd::GenCrime { rows, out, seed, start, days } => {
+            let bytes = oversight_import::bench::write_crime_reports(&out, rows, seed, start, days)?;
+            println!("{} rows, {} bytes written to {}", thousands(rows as i64), thousands(bytes as i64), out.display());
+        }
+        BenchCmd::ExportParquet { table, out } => {
+            let t = *oversight_core::Table::ALL
+                .iter()
+                .find(|t| t.name() == table)
+                .ok_or_else(|| Refusal(format!("no table {table}")))?;
+            let n = open(db)?.export_parquet(t, &out)?;
+            println!("{n} rows written to {}", out.display());
         }
         BenchCmd::DuckdbCopy { file } => {
             let (rows, secs) = oversight_store::bench::copy_into_opp_shaped_table(&open(db)?, &file)?;

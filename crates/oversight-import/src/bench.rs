@@ -1,6 +1,7 @@
 //! Input for the import benchmark: a large OPP-format stop file (the Stanford Open Policing Project's 26
 //! columns, as in the Hartford release), generated deterministically. See `bench/import.sh`.
 
+use chrono::{Datelike, NaiveDate};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::io::{BufWriter, Write};
@@ -9,8 +10,9 @@ use std::path::Path;
 /// The OPP header the generated file carries.
 pub const OPP_HEADER: &str = "raw_row_number,date,time,location,lat,lng,district,subject_age,subject_race,subject_sex,officer_id_hash,department_name,type,arrest_made,citation_issued,warning_issued,outcome,contraband_found,search_conducted,search_vehicle,search_basis,reason_for_stop,raw_subject_race_code,raw_subject_ethnicity_code,raw_search_authorization_code,raw_intervention_disposition_code";
 
-/// Writes `rows` OPP-format stops to `path`; returns the bytes written.
-pub fn write_opp_stops(path: &Path, rows: u64, seed: u64) -> std::io::Result<u64> {
+/// Writes `rows` OPP-format stops dated uniformly over `days` days from `start` to `path`; returns the bytes
+/// written.
+pub fn write_opp_stops(path: &Path, rows: u64, seed: u64, start: NaiveDate, days: u32) -> std::io::Result<u64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     writeln!(w, "{OPP_HEADER}")?;
@@ -38,9 +40,8 @@ pub fn write_opp_stops(path: &Path, rows: u64, seed: u64) -> std::io::Result<u64
         } else {
             "warning"
         };
-        let day = (r >> 40) % 1096;
-        let (y, doy) = (2013 + day / 365, day % 365);
-        let (m, d) = (doy / 31 % 12 + 1, doy % 28 + 1);
+        let date = start + chrono::Duration::days(((r >> 40) % u64::from(days.max(1))) as i64);
+        let (y, m, d) = (date.year(), date.month(), date.day());
         let minute = (r >> 20) % 1440;
         let district = districts[((r >> 44) % 8) as usize];
         writeln!(
@@ -83,4 +84,26 @@ pub fn write_opp_stops(path: &Path, rows: u64, seed: u64) -> std::io::Result<u64
 
 fn tf(b: bool) -> &'static str {
     if b { "TRUE" } else { "FALSE" }
+}
+
+/// Writes `rows` crime reports in the canonical layout (jurisdiction `bench`) over `days` days from `start`.
+pub fn write_crime_reports(path: &Path, rows: u64, seed: u64, start: NaiveDate, days: u32) -> std::io::Result<u64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(w, "jurisdiction_id,incident_key,reported_date,victim_race,victim_sex,offense_category")?;
+    let races = ["white", "black", "hispanic", "asian/pacific islander", "other", "unknown"];
+    let offenses = ["violent", "property", "drug", "other"];
+    for i in 0..rows {
+        let r = rng.next_u64();
+        let date = start + chrono::Duration::days(((r >> 40) % u64::from(days.max(1))) as i64);
+        writeln!(
+            w,
+            "bench,R{i},{date},{},{},{}",
+            races[(r % 6) as usize],
+            if (r >> 8) & 1 == 0 { "male" } else { "female" },
+            offenses[((r >> 12) % 4) as usize]
+        )?;
+    }
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
 }

@@ -4,6 +4,7 @@
 
 use crate::MetricsError;
 use chrono::NaiveDate;
+use oversight_core::{CodeList, Race, Sex};
 use oversight_store::CubeRow;
 use polars::prelude::*;
 
@@ -12,8 +13,10 @@ pub(crate) const MISSING: &str = "(missing)";
 
 /// How a dataset's frame becomes cube rows.
 pub(crate) struct CubeSpec {
-    /// (dimension name, expression giving the group as text).
+    /// (dimension name, expression giving the group: text, or a 1-based code whose labels `labels` gives).
     pub(crate) dims: Vec<(&'static str, Expr)>,
+    /// Labels of coded dimensions, by dimension name.
+    pub(crate) labels: Vec<(&'static str, Vec<&'static str>)>,
     /// (measure name, numeric expression summed per day and group).
     pub(crate) measures: Vec<(&'static str, Expr)>,
 }
@@ -22,41 +25,61 @@ fn text_or_missing(c: &str) -> Expr {
     col(c).cast(DataType::String).fill_null(lit(MISSING))
 }
 
+/// Measures are booleans (one bit a row); summing one counts its true values.
 fn flag(e: Expr) -> Expr {
-    e.fill_null(lit(false)).cast(DataType::Int64)
+    e.fill_null(lit(false))
 }
 
 fn known(c: &str) -> Expr {
-    col(c).is_not_null().cast(DataType::Int64)
+    col(c).is_not_null()
 }
 
 /// Age bands of stopped people.
 pub(crate) const AGE_BANDS: &[&str] = &["under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over"];
 
+/// The age band's 1-based position in [`AGE_BANDS`] (null when the age is missing): grouping on a small number
+/// is far cheaper than on text; the label is put back after grouping.
 fn age_band() -> Expr {
-    when(col("age").is_null())
-        .then(lit(MISSING))
-        .when(col("age").lt(lit(18)))
-        .then(lit(AGE_BANDS[0]))
-        .when(col("age").lt(lit(25)))
-        .then(lit(AGE_BANDS[1]))
-        .when(col("age").lt(lit(35)))
-        .then(lit(AGE_BANDS[2]))
-        .when(col("age").lt(lit(45)))
-        .then(lit(AGE_BANDS[3]))
-        .when(col("age").lt(lit(55)))
-        .then(lit(AGE_BANDS[4]))
-        .when(col("age").lt(lit(65)))
-        .then(lit(AGE_BANDS[5]))
-        .otherwise(lit(AGE_BANDS[6]))
+    let age = || col("age");
+    when(age().lt(lit(18i64)))
+        .then(lit(1i32))
+        .when(age().lt(lit(25i64)))
+        .then(lit(2i32))
+        .when(age().lt(lit(35i64)))
+        .then(lit(3i32))
+        .when(age().lt(lit(45i64)))
+        .then(lit(4i32))
+        .when(age().lt(lit(55i64)))
+        .then(lit(5i32))
+        .when(age().lt(lit(65i64)))
+        .then(lit(6i32))
+        .when(age().is_not_null())
+        .then(lit(7i32))
+        .otherwise(lit(NULL).cast(DataType::Int32))
+}
+
+/// The text of a group value read back from a grouped column (coded dimensions hold 1-based positions).
+fn label(labels: Option<&[&'static str]>, raw: Option<&str>) -> String {
+    match (labels, raw) {
+        (_, None) => MISSING.to_owned(),
+        (Some(l), Some(i)) => i
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| l.get(i))
+            .map_or(MISSING, |v| v)
+            .to_owned(),
+        (None, Some(v)) => v.to_owned(),
+    }
 }
 
 pub(crate) fn stops_spec() -> CubeSpec {
     let searched = || col("searched").fill_null(lit(false));
     CubeSpec {
-        dims: vec![("race", text_or_missing("race")), ("sex", text_or_missing("sex")), ("age", age_band())],
+        dims: vec![("race", col("race")), ("sex", col("sex")), ("age", age_band())],
+        labels: vec![("race", Race::all_strs()), ("sex", Sex::all_strs()), ("age", AGE_BANDS.to_vec())],
         measures: vec![
-            ("stops", lit(1i64)),
+            ("stops", lit(true)),
             ("search_known", known("searched")),
             ("searches", flag(col("searched"))),
             ("found_known", flag(searched().and(col("found").is_not_null()))),
@@ -82,27 +105,30 @@ pub(crate) fn detainers_spec() -> CubeSpec {
             ("warrant", text_or_missing("warrant")),
             ("race", text_or_missing("race")),
         ],
-        measures: vec![("count", lit(1i64))],
+        labels: Vec::new(),
+        measures: vec![("count", lit(true))],
     }
 }
 
 pub(crate) fn crime_reports_spec() -> CubeSpec {
     CubeSpec {
         dims: vec![("race", text_or_missing("race")), ("offense", text_or_missing("offense"))],
-        measures: vec![("count", lit(1i64))],
+        labels: Vec::new(),
+        measures: vec![("count", lit(true))],
     }
 }
 
 pub(crate) fn complaints_spec() -> CubeSpec {
-    CubeSpec { dims: vec![("race", text_or_missing("race"))], measures: vec![("count", lit(1i64))] }
+    CubeSpec { dims: vec![("race", text_or_missing("race"))], labels: Vec::new(), measures: vec![("count", lit(true))] }
 }
 
 pub(crate) fn allegations_spec() -> CubeSpec {
     let finding = || col("finding");
     CubeSpec {
         dims: vec![("category", text_or_missing("category")), ("race", text_or_missing("race"))],
+        labels: Vec::new(),
         measures: vec![
-            ("allegations", lit(1i64)),
+            ("allegations", lit(true)),
             ("with_finding", flag(finding().is_not_null().and(finding().neq(lit("pending"))))),
             ("sustained", flag(finding().eq(lit("sustained")))),
         ],
@@ -124,9 +150,17 @@ pub(crate) fn build(df: DataFrame, spec: &CubeSpec) -> Result<Vec<CubeRow>, Metr
         exprs.push(e.clone().alias(format!("d_{name}")));
     }
     for (name, e) in &spec.measures {
-        exprs.push(e.clone().cast(DataType::Int64).alias(format!("m_{name}")));
+        exprs.push(e.clone().alias(format!("m_{name}")));
     }
-    let prepared = df.lazy().select(exprs).collect()?;
+    // One group-by over the records by day and every dimension at once; the per-dimension sums come from
+    // that (small) result.
+    let t = std::time::Instant::now();
+    let dim_cols: Vec<String> = spec.dims.iter().map(|d| format!("d_{}", d.0)).collect();
+    let sums: Vec<Expr> = spec.measures.iter().map(|(m, _)| col(format!("m_{m}")).sum()).collect();
+    let mut keys = vec![col("day")];
+    keys.extend(dim_cols.iter().map(|c| col(c.as_str())));
+    let fine = df.lazy().select(exprs).group_by(keys).agg(sums.clone()).collect()?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), groups = fine.height(), "cube: records grouped");
     let mut rows = Vec::new();
     let all = std::iter::once("all").chain(spec.dims.iter().map(|d| d.0));
     for dim in all {
@@ -134,13 +168,13 @@ pub(crate) fn build(df: DataFrame, spec: &CubeSpec) -> Result<Vec<CubeRow>, Metr
         if dim != "all" {
             keys.push(col(format!("d_{dim}")));
         }
-        let aggs: Vec<Expr> = spec.measures.iter().map(|(m, _)| col(format!("m_{m}")).sum()).collect();
-        let g = prepared.clone().lazy().group_by(keys).agg(aggs).collect()?;
+        let g = fine.clone().lazy().group_by(keys).agg(sums.clone()).collect()?;
         let days = g.column("day")?.as_materialized_series().i32()?.clone();
         let groups = if dim == "all" {
             None
         } else {
-            Some(g.column(&format!("d_{dim}"))?.as_materialized_series().str()?.clone())
+            let c = g.column(&format!("d_{dim}"))?.as_materialized_series().cast(&DataType::String)?;
+            Some(c.str()?.clone())
         };
         for (m, _) in &spec.measures {
             let vals = g.column(&format!("m_{m}"))?.as_materialized_series().cast(&DataType::Float64)?;
@@ -152,7 +186,7 @@ pub(crate) fn build(df: DataFrame, spec: &CubeSpec) -> Result<Vec<CubeRow>, Metr
                 }
                 let grp = match &groups {
                     None => "all".to_owned(),
-                    Some(s) => s.get(i).unwrap_or(MISSING).to_owned(),
+                    Some(s) => label(spec.labels.iter().find(|l| l.0 == dim).map(|l| l.1.as_slice()), s.get(i)),
                 };
                 rows.push(CubeRow {
                     day: EPOCH + chrono::Duration::days(i64::from(day)),

@@ -16,5 +16,7 @@ pub(crate) fn to_frame(cols: ArrowColumns) -> Result<DataFrame, MetricsError> {
         };
         columns.push(Column::from(series));
     }
+    // DuckDB hands over one Arrow batch per vector (2,048 rows). Rechunking first was measured slower
+    // overall than letting the group-by read the chunks as they are.
     Ok(DataFrame::new(height, columns)?)
 }

@@ -9,6 +9,7 @@ use oversight_core::{Grain, Period};
 use oversight_store::QualityNote;
 
 /// Quality points of one dataset (group `dataset:<name>`) and its notes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn quality(
     s: &mut Sink<'_>,
     t: &Totals,
@@ -16,6 +17,7 @@ pub(crate) fn quality(
     rows_measure: &str,
     has_race: bool,
     batch_rows: (i64, i64),
+    monthly: &[(chrono::NaiveDate, f64)],
 ) -> Vec<QualityNote> {
     let group = format!("dataset:{dataset}");
     let rows = |p: Period| t.get(p, "all", "all", rows_measure);
@@ -65,38 +67,52 @@ pub(crate) fn quality(
             }
         }
     }
-    // Sparse months: fewer records than the minimum or half the median month.
-    let months = t.periods(Grain::Month);
-    let mut counts: Vec<f64> = months.iter().map(|p| rows(*p)).collect();
+    // Sparse months: fewer records than the minimum or half the median month. The threshold depends on every
+    // month, so this indicator is always rewritten whole (from the cube's monthly totals).
+    let months: Vec<Period> = {
+        let (Some(first), Some(last)) = (monthly.first(), monthly.last()) else { return notes };
+        let mut v = vec![Grain::Month.period_of(first.0)];
+        while let Some(n) = v.last().and_then(|p| p.next()).filter(|n| n.start <= last.0) {
+            v.push(n);
+        }
+        v
+    };
+    let count = |p: &Period| monthly.iter().find(|m| m.0 == p.start).map_or(0.0, |m| m.1);
+    let mut counts: Vec<f64> = months.iter().map(count).collect();
     if !counts.is_empty() {
         counts.sort_by(f64::total_cmp);
         let median = counts[counts.len() / 2];
         let threshold = f64::from(s.cfg.low_volume_minimum).max(median / 2.0);
-        let flagged: Vec<Period> = months.iter().copied().filter(|p| rows(*p) < threshold).collect();
-        for grain in Grain::ALL {
-            for p in t.periods(*grain) {
-                let n = if *grain == Grain::Week {
-                    continue;
-                } else if *grain == Grain::Month {
-                    f64::from(u8::from(flagged.contains(&p)))
-                } else {
-                    flagged.iter().filter(|m| grain.period_start(m.start) == p.start).count() as f64
-                };
-                let mut pt = oversight_store::PointRow {
-                    indicator: "quality.low_volume_months".into(),
-                    jurisdiction_id: jurisdiction.clone(),
-                    grain: grain.as_str().into(),
-                    period_start: p.start,
-                    group: group.clone(),
-                    value: Some(n),
-                    denominator: Some(threshold),
-                    ..Default::default()
-                };
-                if *grain == Grain::Month {
-                    pt.numerator = Some(rows(p));
+        let flagged: Vec<Period> = months.iter().copied().filter(|p| count(p) < threshold).collect();
+        let mut parents: Vec<Period> = Vec::new();
+        for m in &months {
+            for g in [Grain::Quarter, Grain::Year, Grain::All] {
+                let p = g.period_of(m.start);
+                if !parents.contains(&p) {
+                    parents.push(p);
                 }
-                s.points.push(pt);
             }
+        }
+        for p in months.iter().chain(&parents) {
+            let n = if p.grain == Grain::Month {
+                f64::from(u8::from(flagged.contains(p)))
+            } else {
+                flagged.iter().filter(|m| p.grain.period_start(m.start) == p.start).count() as f64
+            };
+            let mut pt = oversight_store::PointRow {
+                indicator: "quality.low_volume_months".into(),
+                jurisdiction_id: jurisdiction.clone(),
+                grain: p.grain.as_str().into(),
+                period_start: p.start,
+                group: group.clone(),
+                value: Some(n),
+                denominator: Some(threshold),
+                ..Default::default()
+            };
+            if p.grain == Grain::Month {
+                pt.numerator = Some(count(p));
+            }
+            s.points.push(pt);
         }
         if !flagged.is_empty() {
             let list: Vec<String> = flagged.iter().take(6).map(|p| p.label()).collect();

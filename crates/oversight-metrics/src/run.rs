@@ -212,9 +212,12 @@ fn rebuild_cube(
 ) -> Result<(), MetricsError> {
     for (name, frame, spec) in cubes(d) {
         let t = std::time::Instant::now();
-        let df = to_frame(store.frame(frame, jurisdiction, from, to)?)?;
+        let cols = store.frame(frame, jurisdiction, from, to)?;
+        let t_read = t.elapsed().as_secs_f64();
+        let df = to_frame(cols)?;
         let rows = df.height();
         let cube_rows = cube::build(df, &spec)?;
+        tracing::debug!(read_seconds = t_read, group_seconds = t.elapsed().as_secs_f64() - t_read, "cube stages");
         txn.delete_cube(name, jurisdiction, from, to)?;
         txn.write_cube(name, jurisdiction, &cube_rows)?;
         tracing::debug!(
@@ -229,8 +232,17 @@ fn rebuild_cube(
     Ok(())
 }
 
-fn totals(store: &Store, name: &str, jurisdiction: &str) -> Result<Totals, MetricsError> {
-    Totals::from_cube(&to_frame(store.cube(name, jurisdiction)?)?)
+/// Period totals of a cube: the days of the window (the periods being rewritten) and all-time sums.
+fn totals(
+    store: &Store,
+    name: &str,
+    jurisdiction: &str,
+    window: (NaiveDate, NaiveDate),
+) -> Result<Totals, MetricsError> {
+    // Weeks starting in the window reach six days past it.
+    let days = to_frame(store.cube(name, jurisdiction, window.0, window.1 + chrono::Duration::days(6))?)?;
+    let all_time = to_frame(store.cube_all_time(name, jurisdiction)?)?;
+    Totals::from_cube(&days, &all_time, window)
 }
 
 /// A population figure: residents, reference year, source.
@@ -295,6 +307,9 @@ fn window_end(to: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(to.year(), 12, 31).unwrap_or(MAX_DATE)
 }
 
+/// The indicator that is always rewritten whole (its threshold depends on every month).
+const WHOLE: &str = "quality.low_volume_months";
+
 #[allow(clippy::too_many_arguments)]
 fn write_points(
     store: &Store,
@@ -308,7 +323,11 @@ fn write_points(
 ) -> Result<Vec<QualityNote>, MetricsError> {
     let mut sink = Sink { cfg, jurisdiction, points: Vec::new() };
     let mut notes = Vec::new();
-    let main = totals(store, cube_name(d), jurisdiction)?;
+    let t = std::time::Instant::now();
+    let (wf, wt) = (window_start(from), window_end(to));
+    let window = (wf, wt);
+    let main = totals(store, cube_name(d), jurisdiction, window)?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "totals");
     let batch_rows = store.batch_rows(d, jurisdiction)?;
     match d {
         Dataset::Stops => {
@@ -322,7 +341,8 @@ fn write_points(
             };
             points::stops(&mut sink, &main, &residents);
             notes.extend(quality::stop_notes(&main, d.as_str(), jurisdiction));
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "stops", true, batch_rows));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "stops")?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "stops", true, batch_rows, &monthly));
         }
         Dataset::Detainers => {
             let all = main.periods(Grain::All);
@@ -338,28 +358,33 @@ fn write_points(
             countries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let top: Vec<String> = countries.into_iter().take(cfg.top_countries).map(|c| c.0).collect();
             points::detainers(&mut sink, &main, &top);
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "count")?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows, &monthly));
         }
         Dataset::CrimeReports => {
             points::crime_reports(&mut sink, &main);
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "count")?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows, &monthly));
         }
         Dataset::Complaints => {
-            let allegations = totals(store, "allegations", jurisdiction)?;
+            let allegations = totals(store, "allegations", jurisdiction, window)?;
             points::complaints(&mut sink, &main, &allegations);
             let cdf = to_frame(store.frame(Frame::Complaints, jurisdiction, MIN_DATE, MAX_DATE)?)?;
             complaints::days_to_close(&mut sink, &cdf)?;
             let adf = to_frame(store.frame(Frame::Allegations, jurisdiction, MIN_DATE, MAX_DATE)?)?;
             complaints::officers_3plus(&mut sink, &adf)?;
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "count")?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows, &monthly));
         }
         Dataset::PolicyEvents | Dataset::Populations => {}
     }
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), points = sink.points.len(), "points");
     suppress::apply(&mut sink.points, cfg);
-    let (wf, wt) = (window_start(from), window_end(to));
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suppressed");
     let run_id = txn.id();
     let keep = |p: &PointRow| {
-        (p.grain == "all" || (p.period_start >= wf && p.period_start <= wt)) && only.is_none_or(|o| p.indicator == o)
+        (p.grain == "all" || p.indicator == WHOLE || (p.period_start >= wf && p.period_start <= wt))
+            && only.is_none_or(|o| p.indicator == o)
     };
     let points: Vec<PointRow> = sink
         .points
@@ -374,9 +399,14 @@ fn write_points(
         catalog::indicators_of(d.as_str()).into_iter().filter(|i| only.is_none_or(|o| *i == o)).collect();
     txn.delete_points(&dataset_indicators, jurisdiction, "%", wf, wt)?;
     let quality_indicators: Vec<&str> =
-        catalog::indicators_of("any").into_iter().filter(|i| only.is_none_or(|o| *i == o)).collect();
-    txn.delete_points(&quality_indicators, jurisdiction, &format!("dataset:{}", d.as_str()), wf, wt)?;
+        catalog::indicators_of("any").into_iter().filter(|i| only.is_none_or(|o| *i == o) && *i != WHOLE).collect();
+    let group = format!("dataset:{}", d.as_str());
+    txn.delete_points(&quality_indicators, jurisdiction, &group, wf, wt)?;
+    if only.is_none_or(|o| o == WHOLE) {
+        txn.delete_points(&[WHOLE], jurisdiction, &group, MIN_DATE, MAX_DATE)?;
+    }
     txn.write_points(&points)?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "written");
     if only.is_none() {
         txn.replace_quality_notes(d.as_str(), jurisdiction, &notes)?;
     }

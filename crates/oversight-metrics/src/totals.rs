@@ -18,6 +18,8 @@ pub(crate) struct Totals {
     pub(crate) seen: BTreeMap<String, BTreeSet<String>>,
     /// First and last day with data.
     pub(crate) span: Option<(NaiveDate, NaiveDate)>,
+    /// Only periods starting in this window get points (all time always does).
+    pub(crate) window: Option<(NaiveDate, NaiveDate)>,
 }
 
 fn intern(v: &mut Vec<String>, s: &str) -> usize {
@@ -30,56 +32,97 @@ fn intern(v: &mut Vec<String>, s: &str) -> usize {
     }
 }
 
+/// The start stored for the all-time period.
+pub(crate) const ALL_START: NaiveDate = oversight_core::period::ALL_TIME_START;
+
 const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
     Some(d) => d,
     None => panic!("1970-01-01 is a date"),
 };
 
 impl Totals {
-    /// Sums a cube frame (day, dim, grp, measure, value) into every grain's periods.
-    pub(crate) fn from_cube(cube: &DataFrame) -> Result<Self, MetricsError> {
-        let mut t = Totals::default();
-        if cube.height() == 0 {
+    /// Sums cube days (day, dim, grp, measure, value) into the periods of every grain but all time that
+    /// start in `window`, and takes all time from `all_time` (first_day, last_day, dim, grp, measure, value).
+    pub(crate) fn from_cube(
+        days: &DataFrame,
+        all_time: &DataFrame,
+        window: (NaiveDate, NaiveDate),
+    ) -> Result<Self, MetricsError> {
+        let mut t = Totals { window: Some(window), ..Default::default() };
+        let (lo, hi) = window;
+        if all_time.height() > 0 {
+            let first = all_time.column("first_day")?.as_materialized_series().cast(&DataType::Int32)?;
+            let last = all_time.column("last_day")?.as_materialized_series().cast(&DataType::Int32)?;
+            let (first, last) = (first.i32()?, last.i32()?);
+            let (a, b) = (first.min(), last.max());
+            if let (Some(a), Some(b)) = (a, b) {
+                t.span = Some((EPOCH + Duration::days(i64::from(a)), EPOCH + Duration::days(i64::from(b))));
+            }
+            let dim = all_time.column("dim")?.as_materialized_series().str()?.clone();
+            let grp = all_time.column("grp")?.as_materialized_series().str()?.clone();
+            let measure = all_time.column("measure")?.as_materialized_series().str()?.clone();
+            let value = all_time.column("value")?.as_materialized_series().cast(&DataType::Float64)?;
+            let value = value.f64()?;
+            for i in 0..all_time.height() {
+                let (Some(di), Some(g), Some(m), Some(v)) = (dim.get(i), grp.get(i), measure.get(i), value.get(i))
+                else {
+                    continue;
+                };
+                let k = t.key(di, g, m);
+                if di != "all" {
+                    t.seen.entry(di.to_owned()).or_default().insert(g.to_owned());
+                }
+                *t.sums.entry((Grain::All, crate::totals::ALL_START, k.0, k.1, k.2)).or_insert(0.0) += v;
+            }
+        }
+        if days.height() == 0 {
             return Ok(t);
         }
-        let day = cube.column("day")?.as_materialized_series().cast(&DataType::Int32)?;
+        let day = days.column("day")?.as_materialized_series().cast(&DataType::Int32)?;
         let day = day.i32()?;
-        let dim = cube.column("dim")?.as_materialized_series().str()?.clone();
-        let grp = cube.column("grp")?.as_materialized_series().str()?.clone();
-        let measure = cube.column("measure")?.as_materialized_series().str()?.clone();
-        let value = cube.column("value")?.as_materialized_series().cast(&DataType::Float64)?;
+        let dim = days.column("dim")?.as_materialized_series().str()?.clone();
+        let grp = days.column("grp")?.as_materialized_series().str()?.clone();
+        let measure = days.column("measure")?.as_materialized_series().str()?.clone();
+        let value = days.column("value")?.as_materialized_series().cast(&DataType::Float64)?;
         let value = value.f64()?;
-        // Interning through small caches keyed by the last value seen keeps this loop cheap.
-        let mut last: [(String, usize); 3] = Default::default();
-        for i in 0..cube.height() {
+        // The interned key of the last (dim, grp, measure) seen: rows come in runs of the same one.
+        type Last = (String, String, String, (u16, u16, u8));
+        let mut last: Option<Last> = None;
+        for i in 0..days.height() {
             let (Some(d), Some(di), Some(g), Some(m), Some(v)) =
                 (day.get(i), dim.get(i), grp.get(i), measure.get(i), value.get(i))
             else {
                 continue;
             };
             let date = EPOCH + Duration::days(i64::from(d));
-            t.span = Some(match t.span {
-                None => (date, date),
-                Some((a, b)) => (a.min(date), b.max(date)),
-            });
-            let mut idx = |k: usize, s: &str, v: &mut Vec<String>| {
-                if last[k].0 != s || v.is_empty() {
-                    last[k] = (s.to_owned(), intern(v, s));
+            let k = match &last {
+                Some((a, b, c, k)) if a == di && b == g && c == m => *k,
+                _ => {
+                    let k = t.key(di, g, m);
+                    last = Some((di.to_owned(), g.to_owned(), m.to_owned(), k));
+                    k
                 }
-                last[k].1
             };
-            let di_i = idx(0, di, &mut t.dims);
-            let g_i = idx(1, g, &mut t.groups);
-            let m_i = idx(2, m, &mut t.measures);
-            if di != "all" {
-                t.seen.entry(di.to_owned()).or_default().insert(g.to_owned());
-            }
             for grain in Grain::ALL {
-                let key = (*grain, grain.period_start(date), di_i as u16, g_i as u16, m_i as u8);
-                *t.sums.entry(key).or_insert(0.0) += v;
+                if *grain == Grain::All {
+                    continue;
+                }
+                let start = grain.period_start(date);
+                if start < lo || start > hi {
+                    continue;
+                }
+                *t.sums.entry((*grain, start, k.0, k.1, k.2)).or_insert(0.0) += v;
             }
         }
         Ok(t)
+    }
+
+    fn key(&mut self, dim: &str, grp: &str, measure: &str) -> (u16, u16, u8) {
+        (
+            intern(&mut self.dims, dim) as u16,
+            intern(&mut self.groups, grp) as u16,
+            intern(&mut self.measures, measure) as u8,
+        )
     }
 
     /// A measure's sum for a period and group (`dim` "all" with group "all" for everyone); 0 when absent.
@@ -94,18 +137,31 @@ impl Totals {
         self.sums.get(&(p.grain, p.start, d as u16, g as u16, m as u8)).copied().unwrap_or(0.0)
     }
 
-    /// Every period of a grain from the first day with data to the last (empty periods included).
+    /// Every period of a grain from the first day with data to the last (empty periods included), within the
+    /// window if one is set.
     pub(crate) fn periods(&self, grain: Grain) -> Vec<Period> {
-        let Some((a, b)) = self.span else { return Vec::new() };
-        let mut out = vec![grain.period_of(a)];
+        self.periods_in(grain, self.span)
+    }
+
+    fn periods_in(&self, grain: Grain, span: Option<(NaiveDate, NaiveDate)>) -> Vec<Period> {
+        let Some((a, b)) = span else { return Vec::new() };
         if grain == Grain::All {
-            return out;
+            return vec![grain.period_of(a)];
         }
-        while let Some(next) = out.last().and_then(|p| p.next()) {
-            if next.start > b {
+        let (lo, hi) = self.window.unwrap_or((NaiveDate::MIN, NaiveDate::MAX));
+        let mut p = grain.period_of(a.max(lo));
+        let mut out = Vec::new();
+        loop {
+            if p.start > b || p.start > hi {
                 break;
             }
-            out.push(next);
+            if p.start >= lo {
+                out.push(p);
+            }
+            match p.next() {
+                Some(n) => p = n,
+                None => break,
+            }
         }
         out
     }

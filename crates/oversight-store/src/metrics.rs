@@ -121,18 +121,36 @@ impl Store {
     pub fn frame(&self, frame: Frame, jurisdiction: &str, from: NaiveDate, to: NaiveDate) -> Result<ArrowColumns> {
         let mut st = self.conn.prepare_cached(frame.sql())?;
         let mut out = ArrowColumns::default();
-        for rb in st.query_arrow(params![jurisdiction, from, to])? {
-            out.push(&rb)?;
+        // Streamed: DuckDB does not materialise the whole result before handing it over.
+        for rb in st.stream_arrow(params![jurisdiction, from, to])? {
+            out.push(&rb?)?;
         }
         Ok(out)
     }
 
-    /// The daily cube of a dataset and jurisdiction.
-    pub fn cube(&self, dataset: &str, jurisdiction: &str) -> Result<ArrowColumns> {
+    /// The daily cube of a dataset and jurisdiction, days in [from, to].
+    pub fn cube(&self, dataset: &str, jurisdiction: &str, from: NaiveDate, to: NaiveDate) -> Result<ArrowColumns> {
         let mut st = self.conn.prepare_cached(queries::CUBE)?;
         let mut out = ArrowColumns::default();
-        for rb in st.query_arrow(params![dataset, jurisdiction])? {
-            out.push(&rb)?;
+        for rb in st.stream_arrow(params![dataset, jurisdiction, from, to])? {
+            out.push(&rb?)?;
+        }
+        Ok(out)
+    }
+
+    /// Monthly totals of one measure of a cube (everyone), in month order.
+    pub fn cube_monthly(&self, dataset: &str, jurisdiction: &str, measure: &str) -> Result<Vec<(NaiveDate, f64)>> {
+        let mut st = self.conn.prepare_cached(queries::CUBE_MONTHLY)?;
+        let rows = st.query_map(params![dataset, jurisdiction, measure], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// The all-time sums of a cube (first_day, last_day, dim, grp, measure, value).
+    pub fn cube_all_time(&self, dataset: &str, jurisdiction: &str) -> Result<ArrowColumns> {
+        let mut st = self.conn.prepare_cached(queries::CUBE_ALL_TIME)?;
+        let mut out = ArrowColumns::default();
+        for rb in st.stream_arrow(params![dataset, jurisdiction])? {
+            out.push(&rb?)?;
         }
         Ok(out)
     }

@@ -33,6 +33,8 @@ queries! {
     FRAME_COMPLAINTS = "metrics/frame_complaints.sql";
     FRAME_ALLEGATIONS = "metrics/frame_allegations.sql";
     CUBE = "metrics/cube.sql";
+    CUBE_ALL_TIME = "metrics/cube_all_time.sql";
+    CUBE_MONTHLY = "metrics/cube_monthly.sql";
     DELETE_CUBE = "metrics/delete_cube.sql";
     DELETE_POINTS = "metrics/delete_points.sql";
     COMMITTED_BATCHES = "metrics/committed_batches.sql";
