@@ -92,8 +92,8 @@ def stop_indicators(stops, pops):
                 g["rate_hi"] = 1000 * stats.chi2.ppf(0.975, 2 * (g["stops"] + 1)) / 2 / py
                 g["person_years"] = py
             if dim == "race":
-                ref = g[g["group"] == "white"].set_index(["jurisdiction_id", "period"])
-                m = g.join(ref, on=["jurisdiction_id", "period"], rsuffix="_ref")
+                ref = g[g["group"] == "white"]
+                m = g.merge(ref, on=["jurisdiction_id", "period"], how="left", suffixes=("", "_ref"))
                 for name, x, n in [("search_rate_ratio", "searches", "search_known"), ("arrest_rate_ratio", "arrests", "arrest_known"),
                                    ("citation_rate_ratio", "citations", "citation_known")]:
                     m[name], m[name + "_lo"], m[name + "_hi"] = katz(m[x], m[n], m[x + "_ref"], m[n + "_ref"])

@@ -471,7 +471,7 @@ fn compute(
         None => println!("{}", report.message),
         Some(run) => {
             println!(
-                "metric run {}: {} points written, {} replaced, in {:.1} s ({})",
+                "metric run {}: {} points written, {} replaced, in {:.3} s ({})",
                 run.id,
                 thousands(run.points_written),
                 thousands(run.points_deleted),

@@ -249,15 +249,27 @@ fn totals(
 type Population = (f64, i64, Option<String>);
 
 /// Residents for per-capita rates: the jurisdiction's own, or its declared benchmark's.
-struct StoreResidents<'a> {
-    store: &'a Store,
+struct StoreResidents {
+    /// Every figure of the jurisdiction whose residents are used: (group, year, population, source).
+    figures: Vec<(String, i64, f64, Option<String>)>,
     /// (jurisdiction whose residents are used, whether it is a declared benchmark).
     source: (String, bool),
     span: Option<(NaiveDate, NaiveDate)>,
     cache: RefCell<HashMap<(String, i32), Option<Population>>>,
 }
 
-impl Residents for StoreResidents<'_> {
+impl StoreResidents {
+    /// The figure of a group for the year nearest `year` (later years win ties).
+    fn nearest(&self, group: &str, year: i32) -> Option<Population> {
+        self.figures
+            .iter()
+            .filter(|f| f.0 == group)
+            .min_by_key(|f| ((f.1 - i64::from(year)).abs(), -f.1))
+            .map(|f| (f.2, f.1, f.3.clone()))
+    }
+}
+
+impl Residents for StoreResidents {
     fn person_years(&self, group: &str, p: Period, covered_days: f64) -> (Option<f64>, String) {
         let year = match (p.grain, self.span) {
             (Grain::All, Some((a, b))) => (a.year() + b.year()) / 2,
@@ -268,7 +280,7 @@ impl Residents for StoreResidents<'_> {
             .cache
             .borrow_mut()
             .entry(key)
-            .or_insert_with(|| self.store.population(&self.source.0, group, year).ok().flatten())
+            .or_insert_with(|| self.nearest(group, year))
             .clone();
         let (jur, benchmark) = (&self.source.0, self.source.1);
         match pop {
@@ -333,15 +345,18 @@ fn write_points(
         Dataset::Stops => {
             let j = store.jurisdiction(jurisdiction)?;
             let benchmark = j.as_ref().and_then(|j| j.population_benchmark_id.clone());
+            let source_jurisdiction = benchmark.clone().unwrap_or_else(|| jurisdiction.to_owned());
             let residents = StoreResidents {
-                store,
+                figures: store.populations_of(&source_jurisdiction)?,
                 source: (benchmark.clone().unwrap_or_else(|| jurisdiction.to_owned()), benchmark.is_some()),
                 span: main.span,
                 cache: RefCell::new(HashMap::new()),
             };
             points::stops(&mut sink, &main, &residents);
+            tracing::debug!(seconds = t.elapsed().as_secs_f64(), "stop points");
             notes.extend(quality::stop_notes(&main, d.as_str(), jurisdiction));
             let monthly = store.cube_monthly(cube_name(d), jurisdiction, "stops")?;
+            tracing::debug!(seconds = t.elapsed().as_secs_f64(), "monthly");
             notes.extend(quality::quality(&mut sink, &main, d.as_str(), "stops", true, batch_rows, &monthly));
         }
         Dataset::Detainers => {

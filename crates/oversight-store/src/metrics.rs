@@ -214,15 +214,27 @@ impl Store {
     /// Rows read and rejected by the committed batches of a dataset that name this jurisdiction or hold its
     /// records.
     pub fn batch_rows(&self, dataset: oversight_core::Dataset, jurisdiction: &str) -> Result<(i64, i64)> {
-        let sql = queries::BATCH_ROWS.replace("$TABLE", dataset.main_table().name());
-        let mut st = self.conn.prepare_cached(&sql)?;
-        Ok(st.query_row(params![dataset.as_str(), jurisdiction], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        let mut st = self.conn.prepare_cached(queries::BATCH_ROWS)?;
+        let rows: Vec<(i64, bool, i64, i64)> = st
+            .query_map(params![dataset.as_str(), jurisdiction], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<duckdb::Result<_>>()?;
+        let holds = format!("SELECT 1 FROM {} WHERE batch_id = ? AND jurisdiction_id = ? LIMIT 1", dataset.main_table().name());
+        let mut holds = self.conn.prepare_cached(&holds)?;
+        let (mut read, mut rejected) = (0, 0);
+        for (id, names_it, r, x) in rows {
+            if names_it || holds.exists(params![id, jurisdiction])? {
+                read += r;
+                rejected += x;
+            }
+        }
+        Ok((read, rejected))
     }
 
-    /// Population of a jurisdiction's group for the year nearest `year` (value, year, source).
-    pub fn population(&self, jurisdiction: &str, group: &str, year: i32) -> Result<Option<(f64, i64, Option<String>)>> {
-        let mut st = self.conn.prepare_cached(queries::POPULATION_NEAREST)?;
-        Ok(st.query_row(params![jurisdiction, group, year], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?)
+    /// Every population figure of a jurisdiction: (group, year, population, source).
+    pub fn populations_of(&self, jurisdiction: &str) -> Result<Vec<(String, i64, f64, Option<String>)>> {
+        let mut st = self.conn.prepare_cached(queries::POPULATIONS_OF)?;
+        let rows = st.query_map(params![jurisdiction], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
     }
 
     /// The last finished metric run.

@@ -40,7 +40,7 @@ queries! {
     COMMITTED_BATCHES = "metrics/committed_batches.sql";
     BATCH_EXTENT = "metrics/batch_extent.sql";
     BATCH_ROWS = "metrics/batch_rows.sql";
-    POPULATION_NEAREST = "metrics/population_nearest.sql";
+    POPULATIONS_OF = "metrics/populations_of.sql";
     LAST_METRIC_RUN = "metrics/last_metric_run.sql";
     LIST_METRIC_RUNS = "metrics/list_metric_runs.sql";
     INSERT_METRIC_RUN = "metrics/insert_metric_run.sql";

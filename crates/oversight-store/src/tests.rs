@@ -33,8 +33,7 @@ fn migrated_tables_match_the_canonical_schema_column_for_column() {
 fn every_named_query_prepares_against_a_fresh_database() {
     let (_d, store) = fresh();
     for (file, sql) in queries::ALL {
-        let sql = sql.replace("$TABLE", "stops");
-        if let Err(e) = store.conn.prepare(&sql) {
+        if let Err(e) = store.conn.prepare(sql) {
             panic!("sql/queries/{file} does not prepare: {e}");
         }
     }

@@ -1,6 +1,5 @@
--- Rows read and rejected by the committed batches of a dataset that name this jurisdiction or hold its
--- records. $TABLE is the dataset's record table (a closed set, substituted by the store).
-SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_rejected), 0)
+-- The committed batches of a dataset that name this jurisdiction ($2), or name none (their rows carry
+-- their own jurisdictions): id, whether it names it, rows read, rows rejected.
+SELECT id, jurisdiction_id IS NOT NULL AS names_it, rows_read, rows_rejected
 FROM import_batches
-WHERE status = 'committed' AND dataset = $1
-  AND (jurisdiction_id = $2 OR id IN (SELECT DISTINCT batch_id FROM $TABLE WHERE jurisdiction_id = $2))
+WHERE status = 'committed' AND dataset = $1 AND (jurisdiction_id = $2 OR jurisdiction_id IS NULL)
