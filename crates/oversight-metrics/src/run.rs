@@ -250,8 +250,8 @@ type Population = (f64, i64, Option<String>);
 
 /// Residents for per-capita rates: the jurisdiction's own, or its declared benchmark's.
 struct StoreResidents {
-    /// Every figure of the jurisdiction whose residents are used: (group, year, population, source).
-    figures: Vec<(String, i64, f64, Option<String>)>,
+    /// Every figure of the jurisdiction whose residents are used.
+    figures: Vec<oversight_store::PopulationFigure>,
     /// (jurisdiction whose residents are used, whether it is a declared benchmark).
     source: (String, bool),
     span: Option<(NaiveDate, NaiveDate)>,
@@ -263,9 +263,9 @@ impl StoreResidents {
     fn nearest(&self, group: &str, year: i32) -> Option<Population> {
         self.figures
             .iter()
-            .filter(|f| f.0 == group)
-            .min_by_key(|f| ((f.1 - i64::from(year)).abs(), -f.1))
-            .map(|f| (f.2, f.1, f.3.clone()))
+            .filter(|f| f.group == group)
+            .min_by_key(|f| ((f.year - i64::from(year)).abs(), -f.year))
+            .map(|f| (f.population, f.year, f.source.clone()))
     }
 }
 
@@ -276,12 +276,7 @@ impl Residents for StoreResidents {
             _ => p.start.year(),
         };
         let key = (group.to_owned(), year);
-        let pop = self
-            .cache
-            .borrow_mut()
-            .entry(key)
-            .or_insert_with(|| self.nearest(group, year))
-            .clone();
+        let pop = self.cache.borrow_mut().entry(key).or_insert_with(|| self.nearest(group, year)).clone();
         let (jur, benchmark) = (&self.source.0, self.source.1);
         match pop {
             Some((pop, y, src)) if pop > 0.0 => {

@@ -24,7 +24,7 @@ pub use error::StoreError;
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Jurisdiction, JurisdictionPatch};
-pub use metrics::{BatchExtent, CubeRow, Frame, MetricRun, MetricTxn, PointRow, QualityNote};
+pub use metrics::{BatchExtent, CubeRow, Frame, MetricRun, MetricTxn, PointRow, PopulationFigure, QualityNote};
 pub use migrate::MIGRATIONS;
 pub use store::{Store, StoreOptions};
 

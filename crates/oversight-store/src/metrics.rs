@@ -53,6 +53,15 @@ fn extent_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<BatchExtent> {
     })
 }
 
+/// One population figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PopulationFigure {
+    pub group: String,
+    pub year: i64,
+    pub population: f64,
+    pub source: Option<String>,
+}
+
 /// One row of the daily cube.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CubeRow {
@@ -218,7 +227,8 @@ impl Store {
         let rows: Vec<(i64, bool, i64, i64)> = st
             .query_map(params![dataset.as_str(), jurisdiction], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<duckdb::Result<_>>()?;
-        let holds = format!("SELECT 1 FROM {} WHERE batch_id = ? AND jurisdiction_id = ? LIMIT 1", dataset.main_table().name());
+        let holds =
+            format!("SELECT 1 FROM {} WHERE batch_id = ? AND jurisdiction_id = ? LIMIT 1", dataset.main_table().name());
         let mut holds = self.conn.prepare_cached(&holds)?;
         let (mut read, mut rejected) = (0, 0);
         for (id, names_it, r, x) in rows {
@@ -230,10 +240,12 @@ impl Store {
         Ok((read, rejected))
     }
 
-    /// Every population figure of a jurisdiction: (group, year, population, source).
-    pub fn populations_of(&self, jurisdiction: &str) -> Result<Vec<(String, i64, f64, Option<String>)>> {
+    /// Every population figure of a jurisdiction.
+    pub fn populations_of(&self, jurisdiction: &str) -> Result<Vec<PopulationFigure>> {
         let mut st = self.conn.prepare_cached(queries::POPULATIONS_OF)?;
-        let rows = st.query_map(params![jurisdiction], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = st.query_map(params![jurisdiction], |r| {
+            Ok(PopulationFigure { group: r.get(0)?, year: r.get(1)?, population: r.get(2)?, source: r.get(3)? })
+        })?;
         Ok(rows.collect::<duckdb::Result<_>>()?)
     }
 
