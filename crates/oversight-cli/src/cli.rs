@@ -106,6 +106,12 @@ pub(crate) enum Command {
         #[arg(long)]
         jurisdiction: Option<String>,
     },
+    /// Policy events that impact analyses run around (287(g) agreements, detainer policies, …).
+    #[command(subcommand)]
+    Events(EventsCmd),
+    /// Did an indicator change after a policy event (its, did)? Are a group's stops rarer after dark (vod)?
+    #[command(subcommand)]
+    Analyze(AnalyzeCmd),
     /// Benchmark helpers (see bench/).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
@@ -212,4 +218,111 @@ pub(crate) struct JurisdictionSet {
     /// Divide this jurisdiction's per-capita rates by that jurisdiction's residents (e.g. a city by its county).
     #[arg(long)]
     pub(crate) benchmark: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventsCmd {
+    /// List policy events.
+    List {
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a policy event by hand.
+    Add {
+        #[arg(long)]
+        jurisdiction: String,
+        /// Effective date (YYYY-MM-DD).
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// 287g_jail_model, 287g_task_force, 287g_warrant_service_officer, detainer_policy, sanctuary_policy,
+        /// state_law, mou, training or other.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        title: String,
+        /// Where the event is documented (a URL, an ordinance number).
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Remove an event added by hand (imported events change by re-importing their file with --replace).
+    Remove { id: i64 },
+}
+
+/// Options shared by the impact analyses.
+#[derive(Debug, Args)]
+pub(crate) struct ImpactArgs {
+    /// Indicator id (see `oversight indicators`), e.g. crime_reports.count.
+    #[arg(long)]
+    pub(crate) indicator: String,
+    /// Policy event id (see `oversight events list`).
+    #[arg(long)]
+    pub(crate) event: i64,
+    /// Default: the event's jurisdiction.
+    #[arg(long)]
+    pub(crate) jurisdiction: Option<String>,
+    /// month (default), quarter or week.
+    #[arg(long, default_value = "month")]
+    pub(crate) grain: String,
+    /// Newey–West lags (default ⌊4·(T/100)^(2/9)⌋, or `analysis.hac_maxlags`).
+    #[arg(long)]
+    pub(crate) maxlags: Option<usize>,
+    /// Fewest complete periods before the event (default 12, or `analysis.min_pre_periods`).
+    #[arg(long)]
+    pub(crate) min_pre: Option<usize>,
+    /// Fewest complete periods from the event on (default 6, or `analysis.min_post_periods`).
+    #[arg(long)]
+    pub(crate) min_post: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AnalyzeCmd {
+    /// Interrupted time series of one indicator series around a policy event.
+    Its {
+        #[command(flatten)]
+        common: ImpactArgs,
+        /// One group of the indicator, e.g. race:hispanic (default all).
+        #[arg(long)]
+        group: Option<String>,
+        /// ols (on logs) or poisson (on counts, default).
+        #[arg(long, default_value = "poisson")]
+        model: String,
+    },
+    /// Difference in differences: a group against a reference group (default everyone else).
+    Did {
+        #[command(flatten)]
+        common: ImpactArgs,
+        /// The group whose change is measured, e.g. race:hispanic.
+        #[arg(long)]
+        group: String,
+        /// The comparison group, e.g. race:white (default: all except the group; counts only).
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Veil of darkness: is a group's share of stops lower after dark than in daylight at the same clock time?
+    Vod {
+        #[arg(long)]
+        jurisdiction: String,
+        /// A year (2018) or a range of years (2016-2020, pooled with year fixed effects).
+        #[arg(long)]
+        year: String,
+        #[arg(long, default_value = "black")]
+        group: String,
+        #[arg(long, default_value = "white")]
+        reference: String,
+        /// Spline degrees of freedom for minute of day (default 6, or `analysis.spline_df`).
+        #[arg(long)]
+        df: Option<usize>,
+        /// Leave out district fixed effects.
+        #[arg(long)]
+        no_districts: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -61,7 +61,7 @@ impl std::fmt::Display for Refusal {
 }
 impl std::error::Error for Refusal {}
 
-fn refuse<T>(msg: impl Into<String>) -> Result<T> {
+pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
     Err(Refusal(msg.into()).into())
 }
 
@@ -99,6 +99,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             series(db, &indicator, &jurisdiction, &grain, group.as_deref(), from, to, csv)
         }
         Command::Quality { jurisdiction } => quality(db, jurisdiction.as_deref()),
+        Command::Events(cmd) => crate::analyze::events(&open(db)?, cmd),
+        Command::Analyze(cmd) => crate::analyze::analyze(&open(db)?, &settings.analysis, cmd),
     }
 }
 

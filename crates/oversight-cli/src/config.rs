@@ -3,7 +3,7 @@
 //! environment variables for settings.
 
 use anyhow::{Context, Result, bail};
-use oversight_metrics::MetricsConfig;
+use oversight_metrics::{AnalysisConfig, MetricsConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,7 @@ pub(crate) struct Settings {
     /// Database file (`--db` and `OVERSIGHT_DB` win).
     pub(crate) db: Option<PathBuf>,
     pub(crate) metrics: MetricsConfig,
+    pub(crate) analysis: AnalysisConfig,
 }
 
 /// Loads settings: `explicit` (from --config or OVERSIGHT_CONFIG) must exist; otherwise `./oversight.toml`

@@ -35,3 +35,37 @@ impl Default for MetricsConfig {
         }
     }
 }
+
+/// Settings of the policy-impact and veil-of-darkness analyses (`[analysis]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Fewest complete periods before the event an interrupted time series or DiD accepts.
+    pub min_pre_periods: usize,
+    /// Fewest complete periods from the event on.
+    pub min_post_periods: usize,
+    /// The placebo fit pretends the event happened this many periods earlier (pre-event data only).
+    pub placebo_shift: usize,
+    /// Newey–West lags; none: ⌊4·(T/100)^(2/9)⌋ for T periods.
+    pub hac_maxlags: Option<usize>,
+    /// Degrees of freedom of the minute-of-day spline in the veil-of-darkness test.
+    pub spline_df: usize,
+    /// Fewest stops (of the two groups, in the inter-twilight window) the veil-of-darkness test accepts.
+    pub min_vod_stops: usize,
+    /// Confidence level of every interval.
+    pub confidence: f64,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            min_pre_periods: 12,
+            min_post_periods: 6,
+            placebo_shift: 12,
+            hac_maxlags: None,
+            spline_df: 6,
+            min_vod_stops: 100,
+            confidence: 0.95,
+        }
+    }
+}

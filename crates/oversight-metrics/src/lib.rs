@@ -8,6 +8,7 @@
 //! This is the only crate that links polars. It must not serve HTTP or parse source files; it reads and
 //! writes through `oversight-store` and blocks (async callers use the blocking pool).
 
+pub mod analysis;
 pub mod catalog;
 mod complaints;
 pub mod config;
@@ -20,7 +21,7 @@ pub mod suppress;
 mod totals;
 
 pub use catalog::{CATALOG, Indicator, Kind, indicator};
-pub use config::MetricsConfig;
+pub use config::{AnalysisConfig, MetricsConfig};
 pub use run::{ComputeReport, ComputeRequest, code_version, compute};
 
 use oversight_core::ErrorCode;
@@ -34,6 +35,11 @@ pub enum MetricsError {
     Polars(#[from] polars::prelude::PolarsError),
     #[error("{0}")]
     Invalid(String),
+    /// The data cannot support the analysis asked for (too few periods, no variation, …).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
 }
 
 impl MetricsError {
@@ -41,6 +47,8 @@ impl MetricsError {
         match self {
             Self::Store(e) => e.code(),
             Self::Invalid(_) => ErrorCode::InvalidParameter,
+            Self::Refused(_) => ErrorCode::Unprocessable,
+            Self::NotFound { .. } => ErrorCode::NotFound,
             Self::Polars(_) => ErrorCode::Internal,
         }
     }

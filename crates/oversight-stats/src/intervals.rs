@@ -48,6 +48,12 @@ pub fn z_for(level: f64) -> f64 {
     n.inverse_cdf(0.5 + level / 2.0)
 }
 
+/// Two-sided p-value of a standard normal statistic.
+pub fn two_sided_p(z: f64) -> f64 {
+    let n = Normal::new(0.0, 1.0).expect("standard normal");
+    2.0 * (1.0 - n.cdf(z.abs()))
+}
+
 /// Wilson score interval for `x` successes out of `n`.
 pub fn wilson(x: f64, n: f64, level: f64) -> Option<Estimate> {
     if n <= 0.0 || x < 0.0 || x > n {

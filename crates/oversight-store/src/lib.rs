@@ -9,6 +9,7 @@
 
 mod batches;
 mod error;
+mod events;
 mod files;
 mod ingest;
 mod jurisdictions;
@@ -21,6 +22,7 @@ mod stream;
 
 pub use batches::{BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
+pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Jurisdiction, JurisdictionPatch};

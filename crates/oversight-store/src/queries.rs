@@ -48,4 +48,10 @@ queries! {
     ALL_POINTS = "metrics/all_points.sql";
     QUALITY_NOTES = "metrics/quality_notes.sql";
     INSERT_QUALITY_NOTE = "metrics/insert_quality_note.sql";
+    LIST_POLICY_EVENTS = "events/list.sql";
+    GET_POLICY_EVENT = "events/get.sql";
+    INSERT_POLICY_EVENT = "events/insert.sql";
+    DELETE_POLICY_EVENT = "events/delete.sql";
+    VOD_STOPS = "analysis/vod_stops.sql";
+    STOPS_MEDIAN_LOCATION = "analysis/stops_median_location.sql";
 }

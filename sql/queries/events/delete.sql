@@ -1,0 +1,1 @@
+DELETE FROM policy_events WHERE id = $1 AND batch_id IS NULL

@@ -1,0 +1,3 @@
+SELECT id, jurisdiction_id, effective_date, kind, title, source, agency, batch_id
+FROM policy_events
+WHERE id = $1
