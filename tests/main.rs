@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod analysis;
 mod fixtures;
 mod import_real_data;
 mod import_rules;

@@ -45,10 +45,7 @@ pub(crate) fn events(store: &Store, cmd: EventsCmd) -> Result<ExitCode> {
         }
         EventsCmd::Add { jurisdiction, date, kind, title, source, agency } => {
             let Ok(kind) = kind.parse::<PolicyKind>() else {
-                return refuse(format!(
-                    "--kind {kind:?}: expected one of {}",
-                    PolicyKind::all_strs().join(", ")
-                ));
+                return refuse(format!("--kind {kind:?}: expected one of {}", PolicyKind::all_strs().join(", ")));
             };
             let e = store.add_policy_event(&NewPolicyEvent {
                 jurisdiction_id: jurisdiction,
@@ -58,7 +55,10 @@ pub(crate) fn events(store: &Store, cmd: EventsCmd) -> Result<ExitCode> {
                 source,
                 agency,
             })?;
-            println!("policy event {} added: {} {} {} — {}", e.id, e.jurisdiction_id, e.effective_date, e.kind, e.title);
+            println!(
+                "policy event {} added: {} {} {} — {}",
+                e.id, e.jurisdiction_id, e.effective_date, e.kind, e.title
+            );
         }
         EventsCmd::Remove { id } => {
             let e = store.remove_policy_event(id)?;
@@ -124,7 +124,10 @@ pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, cmd: AnalyzeCmd) -> 
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("Interrupted time series: {} in {}, group {}, by {}", r.indicator, r.jurisdiction, r.group, r.grain);
+            println!(
+                "Interrupted time series: {} in {}, group {}, by {}",
+                r.indicator, r.jurisdiction, r.group, r.grain
+            );
             println!("Event {}: {} {} — {}", r.event.id, r.event.effective_date, r.event.kind, r.event.title);
             println!("Model: {} ({}), {}", r.model, r.formula, r.covariance);
             println!(
@@ -212,7 +215,13 @@ pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, cmd: AnalyzeCmd) -> 
                 r.indicator, r.jurisdiction, r.group, r.reference, r.grain
             );
             println!("Event {}: {} {} — {}", r.event.id, r.event.effective_date, r.event.kind, r.event.title);
-            println!("Periods: {} before, {} from {} on; {:.0}% intervals", r.n_pre, r.n_post, r.t0_period, r.confidence * 100.0);
+            println!(
+                "Periods: {} before, {} from {} on; {:.0}% intervals",
+                r.n_pre,
+                r.n_post,
+                r.t0_period,
+                r.confidence * 100.0
+            );
             println!();
             let c = &r.counts;
             table(

@@ -12,5 +12,24 @@ mod config;
 mod output;
 
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_pipe();
     commands::run(<cli::Cli as clap::Parser>::parse())
+}
+
+/// `oversight series … | head` closes stdout early; `println!` then panics. End quietly with the status a
+/// SIGPIPE-killed Unix tool would have (128 + 13), as `cat` or `grep` do, instead of printing a backtrace.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

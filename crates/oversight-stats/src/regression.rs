@@ -282,8 +282,7 @@ pub fn glm(design: &Design, y: &[f64], family: Family, offset: Option<&[f64]>) -
         iterations = it + 1;
         // Working weights and response for the canonical link: w = var(μ), z = η − offset + (y − μ)/w.
         let w: DVector<f64> = mu.map(|m| variance(family, m).max(1e-300));
-        let z: DVector<f64> =
-            DVector::from_iterator(n, (0..n).map(|i| eta[i] - off[i] + (yv[i] - mu[i]) / w[i]));
+        let z: DVector<f64> = DVector::from_iterator(n, (0..n).map(|i| eta[i] - off[i] + (yv[i] - mu[i]) / w[i]));
         let mut xw = x.clone();
         for (i, mut row) in xw.row_iter_mut().enumerate() {
             row *= w[i];

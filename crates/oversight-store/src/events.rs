@@ -57,7 +57,12 @@ fn from_row(r: &duckdb::Row<'_>) -> duckdb::Result<PolicyEvent> {
 
 impl Store {
     /// Events in id order (of one jurisdiction if given), after the id `after`.
-    pub fn policy_events(&self, jurisdiction: Option<&str>, after: Option<i64>, limit: usize) -> Result<Vec<PolicyEvent>> {
+    pub fn policy_events(
+        &self,
+        jurisdiction: Option<&str>,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<PolicyEvent>> {
         let mut st = self.conn.prepare_cached(queries::LIST_POLICY_EVENTS)?;
         let rows = st.query_map(params![jurisdiction, after, limit as i64], from_row)?;
         Ok(rows.collect::<duckdb::Result<_>>()?)
@@ -77,10 +82,10 @@ impl Store {
             return Err(StoreError::NotFound { what: "jurisdiction", id: e.jurisdiction_id.clone() });
         }
         let mut st = self.conn.prepare_cached(queries::INSERT_POLICY_EVENT)?;
-        let id: i64 = st.query_row(
-            params![e.jurisdiction_id, e.effective_date, e.kind, e.title, e.source, e.agency],
-            |r| r.get(0),
-        )?;
+        let id: i64 = st
+            .query_row(params![e.jurisdiction_id, e.effective_date, e.kind, e.title, e.source, e.agency], |r| {
+                r.get(0)
+            })?;
         self.policy_event(id)?.ok_or(StoreError::NotFound { what: "policy event", id: id.to_string() })
     }
 

@@ -251,12 +251,19 @@ fn stack(rows: &[(Obs, Obs)]) -> Vec<(f64, i64, f64, Option<f64>)> {
     out
 }
 
-fn regression(rows: &[(Obs, Obs)], t0: NaiveDate, is_rate: bool, cfg: &AnalysisConfig) -> Result<DidRegression, MetricsError> {
+fn regression(
+    rows: &[(Obs, Obs)],
+    t0: NaiveDate,
+    is_rate: bool,
+    cfg: &AnalysisConfig,
+) -> Result<DidRegression, MetricsError> {
     let stacked = stack(rows);
     let periods: Vec<i64> = rows.iter().map(|(o, _)| o.index).collect();
-    let post_of: std::collections::BTreeMap<i64, bool> = rows.iter().map(|(o, _)| (o.index, o.period.start >= t0)).collect();
+    let post_of: std::collections::BTreeMap<i64, bool> =
+        rows.iter().map(|(o, _)| (o.index, o.period.start >= t0)).collect();
     let n = stacked.len();
-    let mut cols = vec![("const".to_owned(), vec![1.0; n]), ("group".to_owned(), stacked.iter().map(|s| s.0).collect())];
+    let mut cols =
+        vec![("const".to_owned(), vec![1.0; n]), ("group".to_owned(), stacked.iter().map(|s| s.0).collect())];
     for p in periods.iter().skip(1) {
         cols.push((format!("period_{p}"), stacked.iter().map(|s| f64::from(u8::from(s.1 == *p))).collect()));
     }
@@ -296,9 +303,13 @@ fn pre_trend(rows: &[(Obs, Obs)], is_rate: bool, cfg: &AnalysisConfig) -> Result
     let stacked = stack(rows);
     let origin = rows.first().map_or(0, |(o, _)| o.index);
     let n = stacked.len();
-    let mut cols = vec![("const".to_owned(), vec![1.0; n]), ("group".to_owned(), stacked.iter().map(|s| s.0).collect())];
+    let mut cols =
+        vec![("const".to_owned(), vec![1.0; n]), ("group".to_owned(), stacked.iter().map(|s| s.0).collect())];
     for (o, _) in rows.iter().skip(1) {
-        cols.push((format!("period_{}", o.index), stacked.iter().map(|s| f64::from(u8::from(s.1 == o.index))).collect()));
+        cols.push((
+            format!("period_{}", o.index),
+            stacked.iter().map(|s| f64::from(u8::from(s.1 == o.index))).collect(),
+        ));
     }
     cols.push(("group:t".to_owned(), stacked.iter().map(|s| s.0 * (s.1 - origin) as f64).collect()));
     let y: Vec<f64> = stacked.iter().map(|s| s.2).collect();

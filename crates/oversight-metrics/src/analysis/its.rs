@@ -7,7 +7,9 @@
 //! normal-based intervals. Guards: enough periods on each side, the partial period holding the event left
 //! out, a placebo fit at T0 − 12 on pre-event data, and the unknown-race share before and after beside it.
 
-use super::series::{DroppedPeriod, Effect, Obs, Series, guard_periods, load, lookup_event, lookup_indicator, season_phase};
+use super::series::{
+    DroppedPeriod, Effect, Obs, Series, guard_periods, load, lookup_event, lookup_indicator, season_phase,
+};
 use crate::{AnalysisConfig, MetricsError};
 use chrono::NaiveDate;
 use oversight_core::{Dataset, Grain, Period};
@@ -169,7 +171,13 @@ struct Fitted {
     maxlags: usize,
 }
 
-fn fit_model(obs: &[Obs], t0: i64, model: ItsModel, is_rate: bool, cfg: &AnalysisConfig) -> Result<Fitted, MetricsError> {
+fn fit_model(
+    obs: &[Obs],
+    t0: i64,
+    model: ItsModel,
+    is_rate: bool,
+    cfg: &AnalysisConfig,
+) -> Result<Fitted, MetricsError> {
     // Seasonal terms need at least two full cycles to be told apart from the level and trend.
     let with_season = obs.len() >= 24 && obs.first().is_some_and(|o| season_phase(o.period).is_some());
     let d = design(obs, t0, with_season);
@@ -189,7 +197,8 @@ fn fit_model(obs: &[Obs], t0: i64, model: ItsModel, is_rate: bool, cfg: &Analysi
         }
         ItsModel::Poisson => {
             let y: Vec<f64> = obs.iter().map(|o| o.count).collect();
-            let offset: Option<Vec<f64>> = is_rate.then(|| obs.iter().map(|o| o.exposure.unwrap_or(1.0).ln()).collect());
+            let offset: Option<Vec<f64>> =
+                is_rate.then(|| obs.iter().map(|o| o.exposure.unwrap_or(1.0).ln()).collect());
             glm(&d, &y, Family::Poisson, offset.as_deref())?
         }
     };

@@ -177,17 +177,22 @@ pub fn vod(store: &Store, req: &VodRequest, cfg: &AnalysisConfig) -> Result<VodR
         .parse()
         .map_err(|_| MetricsError::Invalid(format!("time zone {:?} is not an IANA zone", location.timezone)))?;
     if req.to_year < req.year || req.to_year - req.year > 20 {
-        return Err(MetricsError::Invalid(format!("year: {}-{} is not a range of up to 20 years", req.year, req.to_year)));
+        return Err(MetricsError::Invalid(format!(
+            "year: {}-{} is not a range of up to 20 years",
+            req.year, req.to_year
+        )));
     }
     let (from, to) = (
         NaiveDate::from_ymd_opt(req.year, 1, 1).ok_or_else(|| MetricsError::Invalid("year: out of range".into()))?,
-        NaiveDate::from_ymd_opt(req.to_year, 12, 31).ok_or_else(|| MetricsError::Invalid("year: out of range".into()))?,
+        NaiveDate::from_ymd_opt(req.to_year, 12, 31)
+            .ok_or_else(|| MetricsError::Invalid("year: out of range".into()))?,
     );
 
     // Sunset and dusk of every date, in local minutes after midnight, and each year's window.
     let mut sun: std::collections::HashMap<NaiveDate, (f64, f64)> = std::collections::HashMap::new();
     for d in from.iter_days().take_while(|d| *d <= to) {
-        let (Some(ss), Some(du)) = (sunset_utc(d, location.lat, location.lng), civil_dusk_utc(d, location.lat, location.lng))
+        let (Some(ss), Some(du)) =
+            (sunset_utc(d, location.lat, location.lng), civil_dusk_utc(d, location.lat, location.lng))
         else {
             return Err(MetricsError::Refused(format!(
                 "no sunset or dusk on {d} at ({}, {}) (polar day or night)",
@@ -283,7 +288,11 @@ pub fn vod(store: &Store, req: &VodRequest, cfg: &AnalysisConfig) -> Result<VodR
         reference: req.reference.clone(),
         windows: window
             .iter()
-            .map(|(y, (a, b))| YearWindow { year: *y, earliest_dusk: minute_to_time(*a), latest_dusk: minute_to_time(*b) })
+            .map(|(y, (a, b))| YearWindow {
+                year: *y,
+                earliest_dusk: minute_to_time(*a),
+                latest_dusk: minute_to_time(*b),
+            })
             .collect(),
         location,
         model: "logit-glm".into(),
