@@ -270,15 +270,15 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
     if fitted.design.ncols() == 4 {
         notes.push("fewer than 24 periods: no seasonal terms".to_owned());
     }
-    if let Some(u) = &unknown_race {
-        if u.ci_low > 0.0 || u.ci_high < 0.0 {
-            notes.push(format!(
-                "the share of records with unknown race/ethnicity changed from {:.1}% to {:.1}%: part of a change \
-                 in a group's counts may be a change in recording",
-                u.pre_share * 100.0,
-                u.post_share * 100.0
-            ));
-        }
+    if let Some(u) = &unknown_race
+        && (u.ci_low > 0.0 || u.ci_high < 0.0)
+    {
+        notes.push(format!(
+            "the share of records with unknown race/ethnicity changed from {:.1}% to {:.1}%: part of a change \
+             in a group's counts may be a change in recording",
+            u.pre_share * 100.0,
+            u.post_share * 100.0
+        ));
     }
     if placebo.level_change.as_ref().is_some_and(|e| e.ci_low > 0.0 || e.ci_high < 0.0) {
         notes.push(

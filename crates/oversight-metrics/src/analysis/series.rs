@@ -194,14 +194,14 @@ impl Series {
     /// Leaves out the partial period holding the event; returns the first post-event period.
     pub(crate) fn split_at_event(&mut self, date: NaiveDate) -> Period {
         let (t0, partial) = event_split(self.grain, date);
-        if let Some(pp) = partial {
-            if let Some(i) = self.obs.iter().position(|o| o.period == pp) {
-                self.obs.remove(i);
-                self.dropped.push(DroppedPeriod {
-                    period_start: pp.start,
-                    reason: format!("holds the event date {date}: part before, part after"),
-                });
-            }
+        if let Some(pp) = partial
+            && let Some(i) = self.obs.iter().position(|o| o.period == pp)
+        {
+            self.obs.remove(i);
+            self.dropped.push(DroppedPeriod {
+                period_start: pp.start,
+                reason: format!("holds the event date {date}: part before, part after"),
+            });
         }
         self.dropped.sort_by_key(|d| d.period_start);
         t0
