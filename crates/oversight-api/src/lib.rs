@@ -1,1 +1,112 @@
-//! oversight-api (built by a later issue)
+//! The REST layer of Oversight: an axum router of thin handlers over the store and the indicator jobs,
+//! documented with utoipa (`/openapi.json`, interactive docs at `/docs` with assets embedded), bearer API
+//! keys with roles, an audit log of writes and extracts, streamed extracts, and `serve()` with graceful
+//! shutdown. Every DuckDB and polars call runs on the blocking pool.
+
+mod disparities;
+mod error;
+mod extracts;
+mod imports;
+mod ops;
+mod params;
+mod routes;
+mod state;
+
+pub use disparities::{DisparityRow, DisparityTable};
+pub use error::{ApiError, ErrorBody, status_of};
+pub use extracts::public_columns;
+pub use routes::{IndicatorDoc, NewEvent, Page, SeriesPoint};
+pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use std::future::Future;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Oversight", description = "Accountability indicators from police stops, ICE detainer requests, crime reports and civilian complaints. \
+        Every rate carries its numerator and denominator, every ratio its confidence interval and method; small counts are withheld. \
+        Reads are public unless the server says otherwise; writes need an `analyst` key, the audit log an `admin` key (Authorization: Bearer <key>)."),
+    paths(
+        routes::indicators, routes::indicator, routes::series, routes::series_csv,
+        routes::disparities_stops, routes::disparities_complaints, routes::disparities_detainers,
+        routes::jurisdictions, routes::datasets,
+        routes::events_list, routes::events_add, routes::events_remove, routes::impact, routes::vod,
+        imports::import, routes::imports_list, routes::import_get, routes::import_rejects,
+        routes::extract, routes::audit,
+        ops::healthz, ops::readyz, ops::metrics,
+    ),
+    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, DisparityTable, DisparityRow)),
+    modifiers(&BearerAuth),
+    tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "operations")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        }
+    }
+}
+
+/// The OpenAPI document, pretty JSON (what `oversight openapi` prints and `openapi/openapi.json` holds).
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.timeout();
+    let max_body = state.cfg().max_body_bytes;
+    let max_upload = usize::try_from(state.cfg().max_upload_bytes).unwrap_or(usize::MAX);
+    // Uploads and extracts stream for as long as they need; everything else is cut off at the timeout.
+    let bounded = Router::new()
+        .route("/v1/indicators", get(routes::indicators))
+        .route("/v1/indicators/{id}", get(routes::indicator))
+        .route("/v1/indicators/{id}/series", get(routes::series))
+        .route("/v1/indicators/{id}/series.csv", get(routes::series_csv))
+        .route("/v1/disparities/stops", get(routes::disparities_stops))
+        .route("/v1/disparities/complaints", get(routes::disparities_complaints))
+        .route("/v1/disparities/detainers", get(routes::disparities_detainers))
+        .route("/v1/jurisdictions", get(routes::jurisdictions))
+        .route("/v1/datasets", get(routes::datasets))
+        .route("/v1/policy-events", get(routes::events_list).post(routes::events_add))
+        .route("/v1/policy-events/{id}", axum::routing::delete(routes::events_remove))
+        .route("/v1/policy-events/{id}/impact", get(routes::impact))
+        .route("/v1/veil-of-darkness", get(routes::vod))
+        .route("/v1/imports", get(routes::imports_list))
+        .route("/v1/imports/{batch}/rejects", get(routes::import_rejects))
+        .route("/v1/audit", get(routes::audit))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
+    let streaming = Router::new()
+        .route("/v1/imports/{id}", post(imports::import).get(routes::import_get))
+        .route("/v1/extracts/{dataset}", get(routes::extract))
+        .layer(DefaultBodyLimit::max(max_upload));
+    Router::new()
+        .merge(bounded)
+        .merge(streaming)
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; in-flight requests (imports included) finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

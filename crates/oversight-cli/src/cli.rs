@@ -24,6 +24,17 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Serve the REST API (owns the database file while it runs).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080, or `api.bind` in the configuration).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Create, list or revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Print the OpenAPI document (openapi/openapi.json holds a copy).
+    Openapi,
     /// Import files with a source profile (one batch per input; a multi-file profile takes its files together).
     Import(ImportArgs),
     /// List import batches, newest first.
@@ -325,4 +336,21 @@ pub(crate) enum AnalyzeCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum KeysCmd {
+    /// Create a key; it is printed once and only its hash is stored.
+    Create {
+        /// viewer, analyst or admin.
+        #[arg(long)]
+        role: String,
+        /// Who or what holds the key (shown in the audit log).
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: i64 },
 }

@@ -65,7 +65,7 @@ pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
     Err(Refusal(msg.into()).into())
 }
 
-fn open(db: &Path) -> Result<Store> {
+pub(crate) fn open(db: &Path) -> Result<Store> {
     let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
     Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, ..Default::default() })?)
 }
@@ -75,6 +75,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     let db = cli.db.clone().or_else(|| settings.db.clone()).unwrap_or_else(|| "oversight.duckdb".into());
     let db = db.as_path();
     match cli.command {
+        Command::Serve { bind } => crate::serve::serve(db, &settings, bind),
+        Command::Keys(cmd) => crate::serve::keys(&open(db)?, cmd),
+        Command::Openapi => {
+            print!("{}", oversight_api::openapi_json());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import(args) => import(db, args),
         Command::Batches { limit, json } => batches(db, limit, json),
         Command::Rejects { batch, csv, limit } => rejects(db, batch, csv, limit),

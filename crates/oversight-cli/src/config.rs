@@ -15,6 +15,7 @@ pub(crate) struct Settings {
     pub(crate) db: Option<PathBuf>,
     pub(crate) metrics: MetricsConfig,
     pub(crate) analysis: AnalysisConfig,
+    pub(crate) api: oversight_api::ApiConfig,
 }
 
 /// Loads settings: `explicit` (from --config or OVERSIGHT_CONFIG) must exist; otherwise `./oversight.toml`

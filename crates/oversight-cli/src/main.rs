@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod config;
 mod output;
+mod serve;
 
 fn main() -> std::process::ExitCode {
     quiet_on_closed_pipe();

@@ -7,6 +7,7 @@
 //! or source-format knowledge (that is `oversight-import`). Parameters are always bound; the only identifiers
 //! placed in SQL text come from closed enums (`oversight_core::Table`).
 
+mod api;
 mod batches;
 mod error;
 mod events;
@@ -20,6 +21,7 @@ pub mod queries;
 mod store;
 mod stream;
 
+pub use api::{ApiKey, AuditEntry, DatasetSummary, NewAuditEntry, date_column};
 pub use batches::{BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};

@@ -8,6 +8,7 @@ pub static MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "records", include_str!("../../../sql/migrations/0001_records.sql")),
     (2, "settings", include_str!("../../../sql/migrations/0002_settings.sql")),
     (3, "metrics", include_str!("../../../sql/migrations/0003_metrics.sql")),
+    (4, "api", include_str!("../../../sql/migrations/0004_api.sql")),
 ];
 
 pub(crate) fn migrate(conn: &Connection, path: &std::path::Path) -> Result<()> {

@@ -54,4 +54,14 @@ queries! {
     DELETE_POLICY_EVENT = "events/delete.sql";
     VOD_STOPS = "analysis/vod_stops.sql";
     STOPS_MEDIAN_LOCATION = "analysis/stops_median_location.sql";
+    INSERT_API_KEY = "api/insert_key.sql";
+    LIST_API_KEYS = "api/list_keys.sql";
+    API_KEY_BY_HASH = "api/key_by_hash.sql";
+    REVOKE_API_KEY = "api/revoke_key.sql";
+    TOUCH_API_KEY = "api/touch_key.sql";
+    INSERT_AUDIT = "api/insert_audit.sql";
+    LIST_AUDIT = "api/list_audit.sql";
+    CUBE_SUMS = "api/cube_sums.sql";
+    DATASET_IMPORTS = "api/dataset_imports.sql";
+    CUBE_SPAN = "api/cube_span.sql";
 }

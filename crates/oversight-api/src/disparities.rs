@@ -1,0 +1,268 @@
+//! Disparity tables: one row per group with its counts, rate and interval, the ratio to a reference group
+//! with its interval and method, and disclosure flags. Summed from the daily cube over [from, to], so any
+//! window works without recomputing indicators.
+
+use crate::error::{ApiError, ApiResult};
+use chrono::NaiveDate;
+use oversight_metrics::MetricsConfig;
+use oversight_stats::intervals::{katz_ratio, poisson_rate, poisson_rate_ratio, proportion_rse, wilson};
+use oversight_store::Store;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// One group of a disparity table.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisparityRow {
+    /// e.g. `race:black`.
+    pub group: String,
+    /// Events (stops, searches, sustained allegations, detainers); null when withheld.
+    pub numerator: Option<f64>,
+    /// What the rate is out of (resident-years, stops, searches, allegations with a finding); null when withheld.
+    pub denominator: Option<f64>,
+    pub rate: Option<f64>,
+    pub rate_ci_low: Option<f64>,
+    pub rate_ci_high: Option<f64>,
+    pub rate_method: String,
+    /// The group's rate over the reference group's; null for the reference itself and when withheld.
+    pub ratio: Option<f64>,
+    pub ratio_ci_low: Option<f64>,
+    pub ratio_ci_high: Option<f64>,
+    pub ratio_method: Option<String>,
+    pub suppressed: bool,
+    pub suppression_reason: Option<String>,
+    /// Fewer than `min_events` events or a relative standard error over `max_rse`.
+    pub low_reliability: bool,
+}
+
+/// A disparity table.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"dataset": "stops", "jurisdiction": "demo-city", "from": "2016-01-01", "to": "2020-12-31",
+    "measure": "search", "unit": "share of stops with search status recorded", "reference": "race:white", "confidence": 0.95,
+    "rows": [{"group": "race:black", "numerator": 603.0, "denominator": 6025.0, "rate": 0.1, "rate_ci_low": 0.093,
+    "rate_ci_high": 0.108, "rate_method": "wilson", "ratio": 2.0, "ratio_ci_low": 1.8, "ratio_ci_high": 2.2,
+    "ratio_method": "katz-log", "suppressed": false, "suppression_reason": null, "low_reliability": false}], "notes": []}))]
+pub struct DisparityTable {
+    pub dataset: String,
+    pub jurisdiction: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// stop, search, arrest, citation, hit (stops); sustain (complaints); criminality or outcome (detainers).
+    pub measure: String,
+    pub unit: String,
+    pub reference: Option<String>,
+    pub confidence: f64,
+    pub rows: Vec<DisparityRow>,
+    pub notes: Vec<String>,
+}
+
+/// What to tabulate.
+pub(crate) struct Spec<'a> {
+    pub dataset: &'static str,
+    pub measure: &'a str,
+    pub jurisdiction: &'a str,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub reference: Option<&'a str>,
+}
+
+/// (cube dataset, dimension, numerator measure, denominator measure (None: the dimension's total), unit).
+fn layout(
+    dataset: &str,
+    measure: &str,
+) -> Option<(&'static str, &'static str, &'static str, Option<&'static str>, &'static str)> {
+    Some(match (dataset, measure) {
+        ("stops", "stop") => ("stops", "race", "stops", None, "stops per 1,000 residents per year"),
+        ("stops", "search") => {
+            ("stops", "race", "searches", Some("search_known"), "share of stops with search status recorded")
+        }
+        ("stops", "arrest") => {
+            ("stops", "race", "arrests", Some("arrest_known"), "share of stops with arrest status recorded")
+        }
+        ("stops", "citation") => {
+            ("stops", "race", "citations", Some("citation_known"), "share of stops with citation status recorded")
+        }
+        ("stops", "hit") => ("stops", "race", "found", Some("found_known"), "share of searches that found contraband"),
+        ("complaints", "sustain") => (
+            "allegations",
+            "race",
+            "sustained",
+            Some("with_finding"),
+            "share of allegations with a finding that were sustained, by complainant race",
+        ),
+        ("detainers", "criminality") => ("detainers", "criminality", "count", None, "share of detainer requests"),
+        ("detainers", "outcome") => ("detainers", "outcome", "count", None, "share of detainer requests"),
+        _ => return None,
+    })
+}
+
+pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiResult<DisparityTable> {
+    let (cube, dim, num_m, den_m, unit) = layout(spec.dataset, spec.measure).ok_or_else(|| {
+        ApiError::param("outcome", format!("{:?} is not a measure of {}", spec.measure, spec.dataset))
+    })?;
+    if store.jurisdiction(spec.jurisdiction)?.is_none() {
+        return Err(ApiError::not_found("jurisdiction", spec.jurisdiction));
+    }
+    let lo = spec.from.unwrap_or(NaiveDate::MIN);
+    let hi = spec.to.unwrap_or(NaiveDate::MAX);
+    let sums = store.cube_sums(cube, spec.jurisdiction, lo, hi, dim)?;
+    let mut by_group: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for (g, m, v) in sums {
+        by_group.entry(g).or_default().insert(m, v);
+    }
+    let level = cfg.confidence;
+    let threshold = f64::from(cfg.suppression_threshold);
+    let mut notes = Vec::new();
+    let is_share = den_m.is_none() && spec.dataset == "detainers";
+    let reference = if is_share {
+        None
+    } else {
+        Some(spec.reference.map(str::to_owned).unwrap_or_else(|| format!("race:{}", cfg.reference_group)))
+    };
+
+    // Denominators: per group for proportions; residents × years for stop rates; the total for shares.
+    let total: f64 = by_group.values().map(|m| m.get(num_m).copied().unwrap_or(0.0)).sum();
+    let mut resident_years: BTreeMap<String, (f64, String)> = BTreeMap::new();
+    if spec.measure == "stop" {
+        let span = store.cube_span(cube, spec.jurisdiction, lo, hi)?;
+        let Some((first, last)) = span else {
+            return Err(ApiError::new(
+                oversight_core::ErrorCode::NotFound,
+                format!("no stops of {} in the window", spec.jurisdiction),
+            ));
+        };
+        let years = ((last - first).num_days() + 1) as f64 / 365.25;
+        let mid = first + (last - first) / 2;
+        let pops = store.populations_of(spec.jurisdiction)?;
+        let target = i64::from(chrono::Datelike::year(&mid));
+        let mut nearest: BTreeMap<String, (i64, f64)> = BTreeMap::new();
+        for p in &pops {
+            let e = nearest.entry(format!("race:{}", p.group)).or_insert((p.year, p.population));
+            if (p.year - target).abs() < (e.0 - target).abs() {
+                *e = (p.year, p.population);
+            }
+        }
+        for (g, (y, pop)) in nearest {
+            resident_years.insert(g, (pop * years, y.to_string()));
+        }
+        if pops.is_empty() {
+            notes.push("no population figures for this jurisdiction: stop rates per resident are not available".into());
+        } else {
+            notes.push(format!(
+                "resident-years: the population figure of the year nearest {mid} times the {:.2} years the stops cover",
+                years
+            ));
+        }
+    }
+
+    let mut rows: Vec<DisparityRow> = Vec::new();
+    for (g, m) in &by_group {
+        let group = format!("{dim}:{g}");
+        let x = m.get(num_m).copied().unwrap_or(0.0);
+        let (n, rate, method) = match (spec.measure, den_m) {
+            ("stop", _) => {
+                let Some((ry, _)) = resident_years.get(&group) else { continue };
+                (*ry, poisson_rate(x, *ry, 1000.0, level), "poisson-exact-garwood")
+            }
+            (_, Some(d)) => {
+                let n = m.get(d).copied().unwrap_or(0.0);
+                (n, wilson(x, n, level), "wilson")
+            }
+            (_, None) => (total, wilson(x, total, level), "wilson"),
+        };
+        let rse = if spec.measure == "stop" {
+            if x > 0.0 { Some(1.0 / x.sqrt()) } else { None }
+        } else {
+            proportion_rse(x, n)
+        };
+        rows.push(DisparityRow {
+            group,
+            numerator: Some(x),
+            denominator: Some(n),
+            rate: rate.as_ref().map(|e| e.value),
+            rate_ci_low: rate.as_ref().map(|e| e.low),
+            rate_ci_high: rate.as_ref().map(|e| e.high),
+            rate_method: method.into(),
+            ratio: None,
+            ratio_ci_low: None,
+            ratio_ci_high: None,
+            ratio_method: None,
+            suppressed: false,
+            suppression_reason: None,
+            low_reliability: x < f64::from(cfg.min_events) || rse.is_some_and(|r| r > cfg.max_rse),
+        });
+    }
+    if let Some(reference) = &reference {
+        match rows
+            .iter()
+            .find(|r| &r.group == reference)
+            .map(|r| (r.numerator.unwrap_or(0.0), r.denominator.unwrap_or(0.0)))
+        {
+            None => notes.push(format!("the reference group {reference} has no records here: no ratios")),
+            Some((c, n2)) => {
+                for r in rows.iter_mut().filter(|r| &r.group != reference) {
+                    let (a, n1) = (r.numerator.unwrap_or(0.0), r.denominator.unwrap_or(0.0));
+                    let (est, method) = if spec.measure == "stop" {
+                        (poisson_rate_ratio(a, n1, c, n2, level), "poisson-log-wald")
+                    } else {
+                        (katz_ratio(a, n1, c, n2, level), "katz-log")
+                    };
+                    if let Some(e) = est {
+                        r.ratio = Some(e.value);
+                        r.ratio_ci_low = Some(e.low);
+                        r.ratio_ci_high = Some(e.high);
+                        r.ratio_method = Some(method.into());
+                    }
+                }
+            }
+        }
+    }
+    suppress(&mut rows, threshold, spec.measure == "stop");
+    Ok(DisparityTable {
+        dataset: spec.dataset.into(),
+        jurisdiction: spec.jurisdiction.into(),
+        from: spec.from,
+        to: spec.to,
+        measure: spec.measure.into(),
+        unit: unit.into(),
+        reference,
+        confidence: level,
+        rows,
+        notes,
+    })
+}
+
+/// Withholds every row whose count (or, for proportions, denominator) is from 1 to threshold − 1; when
+/// exactly one row is withheld, the next smallest is withheld too, so it cannot be recovered from a total.
+fn suppress(rows: &mut [DisparityRow], threshold: f64, per_resident: bool) {
+    let small = |v: Option<f64>| v.is_some_and(|v| v > 0.0 && v < threshold);
+    let mut hidden = 0;
+    for r in rows.iter_mut() {
+        if small(r.numerator) || (!per_resident && small(r.denominator)) {
+            withhold(r, format!("a count from 1 to {} would be published", threshold - 1.0));
+            hidden += 1;
+        }
+    }
+    if hidden == 1 {
+        let next = rows
+            .iter_mut()
+            .filter(|r| !r.suppressed && r.numerator.is_some_and(|v| v > 0.0))
+            .min_by(|a, b| a.numerator.partial_cmp(&b.numerator).unwrap_or(std::cmp::Ordering::Equal));
+        if let Some(r) = next {
+            withhold(r, "complementary: withheld so that a withheld cell cannot be recovered from the total".into());
+        }
+    }
+}
+
+fn withhold(r: &mut DisparityRow, reason: String) {
+    r.suppressed = true;
+    r.suppression_reason = Some(reason);
+    r.numerator = None;
+    r.denominator = None;
+    r.rate = None;
+    r.rate_ci_low = None;
+    r.rate_ci_high = None;
+    r.ratio = None;
+    r.ratio_ci_low = None;
+    r.ratio_ci_high = None;
+}

@@ -1,0 +1,236 @@
+//! Record-level extracts for journalists: CSV streamed in constant memory (or Parquet), filtered by
+//! jurisdiction, dates and columns, from an allow-list that leaves out every personal identifier.
+
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::state::{AppState, Caller};
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::NaiveDate;
+use oversight_core::Dataset;
+
+/// The columns an extract may hold, per dataset. Not here, on purpose: names (never stored), exact
+/// locations and coordinates, officer ids and keys, source record ids, birth years and birth places, raw
+/// codes (free text from the source), times of crime reports (with a date and district, too identifying).
+pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
+    match dataset {
+        Dataset::Stops => &[
+            "batch_id",
+            "source_row",
+            "jurisdiction_id",
+            "date",
+            "time",
+            "district",
+            "subject_age",
+            "subject_race",
+            "subject_sex",
+            "department_name",
+            "stop_type",
+            "reason_for_stop",
+            "arrest_made",
+            "citation_issued",
+            "warning_issued",
+            "outcome",
+            "search_conducted",
+            "search_person",
+            "search_vehicle",
+            "search_basis",
+            "frisk_performed",
+            "contraband_found",
+            "referred_to_immigration",
+        ],
+        Dataset::Detainers => &[
+            "batch_id",
+            "source_row",
+            "jurisdiction_id",
+            "received_date",
+            "facility",
+            "citizenship_country",
+            "sex",
+            "age",
+            "subject_race",
+            "criminality",
+            "detainer_type",
+            "judicial_warrant",
+            "outcome",
+            "outcome_date",
+            "lift_reason",
+            "most_serious_charge",
+            "most_serious_charge_severity",
+        ],
+        Dataset::CrimeReports => &[
+            "batch_id",
+            "source_row",
+            "jurisdiction_id",
+            "reported_date",
+            "occurred_date",
+            "offense_category",
+            "victim_race",
+            "victim_sex",
+            "victim_age_group",
+            "fatal",
+            "district",
+        ],
+        Dataset::Complaints => &[
+            "batch_id",
+            "source_row",
+            "jurisdiction_id",
+            "complaint_id",
+            "received_date",
+            "incident_date",
+            "closed_date",
+            "complainant_race",
+            "complainant_sex",
+            "complainant_age",
+            "complainant_count",
+            "district",
+        ],
+        Dataset::PolicyEvents => {
+            &["batch_id", "source_row", "jurisdiction_id", "effective_date", "kind", "title", "source", "agency"]
+        }
+        Dataset::Populations => {
+            &["batch_id", "source_row", "jurisdiction_id", "year", "group", "population", "moe", "source"]
+        }
+    }
+}
+
+pub(crate) const PARAMS: &[&str] = &["jurisdiction", "from", "to", "columns", "format"];
+
+pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
+    let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
+    let p = Params::parse(raw, PARAMS)?;
+    let jurisdiction = p.str("jurisdiction")?.map(str::to_owned);
+    let (from, to) = p.range()?;
+    let format = p.choice("format", &["csv", "parquet"])?.unwrap_or("csv");
+    let allowed = public_columns(ds);
+    let columns: Vec<&'static str> = match p.str("columns")? {
+        None => allowed.to_vec(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for c in list.split(',').map(str::trim) {
+                let Some(col) = allowed.iter().find(|a| **a == c) else {
+                    return Err(ApiError::param(
+                        "columns",
+                        format!("{c:?} is not a public column of {dataset} (public: {})", allowed.join(", ")),
+                    ));
+                };
+                if !out.contains(col) {
+                    out.push(*col);
+                }
+            }
+            out
+        }
+    };
+    if let Some(j) = &jurisdiction {
+        let j2 = j.clone();
+        if state.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {
+            return Err(ApiError::not_found("jurisdiction", j));
+        }
+    }
+    // Provenance: the committed batches the extract reads.
+    let (j2, ds_name) = (jurisdiction.clone(), ds.as_str());
+    let batches: Vec<i64> = state
+        .read(move |s| {
+            Ok(s.committed_batches()?
+                .into_iter()
+                .filter(|b| b.dataset == ds_name)
+                .filter(|b| j2.is_none() || b.jurisdiction_id.is_none() || b.jurisdiction_id == j2)
+                .map(|b| b.id)
+                .collect())
+        })
+        .await?;
+    let filename = filename(ds.as_str(), jurisdiction.as_deref(), from, to, format);
+    let filters = format!(
+        "jurisdiction={}; from={}; to={}; columns={}",
+        jurisdiction.as_deref().unwrap_or("all"),
+        from.map(|d| d.to_string()).unwrap_or_else(|| "start".into()),
+        to.map(|d| d.to_string()).unwrap_or_else(|| "end".into()),
+        columns.join(",")
+    );
+    let batch_list = batches.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let params = serde_json::json!({"dataset": dataset, "jurisdiction": jurisdiction, "from": from, "to": to,
+        "columns": columns, "format": format});
+    let table = ds.main_table().name();
+    let date_col = oversight_store::date_column(ds);
+
+    let mut resp = if format == "parquet" {
+        let dir = std::env::temp_dir().join(format!("oversight-extract-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("extract dir", e))?;
+        let path = dir.join("extract.parquet");
+        let (p2, cols, j3) = (path.clone(), columns.clone(), jurisdiction.clone());
+        let rows =
+            state.read(move |s| Ok(s.extract_parquet(table, &cols, date_col, j3.as_deref(), from, to, &p2)?)).await?;
+        let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("extract file", e))?;
+        // Unlinked at once: the open handle keeps the bytes until the stream ends.
+        let _ = std::fs::remove_dir_all(&dir);
+        state.audit(&caller, "GET", "/v1/extracts/{dataset}", params, 200, Some(rows as i64)).await;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
+        let mut r = Body::from_stream(stream).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.parquet"));
+        r
+    } else {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+        let store = state.reader()?;
+        let st2 = state.clone();
+        let j3 = jurisdiction.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let res = store.stream_csv(table, &columns, date_col, j3.as_deref(), from, to, &mut |chunk| {
+                tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+            });
+            let (status, rows) = match &res {
+                Ok(n) => (200u16, Some(*n as i64)),
+                Err(e) => {
+                    tracing::error!("extract failed mid-stream: {e}");
+                    let _ = tx.blocking_send(Err(std::io::Error::other("extract failed")));
+                    (500, None)
+                }
+            };
+            st2.give_back(store);
+            handle.block_on(st2.audit(&caller, "GET", "/v1/extracts/{dataset}", params, status, rows));
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+        let mut r = Body::from_stream(stream).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&batch_list) {
+        h.insert("x-oversight-source-batches", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&filters) {
+        h.insert("x-oversight-filters", v);
+    }
+    Ok(resp)
+}
+
+/// `oversight-stops-ct-hartford-2014-01-01-to-2015-12-31.csv`: the query, readable in a downloads folder.
+fn filename(
+    dataset: &str,
+    jurisdiction: Option<&str>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    ext: &str,
+) -> String {
+    let safe =
+        |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>();
+    let mut name = format!("oversight-{dataset}-{}", safe(jurisdiction.unwrap_or("all")));
+    if from.is_some() || to.is_some() {
+        name.push_str(&format!(
+            "-{}-to-{}",
+            from.map(|d| d.to_string()).unwrap_or_else(|| "start".into()),
+            to.map(|d| d.to_string()).unwrap_or_else(|| "end".into())
+        ));
+    }
+    format!("{name}.{ext}")
+}
+
+fn rand_suffix() -> String {
+    use rand::RngExt;
+    format!("{:016x}", rand::rng().random::<u64>())
+}

@@ -1,0 +1,199 @@
+//! Imports over HTTP: a CSV (or Parquet) body, or a multipart upload of the files a profile reads together.
+//! The upload is spooled to disk with a size cap (413 past it), then the same importer as the CLI runs on the
+//! writer connection: a batch lands whole or not at all, a re-upload of the same file is a no-op. An
+//! incremental indicator run follows, so the indicators reflect the new batch.
+
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::state::{AppState, Role};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use oversight_core::{Dataset, ErrorCode};
+use oversight_import::{ImportOutcome, ImportRequest, InputFile};
+use serde_json::json;
+use std::path::{Path as FsPath, PathBuf};
+use std::time::Instant;
+use tokio::io::AsyncWriteExt;
+
+/// Imports a file into a dataset (analyst).
+#[utoipa::path(post, path = "/v1/imports/{id}", tag = "imports", security(("api_key" = [])),
+    params(("id" = String, Path, description = "the dataset: stops, detainers, crime-reports, complaints, policy-events or populations"),
+        ("profile" = String, Query, description = "a shipped profile name (see `oversight profiles`)"), ("jurisdiction" = Option<String>, Query),
+        ("replace" = Option<bool>, Query, description = "supersede the batch that holds this file"), ("filename" = Option<String>, Query, description = "name recorded for a raw body (default upload.csv)")),
+    request_body(content = String, description = "The file as the body (text/csv, application/octet-stream), or multipart/form-data with one part per file", content_type = "text/csv"),
+    responses((status = 201, description = "Imported", body = Object, example = json!({"status": "imported", "batch": {"id": 7, "rows_accepted": 100, "rows_rejected": 2}})),
+        (status = 200, description = "Already imported: nothing changed", body = Object, example = json!({"status": "already_imported", "batch": {"id": 7}})),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn import(
+    State(st): State<AppState>,
+    Path(dataset): Path<String>,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> ApiResult<Response> {
+    let caller = st.authorize(req.headers(), Some(Role::Analyst)).await?;
+    let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", &dataset))?;
+    let p = Params::parse(q.as_deref(), &["profile", "jurisdiction", "replace", "filename"])?;
+    let profile_name = p.required("profile")?.to_owned();
+    if profile_name.contains('/') || profile_name.contains('\\') || profile_name.ends_with(".toml") {
+        return Err(ApiError::param(
+            "profile",
+            "over HTTP only shipped profiles are used (a path would read the server's files)",
+        ));
+    }
+    if oversight_import::shipped::profile_text(&profile_name).is_none() {
+        return Err(ApiError::param(
+            "profile",
+            format!("{profile_name:?} is not a shipped profile (see `oversight profiles`)"),
+        ));
+    }
+    let profile = oversight_import::resolve_profile(&profile_name, Some(ds))?;
+    let jurisdiction = p.str("jurisdiction")?.map(str::to_owned);
+    let replace = p.bool("replace")?;
+    let filename = sanitize(p.str("filename")?.unwrap_or("upload.csv"));
+    let max = st.cfg().max_upload_bytes;
+
+    let dir = tempdir()?;
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("multipart/form-data"));
+    let spooled = if is_multipart {
+        spool_multipart(req, &dir.0, max).await
+    } else {
+        spool_body(req.into_body(), &dir.0.join(&filename), max).await.map(|f| vec![f])
+    };
+    let files = spooled?;
+    if files.is_empty() {
+        return Err(ApiError::param("body", "no file in the request"));
+    }
+    let params = json!({"dataset": dataset, "profile": profile_name, "jurisdiction": jurisdiction, "replace": replace,
+        "files": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>()});
+    let request = ImportRequest { profile, files, jurisdiction, replace, origin: format!("api:{}", caller.name) };
+    let st2 = st.clone();
+    let outcome = st
+        .write(move |s| {
+            let t = Instant::now();
+            let res = oversight_import::import(s, &request, &|_| {});
+            st2.0.stats.job("import", t.elapsed().as_secs_f64());
+            drop(dir);
+            let out = res?;
+            let compute = if matches!(out, ImportOutcome::Imported(_)) {
+                let t = Instant::now();
+                let r =
+                    oversight_metrics::compute(s, &st2.0.metrics_cfg, &oversight_metrics::ComputeRequest::default());
+                st2.0.stats.job("compute", t.elapsed().as_secs_f64());
+                Some(r.map_err(ApiError::from)?)
+            } else {
+                None
+            };
+            Ok((out, compute))
+        })
+        .await;
+    let (outcome, compute) = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            st.audit(&caller, "POST", "/v1/imports/{dataset}", params, crate::error::status_of(e.code).as_u16(), None)
+                .await;
+            return Err(e);
+        }
+    };
+    let (status, body, rows) = match outcome {
+        ImportOutcome::Imported(report) => {
+            let rows = report.batch.rows_accepted;
+            (
+                StatusCode::CREATED,
+                json!({"status": "imported", "batch": report.batch, "tables": report.tables, "top_reject_reasons": report.top_reasons,
+                "jurisdictions_created": report.jurisdictions_created,
+                "compute": compute.map(|c| json!({"message": c.message, "points_written": c.points_written}))}),
+                Some(rows),
+            )
+        }
+        ImportOutcome::AlreadyImported(b) => (
+            StatusCode::OK,
+            json!({"status": "already_imported", "batch": b,
+            "message": "this file is already imported; nothing changed (replace=true imports it again)"}),
+            Some(0),
+        ),
+    };
+    st.audit(&caller, "POST", "/v1/imports/{dataset}", params, status.as_u16(), rows).await;
+    Ok((status, Json(body)).into_response())
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> ApiResult<TempDir> {
+    use rand::RngExt;
+    let p = std::env::temp_dir().join(format!("oversight-upload-{:016x}", rand::rng().random::<u64>()));
+    std::fs::create_dir_all(&p).map_err(|e| ApiError::internal("upload dir", e))?;
+    Ok(TempDir(p))
+}
+
+fn sanitize(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let s: String =
+        base.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    if s.is_empty() || s.starts_with('.') { format!("upload{s}") } else { s }
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the upload is larger than the server's limit of {max} bytes (api.max_upload_bytes)"),
+    )
+}
+
+async fn spool_body(body: Body, path: &FsPath, max: u64) -> ApiResult<InputFile> {
+    let mut f = tokio::fs::File::create(path).await.map_err(|e| ApiError::internal("upload file", e))?;
+    let mut n = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::param("body", format!("could not read the upload: {e}")))?;
+        n += chunk.len() as u64;
+        if n > max {
+            return Err(too_large(max));
+        }
+        f.write_all(&chunk).await.map_err(|e| ApiError::internal("upload write", e))?;
+    }
+    f.flush().await.map_err(|e| ApiError::internal("upload flush", e))?;
+    Ok(InputFile::new(path))
+}
+
+async fn spool_multipart(req: Request, dir: &FsPath, max: u64) -> ApiResult<Vec<InputFile>> {
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?;
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    while let Some(mut field) =
+        mp.next_field().await.map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?
+    {
+        let name = sanitize(field.file_name().or(field.name()).unwrap_or("upload.csv"));
+        let path = dir.join(format!("{}-{name}", files.len()));
+        let mut f = tokio::fs::File::create(&path).await.map_err(|e| ApiError::internal("upload file", e))?;
+        while let Some(chunk) =
+            field.chunk().await.map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?
+        {
+            total += chunk.len() as u64;
+            if total > max {
+                return Err(too_large(max));
+            }
+            f.write_all(&chunk).await.map_err(|e| ApiError::internal("upload write", e))?;
+        }
+        f.flush().await.map_err(|e| ApiError::internal("upload flush", e))?;
+        files.push(InputFile { path, name });
+    }
+    Ok(files)
+}

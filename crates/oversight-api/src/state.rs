@@ -1,0 +1,257 @@
+//! Shared server state: the one writer connection, a pool of reader connections, settings, request metrics.
+//! DuckDB calls run on the blocking pool, never on the async executor.
+
+use crate::error::{ApiError, ApiResult};
+use axum::http::HeaderMap;
+use oversight_core::ErrorCode;
+use oversight_store::{ApiKey, NewAuditEntry, Store};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// `[api]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address `oversight serve` listens on (default 127.0.0.1:8080; `--bind` wins).
+    pub bind: Option<String>,
+    /// Reads (indicators, series, disparities, extracts, …) need no key when true; a `viewer` key otherwise.
+    pub public_reads: bool,
+    /// Largest import upload, in bytes (413 past it).
+    pub max_upload_bytes: u64,
+    /// Largest JSON body of other writes, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests taking longer are cut off with 408 (imports and extracts excepted: they stream).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            bind: None,
+            public_reads: true,
+            max_upload_bytes: 1 << 30,
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 60,
+        }
+    }
+}
+
+/// Roles, ordered: viewer < analyst < admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Analyst,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Self::Viewer),
+            "analyst" => Some(Self::Analyst),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Analyst => "analyst",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's name, or `anonymous`.
+    pub name: String,
+    pub role: Option<Role>,
+}
+
+pub(crate) struct Inner {
+    writer: Mutex<Store>,
+    readers: Mutex<Vec<Store>>,
+    pub(crate) cfg: ApiConfig,
+    pub(crate) metrics_cfg: oversight_metrics::MetricsConfig,
+    pub(crate) analysis_cfg: oversight_metrics::AnalysisConfig,
+    pub(crate) stats: crate::ops::Stats,
+}
+
+/// Cheap to clone; every handler gets one.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        cfg: ApiConfig,
+        metrics_cfg: oversight_metrics::MetricsConfig,
+        analysis_cfg: oversight_metrics::AnalysisConfig,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            writer: Mutex::new(store),
+            readers: Mutex::new(Vec::new()),
+            cfg,
+            metrics_cfg,
+            analysis_cfg,
+            stats: crate::ops::Stats::default(),
+        }))
+    }
+
+    pub(crate) fn cfg(&self) -> &ApiConfig {
+        &self.0.cfg
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = inner.take_reader()?;
+            let out = f(&store);
+            inner.readers.lock().unwrap_or_else(PoisonError::into_inner).push(store);
+            out
+        })
+        .await?
+    }
+
+    /// Runs `f` on the writer connection on the blocking pool: one write at a time.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&store)
+        })
+        .await?
+    }
+
+    /// A reader connection to hand to a long-running blocking task (an extract stream).
+    pub(crate) fn reader(&self) -> ApiResult<Store> {
+        self.0.take_reader()
+    }
+
+    pub(crate) fn give_back(&self, store: Store) {
+        self.0.readers.lock().unwrap_or_else(PoisonError::into_inner).push(store);
+    }
+
+    /// The caller, checked to hold at least `need` (None: a public read, allowed without a key when
+    /// `public_reads` is on). A key that is given must be valid even where none is needed.
+    pub(crate) async fn authorize(&self, headers: &HeaderMap, need: Option<Role>) -> ApiResult<Caller> {
+        let token = match headers.get(axum::http::header::AUTHORIZATION) {
+            None => None,
+            Some(v) => {
+                let v = v.to_str().unwrap_or("");
+                match v.strip_prefix("Bearer ") {
+                    Some(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+                    _ => return Err(unauthorized("the Authorization header must be `Bearer <API key>`")),
+                }
+            }
+        };
+        let need = need.or(if self.0.cfg.public_reads { None } else { Some(Role::Viewer) });
+        let Some(token) = token else {
+            return match need {
+                None => Ok(Caller { name: "anonymous".into(), role: None }),
+                Some(r) => {
+                    Err(unauthorized(&format!("this endpoint needs an API key with role {} or higher", r.as_str())))
+                }
+            };
+        };
+        let hash = hash_key(&token);
+        let key: Option<ApiKey> = self
+            .read(move |s| {
+                let k = s.api_key_by_hash(&hash)?;
+                if let Some(k) = &k {
+                    let _ = s.touch_api_key(k.id);
+                }
+                Ok(k)
+            })
+            .await?;
+        let Some(key) = key else { return Err(unauthorized("unknown or revoked API key")) };
+        let role = Role::parse(&key.role).unwrap_or(Role::Viewer);
+        if let Some(need) = need
+            && role < need
+        {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "key {:?} has role {}; this endpoint needs {} or higher",
+                    key.name,
+                    role.as_str(),
+                    need.as_str()
+                ),
+            ));
+        }
+        Ok(Caller { name: key.name, role: Some(role) })
+    }
+
+    /// Records a write or an extract in `audit_log`.
+    pub(crate) async fn audit(
+        &self,
+        caller: &Caller,
+        method: &str,
+        endpoint: &str,
+        parameters: serde_json::Value,
+        status: u16,
+        rows: Option<i64>,
+    ) {
+        let (name, method, endpoint, params) =
+            (caller.name.clone(), method.to_owned(), endpoint.to_owned(), parameters.to_string());
+        let res = self
+            .read(move |s| {
+                s.audit(&NewAuditEntry {
+                    key_name: &name,
+                    method: &method,
+                    endpoint: &endpoint,
+                    parameters: &params,
+                    status: i32::from(status),
+                    rows,
+                })?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = res {
+            tracing::error!("audit log write failed: {}", e.message);
+        }
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        Duration::from_secs(self.0.cfg.request_timeout_secs.max(1))
+    }
+}
+
+impl Inner {
+    fn take_reader(&self) -> ApiResult<Store> {
+        if let Some(s) = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop() {
+            return Ok(s);
+        }
+        let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(w.try_clone()?)
+    }
+}
+
+fn unauthorized(msg: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, msg)
+}
+
+/// sha256 of a key, hex: what `api_keys` stores.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Creates a key: returns the key (to show once) and its stored row.
+pub fn create_key(store: &Store, name: &str, role: Role) -> Result<(String, ApiKey), oversight_store::StoreError> {
+    use rand::RngExt;
+    let bytes: [u8; 24] = rand::rng().random();
+    let key = format!("ovs_{}", hex::encode(bytes));
+    let row = store.insert_api_key(name, role.as_str(), &key[..12], &hash_key(&key))?;
+    Ok((key, row))
+}

@@ -1,0 +1,306 @@
+//! What the REST layer needs beyond the other modules: API keys (hashes only), the audit log, cube sums for
+//! disparity tables, per-dataset summaries and record-level extracts streamed as CSV.
+
+use crate::{Result, Store, StoreError, queries};
+use chrono::{NaiveDate, NaiveDateTime};
+use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
+use duckdb::{OptionalExt, params};
+use oversight_core::Dataset;
+use serde::Serialize;
+
+/// A row of `api_keys` (never the key or its hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    /// viewer, analyst or admin.
+    pub role: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A row of `audit_log`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub logged_at: NaiveDateTime,
+    pub key_name: String,
+    pub method: String,
+    pub endpoint: String,
+    /// JSON text of the request's parameters.
+    pub parameters: String,
+    pub status: i32,
+    pub rows: Option<i64>,
+}
+
+/// A request to audit.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry<'a> {
+    pub key_name: &'a str,
+    pub method: &'a str,
+    pub endpoint: &'a str,
+    pub parameters: &'a str,
+    pub status: i32,
+    pub rows: Option<i64>,
+}
+
+/// Records and imports of one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetSummary {
+    pub dataset: String,
+    pub rows: i64,
+    pub date_min: Option<NaiveDate>,
+    pub date_max: Option<NaiveDate>,
+    pub batches: i64,
+    pub rows_read: i64,
+    pub rows_rejected: i64,
+    pub last_import: Option<NaiveDateTime>,
+}
+
+fn key_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        prefix: r.get(3)?,
+        created_at: r.get(4)?,
+        last_used_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+/// The date column that places a dataset's records in time.
+pub fn date_column(dataset: Dataset) -> &'static str {
+    match dataset {
+        Dataset::Stops => "date",
+        Dataset::Detainers | Dataset::Complaints => "received_date",
+        Dataset::CrimeReports => "reported_date",
+        Dataset::PolicyEvents => "effective_date",
+        Dataset::Populations => "make_date(year::INTEGER, 1, 1)",
+    }
+}
+
+impl Store {
+    /// Stores a new key by its sha256 hash.
+    pub fn insert_api_key(&self, name: &str, role: &str, prefix: &str, key_hash: &str) -> Result<ApiKey> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("a key needs a name".into()));
+        }
+        let mut st = self.conn.prepare_cached(queries::INSERT_API_KEY)?;
+        Ok(st.query_row(params![name, role, prefix, key_hash], key_from_row)?)
+    }
+
+    pub fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        let mut st = self.conn.prepare_cached(queries::LIST_API_KEYS)?;
+        let rows = st.query_map([], key_from_row)?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// The live (unrevoked) key with this hash.
+    pub fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let mut st = self.conn.prepare_cached(queries::API_KEY_BY_HASH)?;
+        Ok(st.query_row(params![key_hash], key_from_row).optional()?)
+    }
+
+    /// Revokes a key; NotFound when no live key has this id.
+    pub fn revoke_api_key(&self, id: i64) -> Result<()> {
+        let n = self.conn.prepare_cached(queries::REVOKE_API_KEY)?.execute(params![id])?;
+        if n == 0 {
+            return Err(StoreError::NotFound { what: "live API key", id: id.to_string() });
+        }
+        Ok(())
+    }
+
+    pub fn touch_api_key(&self, id: i64) -> Result<()> {
+        self.conn.prepare_cached(queries::TOUCH_API_KEY)?.execute(params![id])?;
+        Ok(())
+    }
+
+    pub fn audit(&self, e: &NewAuditEntry<'_>) -> Result<()> {
+        let mut st = self.conn.prepare_cached(queries::INSERT_AUDIT)?;
+        st.execute(params![e.key_name, e.method, e.endpoint, e.parameters, e.status, e.rows])?;
+        Ok(())
+    }
+
+    /// Audit entries newest first, before the id `before`.
+    pub fn audit_log(&self, before: Option<i64>, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut st = self.conn.prepare_cached(queries::LIST_AUDIT)?;
+        let rows = st.query_map(params![before, limit as i64], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                logged_at: r.get(1)?,
+                key_name: r.get(2)?,
+                method: r.get(3)?,
+                endpoint: r.get(4)?,
+                parameters: r.get(5)?,
+                status: r.get(6)?,
+                rows: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// The cube of `dataset` summed over [from, to] by the groups of `dim`: (group, measure, sum).
+    pub fn cube_sums(
+        &self,
+        dataset: &str,
+        jurisdiction: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<(String, String, f64)>> {
+        let mut st = self.conn.prepare_cached(queries::CUBE_SUMS)?;
+        let rows =
+            st.query_map(params![dataset, jurisdiction, from, to, dim], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// The first and last day of a dataset's cube in [from, to].
+    pub fn cube_span(
+        &self,
+        dataset: &str,
+        jurisdiction: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        let mut st = self.conn.prepare_cached(queries::CUBE_SPAN)?;
+        let (a, b): (Option<NaiveDate>, Option<NaiveDate>) =
+            st.query_row(params![dataset, jurisdiction, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(a.zip(b))
+    }
+
+    /// Every dataset's records (rows and date coverage) and committed imports.
+    pub fn dataset_summaries(&self) -> Result<Vec<DatasetSummary>> {
+        let mut imports = std::collections::HashMap::new();
+        let mut st = self.conn.prepare_cached(queries::DATASET_IMPORTS)?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<NaiveDateTime>>(5)?,
+                ),
+            ))
+        })?;
+        for r in rows {
+            let (k, v) = r?;
+            imports.insert(k, v);
+        }
+        let mut out = Vec::new();
+        for dataset in Dataset::ALL {
+            let table = dataset.main_table().name();
+            let date = date_column(*dataset);
+            let sql = format!("SELECT count(*), min({date}), max({date}) FROM {table}");
+            let (rows, date_min, date_max) =
+                self.conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let (batches, read, rejected, last) =
+                imports.get(dataset.as_str()).cloned().unwrap_or((0, None, None, None));
+            out.push(DatasetSummary {
+                dataset: dataset.as_str().to_owned(),
+                rows,
+                date_min,
+                date_max,
+                batches,
+                rows_read: read.unwrap_or(0),
+                rows_rejected: rejected.unwrap_or(0),
+                last_import: last,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Streams `SELECT columns FROM table WHERE …` as CSV (header first) in chunks of about a DuckDB vector
+    /// batch each, handed to `sink` as they are made, so memory stays flat whatever the row count. `columns`
+    /// and `table` come from the caller's allow-list, never from a request; `jurisdiction` and the dates are
+    /// bound parameters. `sink` returning false (the client went away) stops the query. Returns the rows sent.
+    pub fn stream_csv(
+        &self,
+        table: &str,
+        columns: &[&str],
+        date_column: &str,
+        jurisdiction: Option<&str>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        sink: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<u64> {
+        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
+             AND ($2::DATE IS NULL OR {date_column} >= $2) AND ($3::DATE IS NULL OR {date_column} <= $3)",
+            quoted.join(", ")
+        );
+        let mut header = Vec::new();
+        {
+            let mut w = csv::Writer::from_writer(&mut header);
+            w.write_record(columns).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            w.flush()?;
+        }
+        if !sink(header) {
+            return Ok(0);
+        }
+        let mut st = self.conn.prepare(&sql)?;
+        let batches = st.stream_arrow(params![jurisdiction, from, to])?;
+        let opts = FormatOptions::default().with_null("");
+        let mut sent = 0u64;
+        for batch in batches {
+            let batch = batch?;
+            let fmts: Vec<ArrayFormatter<'_>> = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let mut buf = Vec::with_capacity(batch.num_rows() * 16 * fmts.len());
+            {
+                let mut w = csv::Writer::from_writer(&mut buf);
+                let mut cells: Vec<String> = vec![String::new(); fmts.len()];
+                for row in 0..batch.num_rows() {
+                    for (cell, f) in cells.iter_mut().zip(&fmts) {
+                        cell.clear();
+                        use std::fmt::Write as _;
+                        let _ = write!(cell, "{}", f.value(row));
+                    }
+                    w.write_record(&cells).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                }
+                w.flush()?;
+            }
+            sent += batch.num_rows() as u64;
+            if !sink(buf) {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Writes `SELECT columns FROM table WHERE …` to a Parquet file (zstd), for streaming from disk.
+    pub fn extract_parquet(
+        &self,
+        table: &str,
+        columns: &[&str],
+        date_column: &str,
+        jurisdiction: Option<&str>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        out: &std::path::Path,
+    ) -> Result<u64> {
+        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let lit = |d: Option<NaiveDate>| d.map(|d| format!("DATE '{d}'")).unwrap_or_else(|| "NULL".into());
+        let j = jurisdiction.map(|j| format!("'{}'", j.replace('\'', "''"))).unwrap_or_else(|| "NULL".into());
+        let path = out.to_string_lossy().replace('\'', "''");
+        let sql = format!(
+            "COPY (SELECT {} FROM {table} WHERE ({j}::VARCHAR IS NULL OR jurisdiction_id = {j}) \
+             AND ({f}::DATE IS NULL OR {date_column} >= {f}) AND ({t}::DATE IS NULL OR {date_column} <= {t})) \
+             TO '{path}' (FORMAT parquet, COMPRESSION zstd)",
+            quoted.join(", "),
+            f = lit(from),
+            t = lit(to),
+        );
+        let n = self.conn.execute(&sql, [])?;
+        Ok(n as u64)
+    }
+}
