@@ -4,6 +4,7 @@
 mod helpers;
 
 mod analysis;
+mod api;
 mod fixtures;
 mod import_real_data;
 mod import_rules;

@@ -160,8 +160,21 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
         std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("extract dir", e))?;
         let path = dir.join("extract.parquet");
         let (p2, cols, j3) = (path.clone(), columns.clone(), jurisdiction.clone());
-        let rows =
-            state.read(move |s| Ok(s.extract_parquet(table, &cols, date_col, j3.as_deref(), from, to, &p2)?)).await?;
+        let rows = state
+            .read(move |s| {
+                Ok(s.extract_parquet(
+                    &oversight_store::ExtractQuery {
+                        table,
+                        columns: &cols,
+                        date_column: date_col,
+                        jurisdiction: j3.as_deref(),
+                        from,
+                        to,
+                    },
+                    &p2,
+                )?)
+            })
+            .await?;
         let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("extract file", e))?;
         // Unlinked at once: the open handle keeps the bytes until the stream ends.
         let _ = std::fs::remove_dir_all(&dir);
@@ -177,9 +190,15 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
         let j3 = jurisdiction.clone();
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let res = store.stream_csv(table, &columns, date_col, j3.as_deref(), from, to, &mut |chunk| {
-                tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
-            });
+            let q = oversight_store::ExtractQuery {
+                table,
+                columns: &columns,
+                date_column: date_col,
+                jurisdiction: j3.as_deref(),
+                from,
+                to,
+            };
+            let res = store.stream_csv(&q, &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok());
             let (status, rows) = match &res {
                 Ok(n) => (200u16, Some(*n as i64)),
                 Err(e) => {

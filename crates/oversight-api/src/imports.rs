@@ -45,13 +45,8 @@ pub(crate) async fn import(
             "over HTTP only shipped profiles are used (a path would read the server's files)",
         ));
     }
-    if oversight_import::shipped::profile_text(&profile_name).is_none() {
-        return Err(ApiError::param(
-            "profile",
-            format!("{profile_name:?} is not a shipped profile (see `oversight profiles`)"),
-        ));
-    }
-    let profile = oversight_import::resolve_profile(&profile_name, Some(ds))?;
+    let profile = oversight_import::resolve_profile(&profile_name, Some(ds))
+        .map_err(|e| ApiError::param("profile", e.to_string()))?;
     let jurisdiction = p.str("jurisdiction")?.map(str::to_owned);
     let replace = p.bool("replace")?;
     let filename = sanitize(p.str("filename")?.unwrap_or("upload.csv"));

@@ -436,7 +436,7 @@ pub(crate) async fn jurisdictions(
     st.authorize(&headers, None).await?;
     let p = Params::parse(q.as_deref(), &["limit", "cursor"])?;
     let limit = p.limit()?;
-    let after = p.str("cursor")?.map(|c| decode_text_cursor(c)).transpose()?;
+    let after = p.str("cursor")?.map(decode_text_cursor).transpose()?;
     let items = st.read(move |s| Ok(s.list_jurisdictions(after.as_deref(), limit)?)).await?;
     let next = if items.len() == limit { items.last().map(|j| encode_text_cursor(&j.id)) } else { None };
     let items = items

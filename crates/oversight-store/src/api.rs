@@ -60,6 +60,18 @@ pub struct DatasetSummary {
     pub last_import: Option<NaiveDateTime>,
 }
 
+/// What an extract reads: `table` and `columns` come from the caller's allow-list, never from a request;
+/// the jurisdiction and dates are bound as parameters (CSV) or quoted (Parquet's COPY).
+#[derive(Debug, Clone)]
+pub struct ExtractQuery<'a> {
+    pub table: &'a str,
+    pub columns: &'a [&'a str],
+    pub date_column: &'a str,
+    pub jurisdiction: Option<&'a str>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
 fn key_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<ApiKey> {
     Ok(ApiKey {
         id: r.get(0)?,
@@ -218,16 +230,8 @@ impl Store {
     /// batch each, handed to `sink` as they are made, so memory stays flat whatever the row count. `columns`
     /// and `table` come from the caller's allow-list, never from a request; `jurisdiction` and the dates are
     /// bound parameters. `sink` returning false (the client went away) stops the query. Returns the rows sent.
-    pub fn stream_csv(
-        &self,
-        table: &str,
-        columns: &[&str],
-        date_column: &str,
-        jurisdiction: Option<&str>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-        sink: &mut dyn FnMut(Vec<u8>) -> bool,
-    ) -> Result<u64> {
+    pub fn stream_csv(&self, q: &ExtractQuery<'_>, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<u64> {
+        let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
         let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
         let sql = format!(
             "SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
@@ -278,16 +282,8 @@ impl Store {
     }
 
     /// Writes `SELECT columns FROM table WHERE …` to a Parquet file (zstd), for streaming from disk.
-    pub fn extract_parquet(
-        &self,
-        table: &str,
-        columns: &[&str],
-        date_column: &str,
-        jurisdiction: Option<&str>,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-        out: &std::path::Path,
-    ) -> Result<u64> {
+    pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
+        let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
         let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
         let lit = |d: Option<NaiveDate>| d.map(|d| format!("DATE '{d}'")).unwrap_or_else(|| "NULL".into());
         let j = jurisdiction.map(|j| format!("'{}'", j.replace('\'', "''"))).unwrap_or_else(|| "NULL".into());

@@ -1,0 +1,388 @@
+//! The REST API end to end: the real `oversight serve` on port 0 over a fresh DuckDB file with the fixtures,
+//! every endpoint's success, auth refusals (no key, wrong key, too low a role), bad parameters (400), unknown
+//! ids (404), CSV variants, a canary that must never leave, and the committed OpenAPI document.
+
+use crate::fixtures::import_fixtures;
+use crate::helpers::{Scratch, repo};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(s: &Scratch) -> Server {
+    let mut child = s
+        .cmd()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start oversight serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Server { child, base }
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error body: {}", self.body)).to_owned()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn collect(r: ureq::http::Response<ureq::Body>) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned())).collect();
+    let body = r.into_body().with_config().limit(200 << 20).read_to_string().unwrap_or_default();
+    Resp { status, headers, body }
+}
+
+impl Server {
+    fn get(&self, path: &str, key: Option<&str>) -> Resp {
+        self.get_with(path, key, None)
+    }
+    fn get_with(&self, path: &str, key: Option<&str>, accept: Option<&str>) -> Resp {
+        let mut req = agent().get(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        if let Some(a) = accept {
+            req = req.header("Accept", a);
+        }
+        collect(req.call().expect("request"))
+    }
+    fn send(&self, method: &str, path: &str, key: Option<&str>, content_type: &str, body: &[u8]) -> Resp {
+        let url = format!("{}{path}", self.base);
+        let a = agent();
+        let mut req = match method {
+            "POST" => a.post(url),
+            _ => a.put(url),
+        };
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        collect(req.header("Content-Type", content_type).send(body).expect("request"))
+    }
+    fn delete(&self, path: &str, key: Option<&str>) -> Resp {
+        let mut req = agent().delete(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        collect(req.call().expect("request"))
+    }
+}
+
+fn key(s: &Scratch, role: &str) -> String {
+    s.ok(&["keys", "create", "--role", role, "--name", &format!("test-{role}")]).stdout().trim().to_owned()
+}
+
+fn assert_status(r: &Resp, want: u16, what: &str) {
+    assert_eq!(r.status, want, "{what}: {}", r.body);
+}
+
+#[test]
+fn every_endpoint_answers_and_refuses_as_documented() {
+    let s = Scratch::new();
+    import_fixtures(&s);
+    s.ok(&["compute"]);
+    let (viewer, analyst, admin) = (key(&s, "viewer"), key(&s, "analyst"), key(&s, "admin"));
+    let srv = start(&s);
+
+    // Operations and docs.
+    assert_eq!(srv.get("/healthz", None).body, "ok");
+    assert_status(&srv.get("/readyz", None), 200, "readyz");
+    let docs = srv.get("/docs/", None);
+    assert_status(&docs, 200, "docs");
+    assert!(docs.body.contains("swagger"), "{}", docs.body);
+    let spec = srv.get("/openapi.json", None);
+    let committed = std::fs::read_to_string(repo().join("openapi/openapi.json")).unwrap();
+    let live: Value = spec.json();
+    let file: Value = serde_json::from_str(&committed).unwrap();
+    assert!(
+        live == file,
+        "openapi/openapi.json is stale: regenerate with `cargo run -- openapi > openapi/openapi.json`"
+    );
+
+    // Indicators.
+    let cat = srv.get("/v1/indicators", None).json();
+    assert!(cat.as_array().unwrap().len() > 20);
+    let one = srv.get("/v1/indicators/stops.search_rate", None).json();
+    assert_eq!(one["ci_method"], "wilson");
+    assert!(one["suppression_rule"].as_str().unwrap().contains("withheld"));
+    assert_eq!(srv.get("/v1/indicators/stops.nothing", None).error_code(), "not_found");
+    let series =
+        srv.get("/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=year&group=race:black", None);
+    let pts = series.json();
+    assert_eq!(pts.as_array().unwrap().len(), 5);
+    for p in pts.as_array().unwrap() {
+        assert!(p["numerator"].is_number() && p["denominator"].is_number() && p["ci_low"].is_number(), "{p}");
+    }
+    let csv1 =
+        srv.get("/v1/indicators/stops.search_rate/series.csv?jurisdiction=demo-city&grain=year&group=race:black", None);
+    let csv2 = srv.get_with(
+        "/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=year&group=race:black",
+        None,
+        Some("text/csv"),
+    );
+    assert!(csv1.header("content-type").unwrap().starts_with("text/csv"));
+    assert_eq!(csv1.body, csv2.body);
+    assert_eq!(csv1.body.lines().count(), 6, "{}", csv1.body);
+    for (path, param) in [
+        ("/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=fortnight", "grain"),
+        ("/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&from=2020-13-01", "from"),
+        ("/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&colour=red", "colour"),
+        ("/v1/indicators/stops.search_rate/series?grain=year", "jurisdiction"),
+        ("/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&group=shoe:red", "group"),
+        ("/v1/disparities/stops?jurisdiction=demo-city&outcome=smile", "outcome"),
+        ("/v1/jurisdictions?limit=0", "limit"),
+        ("/v1/policy-events?cursor=xyz", "cursor"),
+        ("/v1/veil-of-darkness?jurisdiction=demo-city&year=last", "year"),
+        ("/v1/extracts/stops?columns=lat", "columns"),
+    ] {
+        let r = srv.get(path, None);
+        assert_status(&r, 400, path);
+        assert_eq!(r.json()["error"]["details"]["parameter"], param, "{path}: {}", r.body);
+        assert!(r.json()["error"]["message"].as_str().unwrap().starts_with(param), "{}", r.body);
+    }
+    assert_eq!(srv.get("/v1/indicators/stops.search_rate/series?jurisdiction=atlantis", None).status, 404);
+
+    // Disparities: one row per group, ratio vs reference with CI and method; CSV too.
+    let d = srv.get("/v1/disparities/stops?jurisdiction=demo-city&outcome=search", None).json();
+    let black = d["rows"].as_array().unwrap().iter().find(|r| r["group"] == "race:black").unwrap().clone();
+    let (lo, hi) = (black["ratio_ci_low"].as_f64().unwrap(), black["ratio_ci_high"].as_f64().unwrap());
+    assert!(lo <= 2.0 && 2.0 <= hi, "planted search ratio 2.0 outside [{lo}, {hi}]");
+    assert_eq!(black["ratio_method"], "katz-log");
+    let d = srv.get("/v1/disparities/stops?jurisdiction=demo-city&from=2016-01-01&to=2020-12-31", None).json();
+    let black = d["rows"].as_array().unwrap().iter().find(|r| r["group"] == "race:black").unwrap().clone();
+    let (lo, hi) = (black["ratio_ci_low"].as_f64().unwrap(), black["ratio_ci_high"].as_f64().unwrap());
+    assert!(lo <= 2.0 && 2.0 <= hi, "planted stop-rate ratio 2.0 outside [{lo}, {hi}]");
+    assert_eq!(black["rate_method"], "poisson-exact-garwood");
+    let c = srv.get("/v1/disparities/complaints?jurisdiction=demo-city", None).json();
+    assert!(c["rows"].as_array().unwrap().iter().any(|r| r["group"] == "race:black"), "{c}");
+    let det = srv.get("/v1/disparities/detainers?jurisdiction=demo-city&outcome=outcome", None).json();
+    assert!(det["rows"].as_array().unwrap().iter().any(|r| r["group"] == "outcome:honored"), "{det}");
+    let dcsv = srv.get_with("/v1/disparities/stops?jurisdiction=demo-city&outcome=arrest", None, Some("text/csv"));
+    assert!(dcsv.body.starts_with("group,numerator,denominator,rate"), "{}", dcsv.body);
+    // A small window: counts under the threshold are withheld, never shown.
+    let small = srv
+        .get("/v1/disparities/stops?jurisdiction=demo-town&from=2016-01-01&to=2016-01-31&outcome=search", None)
+        .json();
+    for r in small["rows"].as_array().unwrap() {
+        if let Some(n) = r["numerator"].as_f64() {
+            assert!(n == 0.0 || n >= 11.0, "a count of {n} was published: {r}");
+        }
+    }
+    assert!(small["rows"].as_array().unwrap().iter().any(|r| r["suppressed"] == true), "{small}");
+
+    // Jurisdictions, datasets, imports.
+    let j = srv.get("/v1/jurisdictions?limit=1", None).json();
+    assert_eq!(j["items"].as_array().unwrap().len(), 1);
+    let next = j["next_cursor"].as_str().unwrap().to_owned();
+    let j2 = srv.get(&format!("/v1/jurisdictions?limit=1&cursor={next}"), None).json();
+    assert_ne!(j["items"][0]["id"], j2["items"][0]["id"]);
+    let ds = srv.get("/v1/datasets", None).json();
+    let stops = ds.as_array().unwrap().iter().find(|d| d["dataset"] == "stops").unwrap().clone();
+    assert_eq!(stops["rows"], 19001);
+    assert_eq!(stops["date_min"], "2016-01-01");
+    let imports = srv.get("/v1/imports?limit=2", None).json();
+    assert_eq!(imports["items"].as_array().unwrap().len(), 2);
+    let id = imports["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(srv.get(&format!("/v1/imports/{id}"), None).json()["id"], id);
+    assert_eq!(srv.get("/v1/imports/9999", None).status, 404);
+    assert_eq!(srv.get("/v1/imports/abc", None).status, 400);
+    assert_eq!(srv.get(&format!("/v1/imports/{id}/rejects"), None).error_code(), "unauthorized");
+    assert_eq!(srv.get(&format!("/v1/imports/{id}/rejects"), Some(&viewer)).error_code(), "forbidden");
+    assert_status(&srv.get(&format!("/v1/imports/{id}/rejects"), Some(&analyst)), 200, "rejects");
+    let rc = srv.get_with(&format!("/v1/imports/{id}/rejects"), Some(&analyst), Some("text/csv"));
+    assert!(rc.body.starts_with("batch_id,file,line,column,value,reason"), "{}", rc.body);
+    assert_eq!(srv.get("/v1/imports/9999/rejects", Some(&analyst)).status, 404);
+
+    // Auth: a wrong key is refused even where none is needed.
+    assert_eq!(srv.get("/v1/indicators", Some("ovs_wrong")).error_code(), "unauthorized");
+
+    // Policy events: list, add (analyst), impact, remove.
+    let ev = srv.get("/v1/policy-events", None).json();
+    assert_eq!(ev["items"].as_array().unwrap().len(), 2);
+    let body = br#"{"jurisdiction_id":"demo-city","effective_date":"2020-09-01","kind":"sanctuary_policy","title":"Welcoming city ordinance"}"#;
+    assert_eq!(srv.send("POST", "/v1/policy-events", None, "application/json", body).error_code(), "unauthorized");
+    assert_eq!(
+        srv.send("POST", "/v1/policy-events", Some(&viewer), "application/json", body).error_code(),
+        "forbidden"
+    );
+    assert_eq!(srv.send("POST", "/v1/policy-events", Some(&analyst), "application/json", b"{\"title\":1}").status, 400);
+    let bad_kind = br#"{"jurisdiction_id":"demo-city","effective_date":"2019-06-15","kind":"parade","title":"x"}"#;
+    assert_eq!(srv.send("POST", "/v1/policy-events", Some(&analyst), "application/json", bad_kind).status, 400);
+    let added = srv.send("POST", "/v1/policy-events", Some(&analyst), "application/json", body);
+    assert_status(&added, 201, "add event");
+    let new_id = added.json()["id"].as_i64().unwrap();
+    let its = srv.get("/v1/policy-events/1/impact?indicator=crime_reports.count&group=race:hispanic", None).json();
+    let lc = &its["level_change"];
+    assert!(lc["ratio_ci_low"].as_f64().unwrap() <= 0.7 && 0.7 <= lc["ratio_ci_high"].as_f64().unwrap(), "{lc}");
+    let did =
+        srv.get("/v1/policy-events/1/impact?indicator=crime_reports.count&group=race:hispanic&model=did", None).json();
+    assert!(did["ratio_of_ratios"]["estimate"].as_f64().unwrap() < 1.0);
+    assert_eq!(srv.get("/v1/policy-events/1/impact?indicator=crime_reports.count&model=did", None).status, 400);
+    assert_eq!(srv.get("/v1/policy-events/99/impact?indicator=crime_reports.count", None).status, 404);
+    let short = srv.get(&format!("/v1/policy-events/{new_id}/impact?indicator=crime_reports.count"), None);
+    assert_eq!(short.error_code(), "unprocessable", "{}", short.body);
+    assert_eq!(srv.delete("/v1/policy-events/1", Some(&analyst)).status, 400, "imported events are not deleted");
+    assert_eq!(srv.delete(&format!("/v1/policy-events/{new_id}"), Some(&viewer)).status, 403);
+    assert_status(&srv.delete(&format!("/v1/policy-events/{new_id}"), Some(&analyst)), 200, "delete event");
+    assert_eq!(srv.delete(&format!("/v1/policy-events/{new_id}"), Some(&analyst)).status, 404);
+
+    // Veil of darkness.
+    let v = srv.get("/v1/veil-of-darkness?jurisdiction=demo-city&year=2016-2020", None).json();
+    assert!(v["dark"]["odds_ratio"].as_f64().unwrap() < 1.0 && v["dark"]["n"].as_f64().unwrap() > 1000.0);
+    assert_eq!(srv.get("/v1/veil-of-darkness?jurisdiction=atlantis&year=2018", None).status, 404);
+
+    // Extracts: CSV streamed with provenance; Parquet.
+    let e = srv.get("/v1/extracts/crime-reports?jurisdiction=demo-city&from=2016-01-01&to=2016-01-31&columns=reported_date,victim_race", None);
+    assert_status(&e, 200, "extract");
+    assert!(
+        e.header("content-disposition")
+            .unwrap()
+            .contains("oversight-crime-reports-demo-city-2016-01-01-to-2016-01-31.csv")
+    );
+    assert!(e.header("x-oversight-source-batches").is_some());
+    let mut lines = e.body.lines();
+    assert_eq!(lines.next(), Some("reported_date,victim_race"));
+    assert!(lines.all(|l| l.starts_with("2016-01-")));
+    let pq = srv.get("/v1/extracts/stops?format=parquet&jurisdiction=demo-town", None);
+    assert_status(&pq, 200, "parquet");
+    assert!(pq.body.len() > 1000 || pq.header("content-type") == Some("application/vnd.apache.parquet"));
+    assert_eq!(srv.get("/v1/extracts/people", None).status, 404);
+
+    // Audit (admin only) holds the writes and the extracts.
+    assert_eq!(srv.get("/v1/audit", Some(&analyst)).status, 403);
+    let audit = srv.get("/v1/audit?limit=100", Some(&admin)).json();
+    let endpoints: Vec<&str> =
+        audit["items"].as_array().unwrap().iter().map(|a| a["endpoint"].as_str().unwrap()).collect();
+    assert!(endpoints.contains(&"/v1/policy-events") && endpoints.contains(&"/v1/extracts/{dataset}"), "{endpoints:?}");
+
+    // Metrics.
+    let m = srv.get("/metrics", None).body;
+    assert!(m.contains("oversight_http_requests_total{method=\"GET\",route=\"/v1/indicators\",status=\"200\"}"), "{m}");
+    assert!(m.contains("oversight_http_request_duration_seconds_bucket"));
+    assert_eq!(srv.get("/v1/no-such-thing", None).error_code(), "not_found");
+}
+
+#[test]
+fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
+    let s = Scratch::new();
+    s.ok(&[
+        "import",
+        "--dataset",
+        "populations",
+        "--profile",
+        "canonical",
+        repo().join("fixtures/populations.csv").to_str().unwrap(),
+    ]);
+    let analyst = key(&s, "analyst");
+    let srv = start(&s);
+    // A stops file whose free-text fields carry a canary: location, officer, stop id and raw codes.
+    let canary = "ZZCANARYQX";
+    let mut csv = String::from(
+        "jurisdiction_id,stop_id,date,time,location,lat,lng,district,subject_age,subject_race,subject_sex,officer_id_hash,stop_type,arrest_made,citation_issued,search_conducted,contraband_found\n",
+    );
+    for i in 0..60 {
+        csv.push_str(&format!(
+            "demo-city,{canary}-{i},2020-03-{:02},10:{:02},1 {canary} Street,41.9,-87.6,north,{},{},male,{canary}-officer,vehicular,false,true,false,\n",
+            i % 28 + 1,
+            i % 60,
+            20 + i % 40,
+            ["white", "black", "hispanic"][i % 3]
+        ));
+    }
+    csv.push_str("demo-city,bad,not-a-date,10:00,x,,,north,30,white,male,,vehicular,false,false,false,\n");
+    let path = "/v1/imports/stops?profile=canonical&filename=canary.csv";
+    assert_eq!(srv.send("POST", path, None, "text/csv", csv.as_bytes()).status, 401);
+    assert_eq!(
+        srv.send("POST", "/v1/imports/stops?profile=/etc/passwd", Some(&analyst), "text/csv", csv.as_bytes()).status,
+        400
+    );
+    assert_eq!(
+        srv.send("POST", "/v1/imports/people?profile=canonical", Some(&analyst), "text/csv", csv.as_bytes()).status,
+        404
+    );
+    let r = srv.send("POST", path, Some(&analyst), "text/csv", csv.as_bytes());
+    assert_status(&r, 201, "import");
+    let b = r.json();
+    assert_eq!(b["batch"]["rows_accepted"], 60);
+    assert_eq!(b["batch"]["rows_rejected"], 1);
+    let again = srv.send("POST", path, Some(&analyst), "text/csv", csv.as_bytes());
+    assert_status(&again, 200, "re-import");
+    assert_eq!(again.json()["status"], "already_imported");
+    // A file refused as a whole lands nothing.
+    let refused = srv.send(
+        "POST",
+        "/v1/imports/stops?profile=canonical",
+        Some(&analyst),
+        "text/csv",
+        b"colour,shape\nred,round\n",
+    );
+    assert_eq!(refused.error_code(), "file_refused", "{}", refused.body);
+    // Multipart works the same way.
+    let boundary = "XyZbOuNdArY";
+    let mut mp = Vec::new();
+    mp.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"more.csv\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+    mp.extend_from_slice(csv.replace(canary, "ZZOTHERQX").as_bytes());
+    mp.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = srv.send(
+        "POST",
+        "/v1/imports/stops?profile=canonical",
+        Some(&analyst),
+        &format!("multipart/form-data; boundary={boundary}"),
+        &mp,
+    );
+    assert_status(&r, 201, "multipart import");
+
+    // The canary is nowhere in what the public endpoints say.
+    let batch = b["batch"]["id"].as_i64().unwrap();
+    for path in [
+        "/v1/extracts/stops".to_owned(),
+        "/v1/extracts/stops?format=parquet".to_owned(),
+        "/v1/indicators/stops.count/series?jurisdiction=demo-city&grain=all".to_owned(),
+        "/v1/disparities/stops?jurisdiction=demo-city&outcome=citation".to_owned(),
+        "/v1/jurisdictions".to_owned(),
+        "/v1/datasets".to_owned(),
+        "/v1/imports".to_owned(),
+        format!("/v1/imports/{batch}"),
+        "/v1/policy-events".to_owned(),
+        "/openapi.json".to_owned(),
+        "/metrics".to_owned(),
+    ] {
+        let r = srv.get(&path, None);
+        assert_status(&r, 200, &path);
+        assert!(!r.body.contains(canary) && !r.body.contains("ZZOTHERQX"), "{path} leaked the canary");
+    }
+}
