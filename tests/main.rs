@@ -9,3 +9,4 @@ mod fixtures;
 mod import_real_data;
 mod import_rules;
 mod metrics;
+mod run_it;

@@ -10,12 +10,14 @@ mod imports;
 mod ops;
 mod params;
 mod routes;
+mod schedule;
 mod state;
 
 pub use disparities::{DisparityRow, DisparityTable};
 pub use error::{ApiError, ErrorBody, status_of};
 pub use extracts::public_columns;
 pub use routes::{IndicatorDoc, NewEvent, Page, SeriesPoint};
+pub use schedule::{ScheduleConfig, ScheduleStatus};
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
 
 use axum::Router;
@@ -37,12 +39,12 @@ use utoipa::{Modify, OpenApi};
         routes::jurisdictions, routes::datasets,
         routes::events_list, routes::events_add, routes::events_remove, routes::impact, routes::vod,
         imports::import, routes::imports_list, routes::import_get, routes::import_rejects,
-        routes::extract, routes::audit,
+        routes::extract, routes::audit, routes::schedules, routes::schedule_run,
         ops::healthz, ops::readyz, ops::metrics,
     ),
-    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, DisparityTable, DisparityRow)),
+    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, DisparityTable, DisparityRow, ScheduleStatus)),
     modifiers(&BearerAuth),
-    tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "operations")),
+    tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "schedules"), (name = "operations")),
 )]
 pub struct ApiDoc;
 
@@ -84,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/imports", get(routes::imports_list))
         .route("/v1/imports/{batch}/rejects", get(routes::import_rejects))
         .route("/v1/audit", get(routes::audit))
+        .route("/v1/schedules", get(routes::schedules))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -92,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     let streaming = Router::new()
         .route("/v1/imports/{id}", post(imports::import).get(routes::import_get))
         .route("/v1/extracts/{dataset}", get(routes::extract))
+        .route("/v1/schedules/{name}/run", post(routes::schedule_run))
         .layer(DefaultBodyLimit::max(max_upload));
     Router::new()
         .merge(bounded)
@@ -102,11 +106,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves; in-flight requests (imports included) finish first.
+/// Serves until `shutdown` resolves, running the schedules; in-flight requests (imports included) finish first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    schedule::spawn_all(&state);
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

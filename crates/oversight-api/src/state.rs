@@ -79,6 +79,7 @@ pub(crate) struct Inner {
     pub(crate) metrics_cfg: oversight_metrics::MetricsConfig,
     pub(crate) analysis_cfg: oversight_metrics::AnalysisConfig,
     pub(crate) stats: crate::ops::Stats,
+    pub(crate) schedules: Vec<crate::schedule::Schedule>,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -86,20 +87,32 @@ pub(crate) struct Inner {
 pub struct AppState(pub(crate) Arc<Inner>);
 
 impl AppState {
+    /// The state of a server; schedules are checked here (a bad cron expression, time zone, dataset or
+    /// profile is an error naming the schedule) and started by [`crate::serve`].
     pub fn new(
         store: Store,
         cfg: ApiConfig,
         metrics_cfg: oversight_metrics::MetricsConfig,
         analysis_cfg: oversight_metrics::AnalysisConfig,
-    ) -> Self {
-        Self(Arc::new(Inner {
+        schedules: Vec<crate::schedule::ScheduleConfig>,
+    ) -> Result<Self, String> {
+        let mut names = std::collections::HashSet::new();
+        let mut checked = Vec::new();
+        for s in schedules {
+            if !names.insert(s.name.clone()) {
+                return Err(format!("two schedules are named {:?}", s.name));
+            }
+            checked.push(crate::schedule::Schedule::new(s)?);
+        }
+        Ok(Self(Arc::new(Inner {
             writer: Mutex::new(store),
             readers: Mutex::new(Vec::new()),
             cfg,
             metrics_cfg,
             analysis_cfg,
             stats: crate::ops::Stats::default(),
-        }))
+            schedules: checked,
+        })))
     }
 
     pub(crate) fn cfg(&self) -> &ApiConfig {

@@ -30,6 +30,12 @@ pub(crate) enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Build a fresh demo database from the fixtures (./oversight-demo.duckdb, or --db) and serve it.
+    Demo {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+    },
     /// Create, list or revoke API keys.
     #[command(subcommand)]
     Keys(KeysCmd),

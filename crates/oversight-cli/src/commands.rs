@@ -76,6 +76,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     let db = db.as_path();
     match cli.command {
         Command::Serve { bind } => crate::serve::serve(db, &settings, bind),
+        Command::Demo { bind } => crate::serve::demo(cli.db.as_deref(), &settings, bind),
         Command::Keys(cmd) => crate::serve::keys(&open(db)?, cmd),
         Command::Openapi => {
             print!("{}", oversight_api::openapi_json());

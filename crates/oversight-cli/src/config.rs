@@ -16,6 +16,8 @@ pub(crate) struct Settings {
     pub(crate) metrics: MetricsConfig,
     pub(crate) analysis: AnalysisConfig,
     pub(crate) api: oversight_api::ApiConfig,
+    /// `[[schedule]]` entries: imports `oversight serve` runs on a cron schedule.
+    pub(crate) schedule: Vec<oversight_api::ScheduleConfig>,
 }
 
 /// Loads settings: `explicit` (from --config or OVERSIGHT_CONFIG) must exist; otherwise `./oversight.toml`

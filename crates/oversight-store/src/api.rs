@@ -72,6 +72,25 @@ pub struct ExtractQuery<'a> {
     pub to: Option<NaiveDate>,
 }
 
+/// A row of `schedule_runs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleRun {
+    pub id: i64,
+    pub schedule: String,
+    /// cron, manual or catch-up.
+    pub trigger: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    /// running, ok, partial or failed.
+    pub outcome: String,
+    pub files_imported: i64,
+    pub files_skipped: i64,
+    pub files_failed: i64,
+    pub rows_accepted: i64,
+    pub batches: Vec<i64>,
+    pub error: Option<String>,
+}
+
 fn key_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<ApiKey> {
     Ok(ApiKey {
         id: r.get(0)?,
@@ -182,6 +201,52 @@ impl Store {
         let (a, b): (Option<NaiveDate>, Option<NaiveDate>) =
             st.query_row(params![dataset, jurisdiction, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(a.zip(b))
+    }
+
+    /// Records the start of a scheduled run; returns its id.
+    pub fn start_schedule_run(&self, schedule: &str, trigger: &str, at: NaiveDateTime) -> Result<i64> {
+        let mut st = self.conn.prepare_cached(queries::INSERT_SCHEDULE_RUN)?;
+        Ok(st.query_row(params![schedule, trigger, at], |r| r.get(0))?)
+    }
+
+    /// Records how a scheduled run ended.
+    pub fn finish_schedule_run(&self, run: &ScheduleRun) -> Result<()> {
+        let batches = serde_json::to_string(&run.batches).unwrap_or_else(|_| "[]".into());
+        self.conn.prepare_cached(queries::FINISH_SCHEDULE_RUN)?.execute(params![
+            run.id,
+            run.finished_at,
+            run.outcome,
+            run.files_imported,
+            run.files_skipped,
+            run.files_failed,
+            run.rows_accepted,
+            batches,
+            run.error
+        ])?;
+        Ok(())
+    }
+
+    pub fn last_schedule_run(&self, schedule: &str) -> Result<Option<ScheduleRun>> {
+        let mut st = self.conn.prepare_cached(queries::LAST_SCHEDULE_RUN)?;
+        Ok(st
+            .query_row(params![schedule], |r| {
+                let batches: String = r.get(10)?;
+                Ok(ScheduleRun {
+                    id: r.get(0)?,
+                    schedule: r.get(1)?,
+                    trigger: r.get(2)?,
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    outcome: r.get(5)?,
+                    files_imported: r.get(6)?,
+                    files_skipped: r.get(7)?,
+                    files_failed: r.get(8)?,
+                    rows_accepted: r.get(9)?,
+                    batches: serde_json::from_str(&batches).unwrap_or_default(),
+                    error: r.get(11)?,
+                })
+            })
+            .optional()?)
     }
 
     /// Every dataset's records (rows and date coverage) and committed imports.

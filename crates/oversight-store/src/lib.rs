@@ -21,7 +21,7 @@ pub mod queries;
 mod store;
 mod stream;
 
-pub use api::{ApiKey, AuditEntry, DatasetSummary, ExtractQuery, NewAuditEntry, date_column};
+pub use api::{ApiKey, AuditEntry, DatasetSummary, ExtractQuery, NewAuditEntry, ScheduleRun, date_column};
 pub use batches::{BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};

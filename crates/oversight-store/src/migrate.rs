@@ -9,6 +9,7 @@ pub static MIGRATIONS: &[(u32, &str, &str)] = &[
     (2, "settings", include_str!("../../../sql/migrations/0002_settings.sql")),
     (3, "metrics", include_str!("../../../sql/migrations/0003_metrics.sql")),
     (4, "api", include_str!("../../../sql/migrations/0004_api.sql")),
+    (5, "schedules", include_str!("../../../sql/migrations/0005_schedules.sql")),
 ];
 
 pub(crate) fn migrate(conn: &Connection, path: &std::path::Path) -> Result<()> {

@@ -64,4 +64,7 @@ queries! {
     CUBE_SUMS = "api/cube_sums.sql";
     DATASET_IMPORTS = "api/dataset_imports.sql";
     CUBE_SPAN = "api/cube_span.sql";
+    INSERT_SCHEDULE_RUN = "api/insert_schedule_run.sql";
+    FINISH_SCHEDULE_RUN = "api/finish_schedule_run.sql";
+    LAST_SCHEDULE_RUN = "api/last_schedule_run.sql";
 }

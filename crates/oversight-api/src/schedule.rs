@@ -1,0 +1,384 @@
+//! Scheduled imports: `[[schedule]]` entries run inside `oversight serve`. Each run imports the files of its
+//! source that no batch holds yet (the importer recognises a file by sha256), recomputes the periods they
+//! touched and records the outcome in `schedule_runs`. A run that would overlap a running one is skipped with
+//! a log line; a run missed while the server was down runs once at start-up (`catch_up`); one failing source
+//! or file never stops the others.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use oversight_core::{Dataset, ErrorCode};
+use oversight_import::{ImportOutcome, ImportRequest, InputFile};
+use oversight_store::{ScheduleRun, Store};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use utoipa::ToSchema;
+
+/// One `[[schedule]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Unique; used in `/v1/schedules/{name}/run`.
+    pub name: String,
+    /// Five fields (minute hour day-of-month month day-of-week), or six with seconds first.
+    pub cron: String,
+    /// IANA time zone the cron expression is read in (default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    pub dataset: String,
+    /// A shipped profile name or a profile file on the server.
+    pub profile: String,
+    /// A directory (every file in it), a glob in the last path segment (`/data/stops/*.csv`), or an
+    /// http(s) URL of one file.
+    pub source: String,
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+    /// Run once at start-up when an occurrence was missed while the server was down (default true).
+    #[serde(default = "yes")]
+    pub catch_up: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A schedule ready to run.
+pub(crate) struct Schedule {
+    pub(crate) cfg: ScheduleConfig,
+    cron: Cron,
+    tz: Tz,
+    running: AtomicBool,
+}
+
+impl Schedule {
+    /// Checks an entry: the cron expression, time zone, dataset and profile must all be valid.
+    pub(crate) fn new(cfg: ScheduleConfig) -> Result<Self, String> {
+        let cron =
+            Cron::from_str(&cfg.cron).map_err(|e| format!("schedule {:?}: cron {:?}: {e}", cfg.name, cfg.cron))?;
+        let tz: Tz = match &cfg.timezone {
+            None => Tz::UTC,
+            Some(t) => t.parse().map_err(|_| format!("schedule {:?}: unknown time zone {t:?}", cfg.name))?,
+        };
+        let ds: Dataset = cfg.dataset.parse().map_err(|e| format!("schedule {:?}: dataset: {e}", cfg.name))?;
+        oversight_import::resolve_profile(&cfg.profile, Some(ds))
+            .map_err(|e| format!("schedule {:?}: profile: {e}", cfg.name))?;
+        if cfg.source.trim().is_empty() {
+            return Err(format!("schedule {:?}: empty source", cfg.name));
+        }
+        Ok(Self { cfg, cron, tz, running: AtomicBool::new(false) })
+    }
+
+    pub(crate) fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.find_next_occurrence(&t.with_timezone(&self.tz), false).ok().map(|d| d.with_timezone(&Utc))
+    }
+}
+
+/// A schedule's state, as `GET /v1/schedules` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"name": "nightly-stops", "cron": "0 2 * * *", "timezone": "America/New_York", "dataset": "stops",
+    "profile": "opp", "source": "/srv/drop/stops", "jurisdiction": "ct-hartford", "running": false, "next_run": "2026-11-23T07:00:00Z",
+    "last_run": {"id": 4, "schedule": "nightly-stops", "trigger": "cron", "started_at": "2026-11-22T07:00:00", "finished_at": "2026-11-22T07:00:03",
+    "outcome": "ok", "files_imported": 1, "files_skipped": 3, "files_failed": 0, "rows_accepted": 18435, "batches": [9], "error": null}}))]
+pub struct ScheduleStatus {
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    pub dataset: String,
+    pub profile: String,
+    pub source: String,
+    pub jurisdiction: Option<String>,
+    pub running: bool,
+    pub next_run: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<Object>)]
+    pub last_run: Option<ScheduleRun>,
+}
+
+pub(crate) fn status(s: &Schedule, last: Option<ScheduleRun>) -> ScheduleStatus {
+    ScheduleStatus {
+        name: s.cfg.name.clone(),
+        cron: s.cfg.cron.clone(),
+        timezone: s.tz.name().to_owned(),
+        dataset: s.cfg.dataset.clone(),
+        profile: s.cfg.profile.clone(),
+        source: s.cfg.source.clone(),
+        jurisdiction: s.cfg.jurisdiction.clone(),
+        running: s.running.load(Ordering::SeqCst),
+        next_run: s.next_after(Utc::now()),
+        last_run: last,
+    }
+}
+
+/// Starts one task per schedule on the current runtime.
+pub(crate) fn spawn_all(state: &AppState) {
+    for i in 0..state.0.schedules.len() {
+        let st = state.clone();
+        tokio::spawn(async move { run_loop(st, i).await });
+    }
+}
+
+async fn run_loop(state: AppState, i: usize) {
+    let sched = &state.0.schedules[i];
+    let name = sched.cfg.name.clone();
+    if sched.cfg.catch_up {
+        let n2 = name.clone();
+        let last = state.read(move |s| Ok(s.last_schedule_run(&n2)?)).await.ok().flatten();
+        if let Some(last) = last {
+            let last_start = last.started_at.and_utc();
+            if sched.next_after(last_start).is_some_and(|t| t < Utc::now()) {
+                tracing::info!("schedule {name}: an occurrence was missed while the server was down; running it now");
+                let _ = run_now(&state, i, "catch-up").await;
+            }
+        }
+    }
+    loop {
+        let now = Utc::now();
+        let Some(next) = sched.next_after(now) else {
+            tracing::warn!("schedule {name}: the cron expression has no future occurrence; stopping");
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        if let Err(e) = run_now(&state, i, "cron").await
+            && e.code != ErrorCode::Conflict
+        {
+            tracing::error!("schedule {name}: {}", e.message);
+        }
+    }
+}
+
+/// Runs schedule `i` now unless it is already running (then a Conflict error, logged for cron ticks).
+pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -> ApiResult<ScheduleRun> {
+    let sched = &state.0.schedules[i];
+    if sched.running.swap(true, Ordering::SeqCst) {
+        tracing::info!(
+            "schedule {}: still running from the previous tick; this {trigger} run is skipped",
+            sched.cfg.name
+        );
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("schedule {} is running; try again when it ends", sched.cfg.name),
+        ));
+    }
+    let st = state.clone();
+    let res = state
+        .write(move |store| {
+            let sched = &st.0.schedules[i];
+            Ok(run_blocking(&st, store, sched, trigger))
+        })
+        .await;
+    state.0.schedules[i].running.store(false, Ordering::SeqCst);
+    let run = res?;
+    tracing::info!(
+        "schedule {}: {} ({} imported, {} already imported, {} failed)",
+        run.schedule,
+        run.outcome,
+        run.files_imported,
+        run.files_skipped,
+        run.files_failed
+    );
+    Ok(run)
+}
+
+fn now_local() -> NaiveDateTime {
+    chrono::Local::now().naive_local()
+}
+
+/// One run, on the writer connection: never returns an error, records it instead.
+fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str) -> ScheduleRun {
+    let cfg = &sched.cfg;
+    let started = now_local();
+    let id = store.start_schedule_run(&cfg.name, trigger, started).unwrap_or(0);
+    let mut run = ScheduleRun {
+        id,
+        schedule: cfg.name.clone(),
+        trigger: trigger.to_owned(),
+        started_at: started,
+        finished_at: None,
+        outcome: "ok".into(),
+        files_imported: 0,
+        files_skipped: 0,
+        files_failed: 0,
+        rows_accepted: 0,
+        batches: Vec::new(),
+        error: None,
+    };
+    let mut errors: Vec<String> = Vec::new();
+    let t0 = std::time::Instant::now();
+    let prepared = (|| -> Result<(oversight_import::Profile, Vec<PathBuf>, Option<tempdir::Dir>), String> {
+        let ds: Dataset = cfg.dataset.parse().map_err(|e| format!("dataset: {e}"))?;
+        let profile = oversight_import::resolve_profile(&cfg.profile, Some(ds)).map_err(|e| format!("profile: {e}"))?;
+        let (files, tmp) = list_source(&cfg.source)?;
+        Ok((profile, files, tmp))
+    })();
+    match prepared {
+        Err(e) => {
+            run.outcome = "failed".into();
+            errors.push(format!("source {}: {e}", cfg.source));
+        }
+        Ok((profile, files, _tmp)) => {
+            for f in files {
+                let req = ImportRequest {
+                    profile: profile.clone(),
+                    files: vec![InputFile::new(&f)],
+                    jurisdiction: cfg.jurisdiction.clone(),
+                    replace: false,
+                    origin: format!("schedule:{}", cfg.name),
+                };
+                match oversight_import::import(store, &req, &|_| {}) {
+                    Ok(ImportOutcome::Imported(r)) => {
+                        run.files_imported += 1;
+                        run.rows_accepted += r.batch.rows_accepted;
+                        run.batches.push(r.batch.id);
+                    }
+                    Ok(ImportOutcome::AlreadyImported(_)) => run.files_skipped += 1,
+                    Err(e) => {
+                        run.files_failed += 1;
+                        errors.push(format!("{}: {e}", f.display()));
+                    }
+                }
+            }
+            if run.files_failed > 0 {
+                run.outcome = "partial".into();
+            }
+        }
+    }
+    state.0.stats.job("import", t0.elapsed().as_secs_f64());
+    if run.files_imported > 0 {
+        let t = std::time::Instant::now();
+        if let Err(e) =
+            oversight_metrics::compute(store, &state.0.metrics_cfg, &oversight_metrics::ComputeRequest::default())
+        {
+            errors.push(format!("compute: {e}"));
+            run.outcome = "partial".into();
+        }
+        state.0.stats.job("compute", t.elapsed().as_secs_f64());
+    }
+    run.finished_at = Some(now_local());
+    run.error = (!errors.is_empty()).then(|| errors.join("\n"));
+    if let Err(e) = store.finish_schedule_run(&run) {
+        tracing::error!("schedule {}: could not record the run: {e}", cfg.name);
+    }
+    run
+}
+
+/// The files of a source: a directory's files, a glob's matches (`*` and `?` in the last segment), or a URL
+/// downloaded to a temporary directory. Hidden files and partial downloads (`.part`, `.tmp`) are left alone.
+fn list_source(source: &str) -> Result<(Vec<PathBuf>, Option<tempdir::Dir>), String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let dir = tempdir::Dir::new().map_err(|e| e.to_string())?;
+        let name = source.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download.csv");
+        let name: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        let path = dir.0.join(name);
+        let resp = ureq::get(source).call().map_err(|e| format!("download failed: {e}"))?;
+        let mut reader = resp.into_body().into_reader();
+        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+        std::io::copy(&mut reader, &mut f).map_err(|e| format!("download failed: {e}"))?;
+        return Ok((vec![path], Some(dir)));
+    }
+    let p = Path::new(source);
+    let (dir, pattern) = if p.is_dir() {
+        (p.to_path_buf(), None)
+    } else {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !name.contains(['*', '?']) {
+            return if p.is_file() {
+                Ok((vec![p.to_path_buf()], None))
+            } else {
+                Err("no such file or directory".into())
+            };
+        }
+        (p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")), Some(name))
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            !n.starts_with('.')
+                && !n.ends_with(".part")
+                && !n.ends_with(".tmp")
+                && pattern.as_deref().is_none_or(|g| glob_match(g, &n))
+        })
+        .collect();
+    files.sort();
+    Ok((files, None))
+}
+
+/// `*` any run of characters, `?` one character.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
+        }
+    }
+    go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
+}
+
+mod tempdir {
+    /// A temporary directory removed on drop.
+    pub(crate) struct Dir(pub(crate) std::path::PathBuf);
+
+    impl Dir {
+        pub(crate) fn new() -> std::io::Result<Self> {
+            use rand::RngExt;
+            let p = std::env::temp_dir().join(format!("oversight-schedule-{:016x}", rand::rng().random::<u64>()));
+            std::fs::create_dir_all(&p)?;
+            Ok(Self(p))
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_the_last_segment() {
+        assert!(glob_match("*.csv", "stops_2020.csv"));
+        assert!(glob_match("stops_20??.csv", "stops_2020.csv"));
+        assert!(!glob_match("*.csv", "stops.csv.part"));
+        assert!(!glob_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_the_schedule_named() {
+        let base = ScheduleConfig {
+            name: "n".into(),
+            cron: "*/5 * * * *".into(),
+            timezone: Some("America/Chicago".into()),
+            dataset: "stops".into(),
+            profile: "opp".into(),
+            source: "/tmp".into(),
+            jurisdiction: None,
+            catch_up: true,
+        };
+        let s = Schedule::new(base.clone()).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-01-01T10:02:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(s.next_after(t).unwrap().to_rfc3339(), "2026-01-01T10:05:00+00:00");
+        for bad in [
+            ScheduleConfig { cron: "every day".into(), ..base.clone() },
+            ScheduleConfig { timezone: Some("Mars/Olympus".into()), ..base.clone() },
+            ScheduleConfig { dataset: "people".into(), ..base.clone() },
+            ScheduleConfig { profile: "nope".into(), ..base.clone() },
+        ] {
+            let e = Schedule::new(bad).err().unwrap();
+            assert!(e.starts_with("schedule \"n\""), "{e}");
+        }
+    }
+}

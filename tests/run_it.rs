@@ -1,0 +1,345 @@
+//! Running Oversight as its users do: the README's commands, extracted from the README itself (so the test
+//! fails when the README drifts), the example configuration, and scheduled imports from a folder.
+
+use crate::helpers::{Scratch, p, repo};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `oversight ARGS --bind 127.0.0.1:0` and reads the URL from its first line.
+fn start(s: &Scratch, args: &[&str], cwd: &std::path::Path) -> Server {
+    let mut child = s
+        .cmd()
+        .args(args)
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start oversight");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("oversight {args:?}: unexpected first line {line:?}"))
+        .to_owned();
+    Server { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// GET, returning status, the content-disposition header and the body.
+fn get(url: &str) -> (u16, Option<String>, String) {
+    let r = agent().get(url).call().expect("request");
+    let status = r.status().as_u16();
+    let cd = r.headers().get("content-disposition").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, cd, r.into_body().with_config().limit(100 << 20).read_to_string().unwrap_or_default())
+}
+
+fn post(url: &str, key: Option<&str>) -> (u16, String) {
+    let mut req = agent().post(url);
+    if let Some(k) = key {
+        req = req.header("Authorization", format!("Bearer {k}"));
+    }
+    let r = req.send_empty().expect("request");
+    (r.status().as_u16(), r.into_body().read_to_string().unwrap_or_default())
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The fenced blocks (language, text) of a README section (from its `## ` heading to the next).
+fn section_blocks(readme: &str, heading: &str) -> Vec<(String, String)> {
+    let start = readme.find(&format!("\n## {heading}")).unwrap_or_else(|| panic!("README has no section {heading:?}"));
+    let rest = &readme[start + 4..];
+    let end = rest.find("\n## ").unwrap_or(rest.len());
+    let mut blocks = Vec::new();
+    let mut lines = rest[..end].lines();
+    while let Some(l) = lines.next() {
+        if let Some(lang) = l.strip_prefix("```") {
+            let mut text = String::new();
+            for l in lines.by_ref() {
+                if l.starts_with("```") {
+                    break;
+                }
+                text.push_str(l);
+                text.push('\n');
+            }
+            blocks.push((lang.to_owned(), text));
+        }
+    }
+    blocks
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(repo().join("README.md")).expect("README.md")
+}
+
+/// The URLs of the `curl` lines of a block.
+fn curl_urls(block: &str) -> Vec<String> {
+    block
+        .lines()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .map(|l| {
+            let q = l.find('\'').expect("curl URL in single quotes");
+            let rest = &l[q + 1..];
+            rest[..rest.find('\'').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_quickstart_brings_up_the_demo_and_its_commands_answer_as_written() {
+    let text = readme();
+    let blocks = section_blocks(&text, "Two commands");
+    assert_eq!(blocks[0].1.trim(), "cargo run -- demo", "the README's first command");
+    assert_eq!(blocks[1].1.trim(), "cargo test --workspace", "the README's second command");
+    let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
+    assert!(ci.contains("\ncargo test --workspace\n"), ".ci/run must call the README's test command");
+
+    // `cargo run -- demo` is the binary's `demo`, from the repository root.
+    let s = Scratch::new();
+    let t = Instant::now();
+    let srv = start(&s, &["demo"], &repo());
+    eprintln!("demo up in {:.1} s", t.elapsed().as_secs_f64());
+    let (status, _, docs) = get(&format!("{}/docs/", srv.base));
+    assert_eq!(status, 200);
+    assert!(docs.contains("swagger"));
+
+    // Every indicator is populated.
+    let (_, _, cat) = get(&format!("{}/v1/indicators", srv.base));
+    let mut empty = Vec::new();
+    for ind in json(&cat).as_array().unwrap() {
+        let id = ind["id"].as_str().unwrap();
+        // Indicators documented as all-time only have points at grain `all`.
+        let grain = if ind["definition"].as_str().unwrap().contains("(all time only)") { "all" } else { "year" };
+        let (st, _, body) =
+            get(&format!("{}/v1/indicators/{id}/series?jurisdiction=demo-city&grain={grain}", srv.base));
+        assert_eq!(st, 200, "{id}: {body}");
+        if json(&body).as_array().unwrap().is_empty() {
+            empty.push(id.to_owned());
+        }
+    }
+    assert!(empty.is_empty(), "indicators without points in the demo: {empty:?}");
+
+    // The committee member's commands, as written (host and port swapped for the test server's).
+    let committee = section_blocks(&text, "For a committee member");
+    let urls = curl_urls(&committee[0].1);
+    assert_eq!(urls.len(), 3);
+    for u in &urls {
+        let (st, _, body) = get(&u.replace("http://127.0.0.1:8080", &srv.base));
+        assert_eq!(st, 200, "{u}: {body}");
+        json(&body);
+    }
+    let (_, _, its) = get(&urls[2].replace("http://127.0.0.1:8080", &srv.base));
+    let ratio = json(&its)["level_change"]["ratio"].as_f64().unwrap();
+    assert!(
+        text.contains(&format!(
+            "`level_change.ratio` is the change in Hispanic victims' monthly reports at the event ({ratio:.2}"
+        )),
+        "the README quotes the ratio {ratio:.2}"
+    );
+
+    // The journalist's download.
+    let journalist = section_blocks(&text, "For a journalist");
+    let url = &curl_urls(&journalist[0].1)[0];
+    let (st, cd, body) = get(&url.replace("http://127.0.0.1:8080", &srv.base));
+    assert_eq!(st, 200);
+    let name = cd.unwrap();
+    assert!(
+        name.contains("oversight-stops-demo-city-2019-01-01-to-2019-12-31.csv")
+            && text.contains("saves `oversight-stops-demo-city-2019-01-01-to-2019-12-31.csv`"),
+        "{name}"
+    );
+    assert!(body.lines().count() > 1000 && body.lines().skip(1).all(|l| l.contains(",2019-")), "one row per 2019 stop");
+}
+
+#[test]
+fn the_readme_analyst_profile_imports_as_described() {
+    let text = readme();
+    let blocks = section_blocks(&text, "For an analyst");
+    let csv = &blocks.iter().find(|b| b.0 == "csv").unwrap().1;
+    let toml = &blocks.iter().find(|b| b.0 == "toml").unwrap().1;
+    let s = Scratch::new();
+    s.write("riverton_stops.csv", csv);
+    s.write("riverton.toml", toml);
+    let commands = &blocks.iter().find(|b| b.0 == "sh").unwrap().1;
+    let mut outputs = Vec::new();
+    for line in commands.lines().filter(|l| l.starts_with("oversight ")) {
+        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let out = s.cmd().args(&args).current_dir(s.dir.path()).output().expect("run");
+        assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+        outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert!(
+        outputs[0].contains("accepted                  3") && outputs[0].contains("rejected                  1"),
+        "{}",
+        outputs[0]
+    );
+    let rejects = std::fs::read_to_string(s.path("rejects.csv")).unwrap();
+    assert!(rejects.contains("riverton_stops.csv,5,Stop Time,13:00"), "{rejects}");
+    let again = s.ok(&[
+        "import",
+        "--dataset",
+        "stops",
+        "--profile",
+        p(&s.path("riverton.toml")),
+        p(&s.path("riverton_stops.csv")),
+    ]);
+    assert!(again.stdout().contains("already imported"), "{}", again.stdout());
+
+    // The schedule shown in the README is valid configuration.
+    let sched = &blocks.iter().filter(|b| b.0 == "toml").nth(1).unwrap().1;
+    let cfg = s.write("oversight.toml", sched.replace("/srv/oversight/riverton.toml", p(&s.path("riverton.toml"))));
+    let srv = start(&s, &["--config", p(&cfg), "serve"], s.dir.path());
+    let (_, _, body) = get(&format!("{}/v1/schedules", srv.base));
+    let v = json(&body);
+    assert_eq!(v[0]["name"], "riverton-nightly");
+    assert!(v[0]["next_run"].is_string());
+}
+
+#[test]
+fn the_example_configuration_loads_and_serves() {
+    let s = Scratch::new();
+    let example = repo().join("oversight.example.toml");
+    let srv = start(&s, &["--config", p(&example), "serve"], s.dir.path());
+    let (_, _, body) = get(&format!("{}/v1/schedules", srv.base));
+    let v = json(&body);
+    assert_eq!(v[0]["name"], "nightly-hartford-stops");
+    assert_eq!(v[0]["timezone"], "America/New_York");
+    drop(srv);
+    // A typo is an error naming the key, not a silently ignored setting.
+    let bad = s.write("bad.toml", "[api]\npublic_read = false\n");
+    let r = s.run(&["--config", p(&bad), "serve", "--bind", "127.0.0.1:0"]);
+    assert_ne!(r.code(), Some(0));
+    assert!(r.stderr().contains("public_read"), "{}", r.stderr());
+    // An environment variable overrides the file: reads now need a key.
+    let mut child = s
+        .cmd()
+        .args(["--config", p(&example), "serve", "--bind", "127.0.0.1:0"])
+        .env("OVERSIGHT__API__PUBLIC_READS", "false")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let srv = Server { child, base: line.trim().strip_prefix("listening on ").unwrap().to_owned() };
+    assert_eq!(get(&format!("{}/v1/indicators", srv.base)).0, 401);
+}
+
+/// Polls `/v1/schedules` until `done` holds for the schedule's last run (or 20 s pass).
+fn wait_for(srv: &Server, done: impl Fn(&Value) -> bool) -> Value {
+    let t = Instant::now();
+    loop {
+        let (_, _, body) = get(&format!("{}/v1/schedules", srv.base));
+        let v = json(&body)[0].clone();
+        if v["running"] == false && done(&v["last_run"]) {
+            return v;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "schedule never reached the expected state: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_schedule_imports_files_dropped_into_a_folder_once_and_reports_a_bad_one_without_stopping() {
+    let s = Scratch::new();
+    let drop_dir = s.path("drop");
+    std::fs::create_dir(&drop_dir).unwrap();
+    let stops = std::fs::read_to_string(repo().join("fixtures/stops.csv")).unwrap();
+    let mut lines = stops.lines();
+    let header = lines.next().unwrap();
+    let body: Vec<&str> = lines.collect();
+    let part = |a: usize, b: usize| format!("{header}\n{}\n", body[a..b].join("\n"));
+    let cfg = s.write(
+        "oversight.toml",
+        format!(
+            "[[schedule]]\nname = \"drop\"\ncron = \"* * * * * *\"\ndataset = \"stops\"\nprofile = \"canonical\"\nsource = \"{}\"\n",
+            p(&drop_dir)
+        ),
+    );
+    let analyst = s.ok(&["keys", "create", "--role", "analyst", "--name", "t"]).stdout().trim().to_owned();
+    let srv = start(&s, &["--config", p(&cfg), "serve"], s.dir.path());
+
+    // A file dropped in is imported within a tick, and the indicators are recomputed.
+    std::fs::write(drop_dir.join("stops-a.csv"), part(0, 500)).unwrap();
+    let v = wait_for(&srv, |r| r["files_imported"] == 1 || r["files_skipped"] == 1);
+    assert_eq!(v["last_run"]["outcome"], "ok", "{v}");
+    let (_, _, series) =
+        get(&format!("{}/v1/indicators/stops.count/series?jurisdiction=demo-city&grain=all&group=all", srv.base));
+    assert_eq!(json(&series)[0]["numerator"], 500.0, "{series}");
+
+    // The same file again, under another name: nothing is imported.
+    std::fs::write(drop_dir.join("stops-a-copy.csv"), part(0, 500)).unwrap();
+    let v = wait_for(&srv, |r| r["files_skipped"] == 2);
+    assert_eq!(v["last_run"]["files_imported"], 0);
+    let (_, _, imports) = get(&format!("{}/v1/imports", srv.base));
+    assert_eq!(json(&imports)["items"].as_array().unwrap().len(), 1, "one batch only");
+
+    // A malformed file is refused and reported; a good file dropped after it still lands.
+    std::fs::write(drop_dir.join("stops-b-broken.csv"), "this is not,a stops file\n1,2\n").unwrap();
+    let v = wait_for(&srv, |r| r["files_failed"] == 1);
+    assert_eq!(v["last_run"]["outcome"], "partial");
+    assert!(v["last_run"]["error"].as_str().unwrap().contains("stops-b-broken.csv"), "{v}");
+    std::fs::write(drop_dir.join("stops-c.csv"), part(500, 800)).unwrap();
+    // Later runs: a, its copy and c are known, the broken file is reported again each time.
+    let v = wait_for(&srv, |r| r["files_skipped"] == 3 && r["files_failed"] == 1);
+    assert_eq!(v["last_run"]["outcome"], "partial");
+    let (_, _, series) =
+        get(&format!("{}/v1/indicators/stops.count/series?jurisdiction=demo-city&grain=all&group=all", srv.base));
+    assert_eq!(json(&series)[0]["numerator"], 800.0, "{series}");
+
+    // Run now by hand: analyst only; unknown schedules are 404.
+    assert_eq!(post(&format!("{}/v1/schedules/drop/run", srv.base), None).0, 401);
+    assert_eq!(post(&format!("{}/v1/schedules/nope/run", srv.base), Some(&analyst)).0, 404);
+    let (st, body) = post(&format!("{}/v1/schedules/drop/run", srv.base), Some(&analyst));
+    assert!(st == 200 || st == 409, "{st} {body}");
+}
+
+#[test]
+fn a_run_missed_while_the_server_was_down_runs_once_at_start_up() {
+    let s = Scratch::new();
+    let drop_dir = s.path("drop");
+    std::fs::create_dir(&drop_dir).unwrap();
+    std::fs::copy(repo().join("fixtures/populations.csv"), drop_dir.join("populations.csv")).unwrap();
+    // Yearly at midnight on 1 January: never due while the test runs.
+    let cfg = s.write(
+        "oversight.toml",
+        format!(
+            "[[schedule]]\nname = \"yearly\"\ncron = \"0 0 1 1 *\"\ndataset = \"populations\"\nprofile = \"canonical\"\nsource = \"{}\"\n",
+            p(&drop_dir)
+        ),
+    );
+    {
+        // A run recorded two years ago: the 1 January since then was missed.
+        let store = s.store();
+        let old = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let id = store.start_schedule_run("yearly", "cron", old).unwrap();
+        let mut run = store.last_schedule_run("yearly").unwrap().unwrap();
+        assert_eq!(run.id, id);
+        run.finished_at = Some(old);
+        run.outcome = "ok".into();
+        store.finish_schedule_run(&run).unwrap();
+    }
+    let srv = start(&s, &["--config", p(&cfg), "serve"], s.dir.path());
+    let v = wait_for(&srv, |r| r["trigger"] == "catch-up");
+    assert_eq!(v["last_run"]["files_imported"], 1, "{v}");
+}
