@@ -186,21 +186,39 @@ pub(crate) async fn series_csv(
     series_inner(st, headers, id, q, true).await
 }
 
-async fn series_inner(
-    st: AppState,
-    headers: HeaderMap,
-    id: String,
-    q: Option<String>,
-    csv: bool,
-) -> ApiResult<Response> {
+async fn series_inner(st: AppState, headers: HeaderMap, id: String, q: Option<String>, csv: bool) -> ApiResult<Response> {
     st.authorize(&headers, None).await?;
-    let p = Params::parse(q.as_deref(), SERIES_PARAMS)?;
-    let ind = oversight_metrics::indicator(&id).ok_or_else(|| ApiError::not_found("indicator", &id))?;
+    // Series change only when a write happens (imports, computes: all through this server), so rendered
+    // responses are cached by request until the next write.
+    let key = format!("series\u{1f}{id}\u{1f}{}\u{1f}{csv}", q.as_deref().unwrap_or(""));
+    if let Some(c) = st.cached(&key) {
+        return Ok(cached_response(c));
+    }
+    let generation = st.generation();
+    let c = render_series(&st, &id, q.as_deref(), csv).await?;
+    st.cache(key, generation, c.clone());
+    Ok(cached_response(c))
+}
+
+fn cached_response(c: crate::state::Cached) -> Response {
+    let mut r = Body::from(c.body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(c.content_type));
+    if let Some(f) = c.filename
+        && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{f}\""))
+    {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> ApiResult<crate::state::Cached> {
+    let p = Params::parse(q, SERIES_PARAMS)?;
+    let ind = oversight_metrics::indicator(id).ok_or_else(|| ApiError::not_found("indicator", id))?;
     let jurisdiction = p.required("jurisdiction")?.to_owned();
     let grain_s = p.str("grain")?.unwrap_or("month").to_owned();
-    let grain: Grain = grain_s.parse().map_err(|_| {
-        ApiError::param("grain", format!("expected week, month, quarter, year or all, got {grain_s:?}"))
-    })?;
+    let grain: Grain = grain_s
+        .parse()
+        .map_err(|_| ApiError::param("grain", format!("expected week, month, quarter, year or all, got {grain_s:?}")))?;
     let (from, to) = p.range()?;
     let group = p.str("group")?.map(str::to_owned);
     if let Some(g) = &group
@@ -254,7 +272,8 @@ async fn series_inner(
         })
         .collect();
     if !csv {
-        return Ok(Json(out).into_response());
+        let body = serde_json::to_vec(&out).map_err(|e| ApiError::internal("json", e))?;
+        return Ok(crate::state::Cached { body: body.into(), content_type: "application/json", filename: None });
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     let head = [
@@ -294,7 +313,11 @@ async fn series_inner(
         w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
     };
     let body = write().map_err(|e| ApiError::internal("csv", e))?;
-    Ok(csv_response(body, &format!("{id}-{jurisdiction}-{grain_s}.csv")))
+    Ok(crate::state::Cached {
+        body: body.into(),
+        content_type: "text/csv; charset=utf-8",
+        filename: Some(format!("{id}-{jurisdiction}-{grain_s}.csv")),
+    })
 }
 
 // ---------------------------------------------------------------- disparities

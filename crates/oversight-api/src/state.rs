@@ -80,7 +80,22 @@ pub(crate) struct Inner {
     pub(crate) analysis_cfg: oversight_metrics::AnalysisConfig,
     pub(crate) stats: crate::ops::Stats,
     pub(crate) schedules: Vec<crate::schedule::Schedule>,
+    /// Bumped by every write: cached responses of an older generation are stale.
+    generation: std::sync::atomic::AtomicU64,
+    /// Rendered read responses (series), by canonical request, with the generation they were made in.
+    cache: Mutex<std::collections::HashMap<String, (u64, Cached)>>,
 }
+
+/// A rendered response body and its content type.
+#[derive(Clone)]
+pub(crate) struct Cached {
+    pub(crate) body: bytes::Bytes,
+    pub(crate) content_type: &'static str,
+    pub(crate) filename: Option<String>,
+}
+
+/// Entries kept before the cache is emptied (a crude bound; the working set of a dashboard is small).
+const CACHE_ENTRIES: usize = 4096;
 
 /// Cheap to clone; every handler gets one.
 #[derive(Clone)]
@@ -112,6 +127,8 @@ impl AppState {
             analysis_cfg,
             stats: crate::ops::Stats::default(),
             schedules: checked,
+            generation: std::sync::atomic::AtomicU64::new(0),
+            cache: Mutex::new(std::collections::HashMap::new()),
         })))
     }
 
@@ -142,7 +159,10 @@ impl AppState {
         let inner = self.0.clone();
         tokio::task::spawn_blocking(move || {
             let store = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&store)
+            let out = f(&store);
+            // Whatever the write did (even in part), cached reads made before it are stale.
+            inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            out
         })
         .await?
     }
@@ -234,6 +254,29 @@ impl AppState {
         if let Err(e) = res {
             tracing::error!("audit log write failed: {}", e.message);
         }
+    }
+
+    /// A cached response for `key` made since the last write.
+    pub(crate) fn cached(&self, key: &str) -> Option<Cached> {
+        let gen_now = self.0.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let cache = self.0.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.get(key).filter(|(g, _)| *g == gen_now).map(|(_, c)| c.clone())
+    }
+
+    /// Caches a response made while the generation was `gen_at_start` (if no write happened meanwhile).
+    pub(crate) fn cache(&self, key: String, gen_at_start: u64, value: Cached) {
+        if self.0.generation.load(std::sync::atomic::Ordering::SeqCst) != gen_at_start {
+            return;
+        }
+        let mut cache = self.0.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (gen_at_start, value));
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.0.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn timeout(&self) -> Duration {
