@@ -24,9 +24,10 @@ unset OVERSIGHT_CONFIG OVERSIGHT_DB
 wait_port() { for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$1/$2" && return 0; sleep 0.1; done; echo "port $1 did not answer"; exit 1; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-bench_wrk() {   # name url
-  local r; r=$(wrk -t2 -c64 -d"${SECS}s" --latency "$2")
-  printf "%-12s %10s req/s   p50 %8s   p99 %8s\n" "$1" "$(echo "$r" | awk '/Requests\/sec/ {print $2}')" \
+bench_wrk() {   # name url [wrk args...]
+  local name=$1 url=$2; shift 2
+  local r; r=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" "$url")
+  printf "%-20s %10s req/s   p50 %8s   p99 %8s\n" "$name" "$(echo "$r" | awk '/Requests\/sec/ {print $2}')" \
     "$(echo "$r" | awk '$1=="50%" {print $2}')" "$(echo "$r" | awk '$1=="99%" {print $2}')"
 }
 
@@ -47,6 +48,7 @@ Q='indicator=stops.search_rate&jurisdiction=demo-city&grain=month&group=all'
 echo "rows per response: $(curl -s "http://127.0.0.1:18101/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=month&group=all" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') (oversight), $(curl -s "http://127.0.0.1:18103/points/metric_points.json?indicator=stops.search_rate&jurisdiction_id=demo-city&grain=month&group=all&_shape=array" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') (datasette)"
 bench_wrk hello "http://127.0.0.1:18102/"
 bench_wrk oversight "http://127.0.0.1:18101/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=month&group=all"
+bench_wrk "oversight (uncached)" "http://127.0.0.1:18101" -s bench/uncached.lua
 bench_wrk datasette "http://127.0.0.1:18103/points/metric_points.json?indicator=stops.search_rate&jurisdiction_id=demo-city&grain=month&group=all&_shape=array"
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; PIDS=()
 

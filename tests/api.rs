@@ -366,6 +366,19 @@ fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
     );
     assert_status(&r, 201, "multipart import");
 
+    // The CLI cannot open the file the server owns: it says so and points at --server, which uploads.
+    let fixture = repo().join("fixtures/crime_reports.csv");
+    let r = s.run(&["import", "--dataset", "crime-reports", "--profile", "canonical", fixture.to_str().unwrap()]);
+    assert_eq!(r.code(), Some(3), "{}", r.stderr());
+    assert!(r.stderr().contains("--server"), "{}", r.stderr());
+    let via = ["import", "--dataset", "crime-reports", "--profile", "canonical", "--server", srv.base.as_str()];
+    let r = s.run(&[&via[..], &[fixture.to_str().unwrap()]].concat());
+    assert_eq!(r.code(), Some(2), "no key: {}", r.stderr());
+    let r = s.ok(&[&via[..], &["--key", analyst.as_str(), fixture.to_str().unwrap()]].concat());
+    assert!(r.stdout().contains("imported as batch"), "{}", r.stdout());
+    let r = s.ok(&[&via[..], &["--key", analyst.as_str(), fixture.to_str().unwrap()]].concat());
+    assert!(r.stdout().contains("already imported"), "{}", r.stdout());
+
     // The canary is nowhere in what the public endpoints say.
     let batch = b["batch"]["id"].as_i64().unwrap();
     for path in [
@@ -384,5 +397,74 @@ fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
         let r = srv.get(&path, None);
         assert_status(&r, 200, &path);
         assert!(!r.body.contains(canary) && !r.body.contains("ZZOTHERQX"), "{path} leaked the canary");
+    }
+}
+
+#[test]
+fn every_operation_documents_an_example_response() {
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("openapi/openapi.json")).unwrap()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let has_example = |schema: &Value| -> bool {
+        let r = schema.get("$ref").or_else(|| schema.get("items").and_then(|i| i.get("$ref")));
+        r.and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .is_some_and(|name| schemas[name].get("example").is_some())
+    };
+    let mut missing = Vec::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let ok = op["responses"].as_object().unwrap().iter().filter(|(code, _)| code.starts_with('2')).all(
+                |(_, resp)| {
+                    resp["content"].as_object().is_some_and(|c| {
+                        c.values()
+                            .all(|media| media.get("example").is_some() || media.get("schema").is_some_and(has_example))
+                    })
+                },
+            );
+            if !ok {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "operations without an example response: {missing:?}");
+}
+
+#[test]
+fn sigterm_lets_an_import_in_flight_land_whole_or_not_at_all() {
+    let s = Scratch::new();
+    s.ok(&[
+        "import",
+        "--dataset",
+        "populations",
+        "--profile",
+        "canonical",
+        repo().join("fixtures/populations.csv").to_str().unwrap(),
+    ]);
+    let analyst = key(&s, "analyst");
+    let srv = start(&s);
+    let body = std::fs::read(repo().join("fixtures/stops.csv")).unwrap();
+    let url = format!("{}/v1/imports/stops?profile=canonical", srv.base);
+    let pid = srv.child.id().to_string();
+    let upload = std::thread::spawn(move || {
+        agent()
+            .post(url)
+            .header("Authorization", format!("Bearer {analyst}"))
+            .header("Content-Type", "text/csv")
+            .send(&body[..])
+            .map(|r| r.status().as_u16())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = upload.join().unwrap();
+    let mut srv = srv;
+    let exit = srv.child.wait().unwrap();
+    assert!(exit.success(), "the server must exit cleanly on SIGTERM: {exit:?}");
+    // Either the import finished (201) and the batch is whole, or it never started and nothing landed.
+    let store = s.store();
+    let rows = store.count_rows(oversight_core::Table::Stops).unwrap();
+    match status {
+        Ok(201) => assert_eq!(rows, 19001),
+        other => assert_eq!(rows, 0, "a request cut off ({other:?}) must leave nothing behind"),
     }
 }

@@ -103,7 +103,11 @@ fn doc(i: &oversight_metrics::Indicator, threshold: u32) -> IndicatorDoc {
 
 /// The indicator catalogue.
 #[utoipa::path(get, path = "/v1/indicators", tag = "indicators",
-    responses((status = 200, description = "Every indicator", body = Vec<IndicatorDoc>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "Every indicator", body = Vec<IndicatorDoc>, example = json!([{"id": "stops.search_rate", "title": "Search rate", "dataset": "stops",
+        "kind": "proportion", "unit": "share of stops", "definition": "Share of stops with a search, among stops whose search status is recorded.",
+        "formula": "searches / stops with search recorded", "ci_method": "wilson", "groups": ["all", "race", "sex", "age"],
+        "suppression_rule": "counts from 1 to 10 are withheld, with complementary suppression", "sources": ["stops"], "caveats": []}])),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn indicators(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -186,7 +190,13 @@ pub(crate) async fn series_csv(
     series_inner(st, headers, id, q, true).await
 }
 
-async fn series_inner(st: AppState, headers: HeaderMap, id: String, q: Option<String>, csv: bool) -> ApiResult<Response> {
+async fn series_inner(
+    st: AppState,
+    headers: HeaderMap,
+    id: String,
+    q: Option<String>,
+    csv: bool,
+) -> ApiResult<Response> {
     st.authorize(&headers, None).await?;
     // Series change only when a write happens (imports, computes: all through this server), so rendered
     // responses are cached by request until the next write.
@@ -216,9 +226,9 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
     let ind = oversight_metrics::indicator(id).ok_or_else(|| ApiError::not_found("indicator", id))?;
     let jurisdiction = p.required("jurisdiction")?.to_owned();
     let grain_s = p.str("grain")?.unwrap_or("month").to_owned();
-    let grain: Grain = grain_s
-        .parse()
-        .map_err(|_| ApiError::param("grain", format!("expected week, month, quarter, year or all, got {grain_s:?}")))?;
+    let grain: Grain = grain_s.parse().map_err(|_| {
+        ApiError::param("grain", format!("expected week, month, quarter, year or all, got {grain_s:?}"))
+    })?;
     let (from, to) = p.range()?;
     let group = p.str("group")?.map(str::to_owned);
     if let Some(g) = &group
@@ -576,7 +586,9 @@ pub(crate) async fn events_add(
 
 /// Removes an event added by hand (analyst); imported events change by re-importing their file.
 #[utoipa::path(delete, path = "/v1/policy-events/{id}", tag = "policy", params(("id" = i64, Path)), security(("api_key" = [])),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The removed event", body = Object, example = json!({"id": 3, "jurisdiction_id": "demo-city", "effective_date": "2021-07-01",
+        "kind": "sanctuary_policy", "title": "Welcoming city ordinance", "source": null, "agency": null, "batch_id": null})),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn events_remove(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -706,7 +718,8 @@ fn parse_years(s: &str) -> Option<(i32, i32)> {
 
 /// Import batches, newest first (cursor pagination).
 #[utoipa::path(get, path = "/v1/imports", tag = "imports", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page, example = json!({"items": [{"id": 3, "dataset": "stops", "profile": "opp", "file_names": "ct_hartford_2020_04_01.csv",
+        "rows_read": 18439, "rows_accepted": 18435, "rows_rejected": 4, "status": "committed", "origin": "cli"}], "next_cursor": "c3"})), (status = 400, body = ErrorBody)))]
 pub(crate) async fn imports_list(
     State(st): State<AppState>,
     headers: HeaderMap,

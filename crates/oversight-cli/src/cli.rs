@@ -196,6 +196,13 @@ pub(crate) struct ImportArgs {
     /// Import every file in this directory that no batch holds yet (by sha256), one batch each.
     #[arg(long, conflicts_with = "files")]
     pub(crate) dir: Option<PathBuf>,
+    /// Upload through a running `oversight serve` at this URL instead of opening the database (the server
+    /// owns the file while it runs). Only shipped profile names are accepted over HTTP.
+    #[arg(long)]
+    pub(crate) server: Option<String>,
+    /// API key (role analyst or higher) for --server.
+    #[arg(long, env = "OVERSIGHT_API_KEY", hide_env_values = true)]
+    pub(crate) key: Option<String>,
     /// Files to import.
     pub(crate) files: Vec<PathBuf>,
 }

@@ -117,6 +117,9 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
         Err(e) => return refuse(format!("--dataset: {e}")),
     };
     let profile = resolve_profile(&args.profile, Some(dataset))?;
+    if let Some(server) = &args.server {
+        return crate::serve::upload(server, &args, dataset, !profile.toml.files.is_empty());
+    }
     let inputs: Vec<Vec<InputFile>> = if let Some(dir) = &args.dir {
         if !profile.toml.files.is_empty() {
             return refuse(format!(

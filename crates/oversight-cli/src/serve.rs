@@ -149,3 +149,108 @@ pub(crate) fn keys(store: &Store, cmd: KeysCmd) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `oversight import --server URL`: the same import through a running server's API.
+pub(crate) fn upload(
+    server: &str,
+    args: &crate::cli::ImportArgs,
+    dataset: oversight_core::Dataset,
+    multi_file: bool,
+) -> Result<ExitCode> {
+    let Some(key) = &args.key else {
+        return refuse("--server needs an API key with role analyst or higher: --key or OVERSIGHT_API_KEY");
+    };
+    if args.rejects.is_some() {
+        return refuse("--rejects is not available with --server: read them at GET /v1/imports/{batch}/rejects");
+    }
+    let mut files: Vec<std::path::PathBuf> = args.files.clone();
+    if let Some(dir) = &args.dir {
+        files = std::fs::read_dir(dir)
+            .with_context(|| format!("reading directory {}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        files.sort();
+    }
+    if files.is_empty() {
+        return refuse("no file to import: give FILE... or --dir DIR");
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let base = server.trim_end_matches('/');
+    let mut query = format!("profile={}", enc(&args.profile));
+    if let Some(j) = &args.jurisdiction {
+        query.push_str(&format!("&jurisdiction={}", enc(j)));
+    }
+    if args.replace {
+        query.push_str("&replace=true");
+    }
+    // One request per file, or one multipart request with all of them for a multi-file profile.
+    let groups: Vec<Vec<std::path::PathBuf>> =
+        if multi_file { vec![files] } else { files.into_iter().map(|f| vec![f]).collect() };
+    let mut worst = 0u8;
+    for group in groups {
+        let names = group.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + ");
+        let req = agent
+            .post(format!("{base}/v1/imports/{}?{query}", dataset.as_str()))
+            .header("Authorization", format!("Bearer {key}"));
+        let resp = if group.len() == 1 {
+            let name = group[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let file = std::fs::File::open(&group[0]).with_context(|| format!("opening {}", group[0].display()))?;
+            agent
+                .post(format!("{base}/v1/imports/{}?{query}&filename={}", dataset.as_str(), enc(&name)))
+                .header("Authorization", format!("Bearer {key}"))
+                .header("Content-Type", "text/csv")
+                .send(ureq::SendBody::from_reader(&mut std::io::BufReader::new(file)))
+        } else {
+            let boundary = "oversight-upload-boundary-7f3a";
+            let mut body = Vec::new();
+            for f in &group {
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                body.extend_from_slice(
+                    format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                         Content-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend(std::fs::read(f).with_context(|| format!("reading {}", f.display()))?);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+            req.header("Content-Type", format!("multipart/form-data; boundary={boundary}")).send(&body[..])
+        };
+        let resp = resp.with_context(|| format!("uploading to {base}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        match status {
+            201 => println!(
+                "{names}: imported as batch {} ({} accepted, {} rejected)",
+                v["batch"]["id"], v["batch"]["rows_accepted"], v["batch"]["rows_rejected"]
+            ),
+            200 => println!("{names}: already imported as batch {}; nothing changed", v["batch"]["id"]),
+            _ => {
+                eprintln!("error: {names}: {} ({status})", v["error"]["message"].as_str().unwrap_or(&text));
+                worst = worst.max(if (400..500).contains(&status) { 2 } else { 1 });
+                if args.dir.is_none() {
+                    return Ok(ExitCode::from(worst));
+                }
+            }
+        }
+    }
+    Ok(if worst == 0 { ExitCode::SUCCESS } else { ExitCode::from(worst) })
+}
+
+/// Percent-encodes a query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
