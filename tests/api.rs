@@ -21,8 +21,13 @@ impl Drop for Server {
 }
 
 fn start(s: &Scratch) -> Server {
+    start_with(s, &[])
+}
+
+fn start_with(s: &Scratch, env: &[(&str, &str)]) -> Server {
     let mut child = s
         .cmd()
+        .envs(env.iter().copied())
         .args(["serve", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -281,6 +286,14 @@ fn every_endpoint_answers_and_refuses_as_documented() {
     assert_status(&pq, 200, "parquet");
     assert!(pq.body.len() > 1000 || pq.header("content-type") == Some("application/vnd.apache.parquet"));
     assert_eq!(srv.get("/v1/extracts/people", None).status, 404);
+    // The sidecar names the same file, the filters, what is withheld and the source batches.
+    let m = srv
+        .get("/v1/extracts/crime-reports/manifest?jurisdiction=demo-city&from=2016-01-01&to=2016-01-31", None)
+        .json();
+    assert_eq!(m["filename"], "oversight-crime-reports-demo-city-2016-01-01-to-2016-01-31.csv");
+    assert_eq!(m["source_batches"][0]["files"], "crime_reports.csv");
+    assert!(m["withheld"].as_str().unwrap().contains("names"));
+    assert!(!m["columns"].as_array().unwrap().iter().any(|c| c == "location" || c == "lat"));
 
     // Audit (admin only) holds the writes and the extracts.
     assert_eq!(srv.get("/v1/audit", Some(&analyst)).status, 403);
@@ -467,4 +480,37 @@ fn sigterm_lets_an_import_in_flight_land_whole_or_not_at_all() {
         Ok(201) => assert_eq!(rows, 19001),
         other => assert_eq!(rows, 0, "a request cut off ({other:?}) must leave nothing behind"),
     }
+}
+
+#[test]
+fn bodies_past_the_configured_limits_are_413_with_the_common_error_body() {
+    let s = Scratch::new();
+    s.ok(&[
+        "import",
+        "--dataset",
+        "populations",
+        "--profile",
+        "canonical",
+        repo().join("fixtures/populations.csv").to_str().unwrap(),
+    ]);
+    let analyst = key(&s, "analyst");
+    let srv =
+        start_with(&s, &[("OVERSIGHT__API__MAX_UPLOAD_BYTES", "5000"), ("OVERSIGHT__API__MAX_BODY_BYTES", "100")]);
+    let big = std::fs::read(repo().join("fixtures/stops.csv")).unwrap();
+    let r = srv.send("POST", "/v1/imports/stops?profile=canonical", Some(&analyst), "text/csv", &big);
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.error_code(), "payload_too_large");
+    let body = format!(
+        r#"{{"jurisdiction_id":"demo-city","effective_date":"2020-01-01","kind":"other","title":"{}"}}"#,
+        "x".repeat(200)
+    );
+    let r = srv.send("POST", "/v1/policy-events", Some(&analyst), "application/json", body.as_bytes());
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.error_code(), "payload_too_large");
+    let store_rows = srv.get("/v1/datasets", None).json();
+    assert_eq!(
+        store_rows.as_array().unwrap().iter().find(|d| d["dataset"] == "stops").unwrap()["rows"],
+        0,
+        "nothing landed"
+    );
 }

@@ -98,9 +98,21 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
 
 pub(crate) const PARAMS: &[&str] = &["jurisdiction", "from", "to", "columns", "format"];
 
-pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
+/// A checked extract request and what it will read.
+struct Plan {
+    ds: Dataset,
+    jurisdiction: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    format: &'static str,
+    columns: Vec<&'static str>,
+    /// The committed import batches the extract reads.
+    batches: Vec<oversight_store::BatchRecord>,
+}
+
+async fn plan(state: &AppState, dataset: &str, raw: Option<&str>, params: &[&str]) -> ApiResult<Plan> {
     let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
-    let p = Params::parse(raw, PARAMS)?;
+    let p = Params::parse(raw, params)?;
     let jurisdiction = p.str("jurisdiction")?.map(str::to_owned);
     let (from, to) = p.range()?;
     let format = p.choice("format", &["csv", "parquet"])?.unwrap_or("csv");
@@ -129,18 +141,67 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
             return Err(ApiError::not_found("jurisdiction", j));
         }
     }
-    // Provenance: the committed batches the extract reads.
     let (j2, ds_name) = (jurisdiction.clone(), ds.as_str());
-    let batches: Vec<i64> = state
+    let batches = state
         .read(move |s| {
-            Ok(s.committed_batches()?
+            let ids: Vec<i64> = s
+                .committed_batches()?
                 .into_iter()
                 .filter(|b| b.dataset == ds_name)
                 .filter(|b| j2.is_none() || b.jurisdiction_id.is_none() || b.jurisdiction_id == j2)
+                .filter(|b| from.is_none_or(|f| b.date_max.is_none_or(|m| m >= f)))
+                .filter(|b| to.is_none_or(|t| b.date_min.is_none_or(|m| m <= t)))
                 .map(|b| b.id)
-                .collect())
+                .collect();
+            ids.into_iter().map(|id| Ok(s.batch(id)?)).collect::<ApiResult<Vec<_>>>()
         })
         .await?;
+    Ok(Plan { ds, jurisdiction, from, to, format, columns, batches })
+}
+
+/// The sidecar of an extract: what the same query would hold and where it comes from.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"dataset": "stops", "filename": "oversight-stops-demo-city-2019-01-01-to-2019-12-31.csv",
+    "filters": {"jurisdiction": "demo-city", "from": "2019-01-01", "to": "2019-12-31"}, "columns": ["date", "subject_race"],
+    "withheld": "names, exact locations and coordinates, officer identifiers, source record ids, birth years and places, raw codes",
+    "source_batches": [{"id": 3, "profile": "canonical", "files": "stops.csv", "sha256": "9f2c…", "finished_at": "2026-11-22T05:57:35", "rows_accepted": 19001}]}))]
+pub struct ExtractManifest {
+    pub dataset: String,
+    pub filename: String,
+    #[schema(value_type = Object)]
+    pub filters: serde_json::Value,
+    pub columns: Vec<String>,
+    pub withheld: String,
+    #[schema(value_type = Vec<Object>)]
+    pub source_batches: Vec<serde_json::Value>,
+}
+
+const WITHHELD: &str = "names (never stored), exact locations and coordinates, officer identifiers and keys, source record ids, \
+    birth years and places, raw source codes";
+
+pub(crate) async fn manifest(state: AppState, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
+    let pl = plan(&state, dataset, raw, &["jurisdiction", "from", "to", "columns", "format"]).await?;
+    let m = ExtractManifest {
+        dataset: pl.ds.as_str().into(),
+        filename: filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format),
+        filters: serde_json::json!({"jurisdiction": pl.jurisdiction, "from": pl.from, "to": pl.to}),
+        columns: pl.columns.iter().map(|c| c.to_string()).collect(),
+        withheld: WITHHELD.into(),
+        source_batches: pl
+            .batches
+            .iter()
+            .map(|b| {
+                serde_json::json!({"id": b.id, "profile": b.profile, "files": b.file_names(), "sha256": b.sha256,
+                    "finished_at": b.finished_at, "rows_accepted": b.rows_accepted})
+            })
+            .collect(),
+    };
+    Ok(axum::Json(m).into_response())
+}
+
+pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
+    let Plan { ds, jurisdiction, from, to, format, columns, batches } = plan(&state, dataset, raw, PARAMS).await?;
+    let batches: Vec<i64> = batches.iter().map(|b| b.id).collect();
     let filename = filename(ds.as_str(), jurisdiction.as_deref(), from, to, format);
     let filters = format!(
         "jurisdiction={}; from={}; to={}; columns={}",

@@ -15,7 +15,7 @@ mod state;
 
 pub use disparities::{DisparityRow, DisparityTable};
 pub use error::{ApiError, ErrorBody, status_of};
-pub use extracts::public_columns;
+pub use extracts::{ExtractManifest, public_columns};
 pub use routes::{IndicatorDoc, NewEvent, Page, SeriesPoint};
 pub use schedule::{ScheduleConfig, ScheduleStatus};
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
@@ -39,10 +39,10 @@ use utoipa::{Modify, OpenApi};
         routes::jurisdictions, routes::datasets,
         routes::events_list, routes::events_add, routes::events_remove, routes::impact, routes::vod,
         imports::import, routes::imports_list, routes::import_get, routes::import_rejects,
-        routes::extract, routes::audit, routes::schedules, routes::schedule_run,
+        routes::extract, routes::extract_manifest, routes::audit, routes::schedules, routes::schedule_run,
         ops::healthz, ops::readyz, ops::metrics,
     ),
-    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, DisparityTable, DisparityRow, ScheduleStatus)),
+    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
     modifiers(&BearerAuth),
     tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "schedules"), (name = "operations")),
 )]
@@ -66,8 +66,6 @@ pub fn openapi_json() -> String {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let timeout = state.timeout();
-    let max_body = state.cfg().max_body_bytes;
-    let max_upload = usize::try_from(state.cfg().max_upload_bytes).unwrap_or(usize::MAX);
     // Uploads and extracts stream for as long as they need; everything else is cut off at the timeout.
     let bounded = Router::new()
         .route("/v1/indicators", get(routes::indicators))
@@ -86,17 +84,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/imports", get(routes::imports_list))
         .route("/v1/imports/{batch}/rejects", get(routes::import_rejects))
         .route("/v1/audit", get(routes::audit))
+        .route("/v1/extracts/{dataset}/manifest", get(routes::extract_manifest))
         .route("/v1/schedules", get(routes::schedules))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .layer(DefaultBodyLimit::max(max_body))
+        // The one handler that reads a body (POST /v1/policy-events) enforces api.max_body_bytes itself, with
+        // the common error body.
+        .layer(DefaultBodyLimit::disable())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
     let streaming = Router::new()
         .route("/v1/imports/{id}", post(imports::import).get(routes::import_get))
         .route("/v1/extracts/{dataset}", get(routes::extract))
         .route("/v1/schedules/{name}/run", post(routes::schedule_run))
-        .layer(DefaultBodyLimit::max(max_upload));
+        // Uploads are spooled to disk with api.max_upload_bytes enforced as they stream (our 413 body).
+        .layer(DefaultBodyLimit::disable());
     Router::new()
         .merge(bounded)
         .merge(streaming)

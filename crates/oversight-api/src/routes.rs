@@ -561,10 +561,17 @@ pub(crate) async fn events_add(
     State(st): State<AppState>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
     let caller = st.authorize(&headers, Some(Role::Analyst)).await?;
     Params::parse(q.as_deref(), &[])?;
+    let max = st.cfg().max_body_bytes;
+    let body: Bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {max} bytes (api.max_body_bytes) or was cut off"),
+        )
+    })?;
     let e: NewEvent =
         serde_json::from_slice(&body).map_err(|e| ApiError::param("body", format!("not a policy event: {e}")))?;
     use oversight_core::CodeList as _;
@@ -863,6 +870,21 @@ pub(crate) async fn schedule_run(
     let run = crate::schedule::run_now(&st, i, "manual").await?;
     st.audit(&caller, "POST", "/v1/schedules/{name}/run", json!({"name": name}), 200, Some(run.rows_accepted)).await;
     Ok(Json(run).into_response())
+}
+
+/// The sidecar of an extract: its file name, filters, columns, what is withheld, and the source batches.
+#[utoipa::path(get, path = "/v1/extracts/{dataset}/manifest", tag = "extracts",
+    params(("dataset" = String, Path), ("jurisdiction" = Option<String>, Query), ("from" = Option<NaiveDate>, Query), ("to" = Option<NaiveDate>, Query),
+        ("columns" = Option<String>, Query), ("format" = Option<String>, Query)),
+    responses((status = 200, body = crate::extracts::ExtractManifest), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn extract_manifest(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(dataset): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    st.authorize(&headers, None).await?;
+    crate::extracts::manifest(st, &dataset, q.as_deref()).await
 }
 
 /// Fallback: unknown paths get the common error body.
