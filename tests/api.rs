@@ -3,44 +3,15 @@
 //! ids (404), CSV variants, a canary that must never leave, and the committed OpenAPI document.
 
 use crate::fixtures::import_fixtures;
-use crate::helpers::{Scratch, repo};
+use crate::helpers::{Scratch, Server, agent, repo, spawn_server};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn start(s: &Scratch) -> Server {
-    start_with(s, &[])
+    spawn_server(s, &["serve"], None, &[])
 }
 
 fn start_with(s: &Scratch, env: &[(&str, &str)]) -> Server {
-    let mut child = s
-        .cmd()
-        .envs(env.iter().copied())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start oversight serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Server { child, base }
+    spawn_server(s, &["serve"], None, env)
 }
 
 struct Resp {
@@ -59,10 +30,6 @@ impl Resp {
     fn error_code(&self) -> String {
         self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error body: {}", self.body)).to_owned()
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
 fn collect(r: ureq::http::Response<ureq::Body>) -> Resp {
@@ -129,6 +96,10 @@ fn every_endpoint_answers_and_refuses_as_documented() {
     let docs = srv.get("/docs/", None);
     assert_status(&docs, 200, "docs");
     assert!(docs.body.contains("swagger"), "{}", docs.body);
+    // Its assets are embedded in the binary: the page works with no network.
+    let js = srv.get("/docs/swagger-ui-bundle.js", None);
+    assert_status(&js, 200, "embedded swagger-ui-bundle.js");
+    assert!(js.body.len() > 100_000);
     let spec = srv.get("/openapi.json", None);
     let committed = std::fs::read_to_string(repo().join("openapi/openapi.json")).unwrap();
     let live: Value = spec.json();

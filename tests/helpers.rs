@@ -90,3 +90,43 @@ impl Run {
 pub(crate) fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
+
+/// A running `oversight serve` (or `demo`), killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `oversight ARGS --bind 127.0.0.1:0` (in `cwd` if given, with extra environment) and reads the URL
+/// from its first line.
+pub(crate) fn spawn_server(s: &Scratch, args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> Server {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = s.cmd();
+    cmd.args(args).args(["--bind", "127.0.0.1:0"]).envs(env.iter().copied());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().expect("start oversight");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("oversight {args:?}: unexpected first line {line:?}"))
+        .to_owned();
+    Server { child, base }
+}
+
+/// An HTTP client that returns error statuses as responses.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}

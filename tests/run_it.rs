@@ -1,47 +1,13 @@
 //! Running Oversight as its users do: the README's commands, extracted from the README itself (so the test
 //! fails when the README drifts), the example configuration, and scheduled imports from a folder.
 
-use crate::helpers::{Scratch, p, repo};
+use crate::helpers::{Scratch, Server, agent, p, repo, spawn_server};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `oversight ARGS --bind 127.0.0.1:0` and reads the URL from its first line.
+/// Starts `oversight ARGS --bind 127.0.0.1:0` in `cwd`.
 fn start(s: &Scratch, args: &[&str], cwd: &std::path::Path) -> Server {
-    let mut child = s
-        .cmd()
-        .args(args)
-        .args(["--bind", "127.0.0.1:0"])
-        .current_dir(cwd)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start oversight");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("oversight {args:?}: unexpected first line {line:?}"))
-        .to_owned();
-    Server { child, base }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    spawn_server(s, args, Some(cwd), &[])
 }
 
 /// GET, returning status, the content-disposition header and the body.
@@ -231,17 +197,7 @@ fn the_example_configuration_loads_and_serves() {
     assert_ne!(r.code(), Some(0));
     assert!(r.stderr().contains("public_read"), "{}", r.stderr());
     // An environment variable overrides the file: reads now need a key.
-    let mut child = s
-        .cmd()
-        .args(["--config", p(&example), "serve", "--bind", "127.0.0.1:0"])
-        .env("OVERSIGHT__API__PUBLIC_READS", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let srv = Server { child, base: line.trim().strip_prefix("listening on ").unwrap().to_owned() };
+    let srv = spawn_server(&s, &["--config", p(&example), "serve"], None, &[("OVERSIGHT__API__PUBLIC_READS", "false")]);
     assert_eq!(get(&format!("{}/v1/indicators", srv.base)).0, 401);
 }
 

@@ -26,12 +26,31 @@ pub struct Page {
 
 fn page<T: Serialize>(items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> i64) -> ApiResult<Response> {
     let next = if items.len() == limit { items.last().map(|i| encode_cursor(cursor_of(i))) } else { None };
+    page_response(&items, next)
+}
+
+fn page_response<T: Serialize>(items: &[T], next_cursor: Option<String>) -> ApiResult<Response> {
     let items = items
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::internal("json", e))?;
-    Ok(Json(Page { items, next_cursor: next }).into_response())
+    Ok(Json(Page { items, next_cursor }).into_response())
+}
+
+/// A CSV document: the header, then one record per row.
+fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> ApiResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let write = || -> Result<(), csv::Error> {
+        w.write_record(header)?;
+        for r in rows {
+            w.write_record(r)?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write().map_err(|e| ApiError::internal("csv", e))?;
+    w.into_inner().map_err(|e| ApiError::internal("csv", e.into_error()))
 }
 
 fn wants_csv(headers: &HeaderMap) -> bool {
@@ -285,26 +304,24 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
         let body = serde_json::to_vec(&out).map_err(|e| ApiError::internal("json", e))?;
         return Ok(crate::state::Cached { body: body.into(), content_type: "application/json", filename: None });
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let head = [
-        "period",
-        "group",
-        "numerator",
-        "denominator",
-        "value",
-        "ci_low",
-        "ci_high",
-        "ci_method",
-        "suppressed",
-        "suppression_reason",
-        "low_reliability",
-        "note",
-    ];
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let write = || -> Result<Vec<u8>, csv::Error> {
-        w.write_record(head)?;
-        for p in &out {
-            w.write_record([
+    let body = csv_bytes(
+        &[
+            "period",
+            "group",
+            "numerator",
+            "denominator",
+            "value",
+            "ci_low",
+            "ci_high",
+            "ci_method",
+            "suppressed",
+            "suppression_reason",
+            "low_reliability",
+            "note",
+        ],
+        out.iter().map(|p| {
+            vec![
                 p.period.clone(),
                 p.group.clone(),
                 f(p.numerator),
@@ -317,12 +334,9 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
                 p.suppression_reason.clone().unwrap_or_default(),
                 p.low_reliability.to_string(),
                 p.note.clone().unwrap_or_default(),
-            ])?;
-        }
-        w.flush()?;
-        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-    };
-    let body = write().map_err(|e| ApiError::internal("csv", e))?;
+            ]
+        }),
+    )?;
     Ok(crate::state::Cached {
         body: body.into(),
         content_type: "text/csv; charset=utf-8",
@@ -374,10 +388,9 @@ async fn disparity(
     if !csv {
         return Ok(Json(table).into_response());
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    let write = || -> Result<Vec<u8>, csv::Error> {
-        w.write_record([
+    let body = csv_bytes(
+        &[
             "group",
             "numerator",
             "denominator",
@@ -392,9 +405,9 @@ async fn disparity(
             "suppressed",
             "suppression_reason",
             "low_reliability",
-        ])?;
-        for r in &table.rows {
-            w.write_record([
+        ],
+        table.rows.iter().map(|r| {
+            vec![
                 r.group.clone(),
                 f(r.numerator),
                 f(r.denominator),
@@ -409,12 +422,9 @@ async fn disparity(
                 r.suppressed.to_string(),
                 r.suppression_reason.clone().unwrap_or_default(),
                 r.low_reliability.to_string(),
-            ])?;
-        }
-        w.flush()?;
-        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-    };
-    let body = write().map_err(|e| ApiError::internal("csv", e))?;
+            ]
+        }),
+    )?;
     Ok(csv_response(body, &format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction)))
 }
 
@@ -472,12 +482,7 @@ pub(crate) async fn jurisdictions(
     let after = p.str("cursor")?.map(decode_text_cursor).transpose()?;
     let items = st.read(move |s| Ok(s.list_jurisdictions(after.as_deref(), limit)?)).await?;
     let next = if items.len() == limit { items.last().map(|j| encode_text_cursor(&j.id)) } else { None };
-    let items = items
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal("json", e))?;
-    Ok(Json(Page { items, next_cursor: next }).into_response())
+    page_response(&items, next)
 }
 
 fn encode_text_cursor(s: &str) -> String {
@@ -780,23 +785,19 @@ pub(crate) async fn import_rejects(
     if !csv {
         return page(rows, limit, |r| r.seq);
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let write = || -> Result<Vec<u8>, csv::Error> {
-        w.write_record(["batch_id", "file", "line", "column", "value", "reason"])?;
-        for r in &rows {
-            w.write_record([
+    let body = csv_bytes(
+        &["batch_id", "file", "line", "column", "value", "reason"],
+        rows.iter().map(|r| {
+            vec![
                 r.batch_id.to_string(),
                 r.file.clone(),
                 r.line.to_string(),
                 r.column.clone().unwrap_or_default(),
                 r.value.clone().unwrap_or_default(),
                 r.reason.clone(),
-            ])?;
-        }
-        w.flush()?;
-        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-    };
-    let body = write().map_err(|e| ApiError::internal("csv", e))?;
+            ]
+        }),
+    )?;
     Ok(csv_response(body, &format!("rejects-batch-{id}.csv")))
 }
 
