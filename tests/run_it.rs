@@ -299,3 +299,44 @@ fn a_run_missed_while_the_server_was_down_runs_once_at_start_up() {
     let v = wait_for(&srv, |r| r["trigger"] == "catch-up");
     assert_eq!(v["last_run"]["files_imported"], 1, "{v}");
 }
+
+#[test]
+fn a_schedule_can_fetch_its_file_from_a_url() {
+    // A one-file web server: answers every request with the populations fixture.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let body = std::fs::read(repo().join("fixtures/populations.csv")).unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    let s = Scratch::new();
+    let cfg = s.write(
+        "oversight.toml",
+        format!(
+            "[[schedule]]\nname = \"census\"\ncron = \"0 0 1 1 *\"\ndataset = \"populations\"\nprofile = \"canonical\"\nsource = \"http://127.0.0.1:{port}/data/populations.csv\"\n"
+        ),
+    );
+    let analyst = s.ok(&["keys", "create", "--role", "analyst", "--name", "t"]).stdout().trim().to_owned();
+    let srv = start(&s, &["--config", p(&cfg), "serve"], s.dir.path());
+    let (st, body) = post(&format!("{}/v1/schedules/census/run", srv.base), Some(&analyst));
+    assert_eq!(st, 200, "{body}");
+    let run = json(&body);
+    assert_eq!(run["files_imported"], 1, "{run}");
+    assert_eq!(run["outcome"], "ok");
+    // Fetched again: the same bytes, nothing new.
+    let (_, body) = post(&format!("{}/v1/schedules/census/run", srv.base), Some(&analyst));
+    assert_eq!(json(&body)["files_skipped"], 1, "{body}");
+    let (_, _, imports) = get(&format!("{}/v1/imports", srv.base));
+    assert_eq!(json(&imports)["items"][0]["files"][0]["name"], "populations.csv");
+}

@@ -115,6 +115,12 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
     let mut notes = Vec::new();
     let is_share = den_m.is_none() && spec.dataset == "detainers";
     let reference = if is_share {
+        if spec.reference.is_some() {
+            return Err(ApiError::param(
+                "reference",
+                "detainer tables are shares of all requests: there is no reference group",
+            ));
+        }
         None
     } else {
         Some(spec.reference.map(str::to_owned).unwrap_or_else(|| format!("race:{}", cfg.reference_group)))

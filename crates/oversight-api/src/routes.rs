@@ -730,7 +730,7 @@ fn parse_years(s: &str) -> Option<(i32, i32)> {
 
 /// Import batches, newest first (cursor pagination).
 #[utoipa::path(get, path = "/v1/imports", tag = "imports", params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page, example = json!({"items": [{"id": 3, "dataset": "stops", "profile": "opp", "file_names": "ct_hartford_2020_04_01.csv",
+    responses((status = 200, body = Page, example = json!({"items": [{"id": 3, "dataset": "stops", "profile": "opp", "files": [{"role": "main", "name": "ct_hartford_2020_04_01.csv", "sha256": "5e1f…", "bytes": 4719023}],
         "rows_read": 18439, "rows_accepted": 18435, "rows_rejected": 4, "status": "committed", "origin": "cli"}], "next_cursor": "c3"})), (status = 400, body = ErrorBody)))]
 pub(crate) async fn imports_list(
     State(st): State<AppState>,
