@@ -58,6 +58,7 @@ impl Server {
         let a = agent();
         let mut req = match method {
             "POST" => a.post(url),
+            "PATCH" => a.patch(url),
             _ => a.put(url),
         };
         if let Some(k) = key {
@@ -235,6 +236,25 @@ fn every_endpoint_answers_and_refuses_as_documented() {
     assert_eq!(srv.delete(&format!("/v1/policy-events/{new_id}"), Some(&viewer)).status, 403);
     assert_status(&srv.delete(&format!("/v1/policy-events/{new_id}"), Some(&analyst)), 200, "delete event");
     assert_eq!(srv.delete(&format!("/v1/policy-events/{new_id}"), Some(&analyst)).status, 404);
+
+    // Jurisdictions: one, and its attributes set by an analyst (what the veil-of-darkness test needs).
+    assert_eq!(srv.get("/v1/jurisdictions/demo-town", None).json()["timezone"], "America/Chicago");
+    assert_eq!(srv.get("/v1/jurisdictions/atlantis", None).status, 404);
+    let tz = br#"{"timezone":"America/Denver","lat":39.7,"lng":-105.0}"#;
+    assert_eq!(srv.send("PATCH", "/v1/jurisdictions/demo-town", Some(&viewer), "application/json", tz).status, 403);
+    let bad = srv.send(
+        "PATCH",
+        "/v1/jurisdictions/demo-town",
+        Some(&analyst),
+        "application/json",
+        br#"{"timezone":"Mars/Base"}"#,
+    );
+    assert_eq!(bad.json()["error"]["details"]["parameter"], "timezone", "{}", bad.body);
+    let r = srv.send("PATCH", "/v1/jurisdictions/demo-town", Some(&analyst), "application/json", tz);
+    assert_status(&r, 200, "patch jurisdiction");
+    assert_eq!(r.json()["timezone"], "America/Denver");
+    assert_eq!(r.json()["name"], "Demo Town (synthetic)", "absent attributes stay");
+    assert_eq!(srv.send("PATCH", "/v1/jurisdictions/atlantis", Some(&analyst), "application/json", tz).status, 404);
 
     // Veil of darkness.
     let v = srv.get("/v1/veil-of-darkness?jurisdiction=demo-city&year=2016-2020", None).json();

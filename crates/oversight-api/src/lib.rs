@@ -16,7 +16,7 @@ mod state;
 pub use disparities::{DisparityRow, DisparityTable};
 pub use error::{ApiError, ErrorBody, status_of};
 pub use extracts::{ExtractManifest, public_columns};
-pub use routes::{IndicatorDoc, NewEvent, Page, SeriesPoint};
+pub use routes::{IndicatorDoc, JurisdictionChanges, NewEvent, Page, SeriesPoint};
 pub use schedule::{ScheduleConfig, ScheduleStatus};
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
 
@@ -36,13 +36,13 @@ use utoipa::{Modify, OpenApi};
     paths(
         routes::indicators, routes::indicator, routes::series, routes::series_csv,
         routes::disparities_stops, routes::disparities_complaints, routes::disparities_detainers,
-        routes::jurisdictions, routes::datasets,
+        routes::jurisdictions, routes::jurisdiction, routes::jurisdiction_patch, routes::datasets,
         routes::events_list, routes::events_add, routes::events_remove, routes::impact, routes::vod,
         imports::import, routes::imports_list, routes::import_get, routes::import_rejects,
         routes::extract, routes::extract_manifest, routes::audit, routes::schedules, routes::schedule_run,
         ops::healthz, ops::readyz, ops::metrics,
     ),
-    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
+    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
     modifiers(&BearerAuth),
     tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "schedules"), (name = "operations")),
 )]
@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/disparities/complaints", get(routes::disparities_complaints))
         .route("/v1/disparities/detainers", get(routes::disparities_detainers))
         .route("/v1/jurisdictions", get(routes::jurisdictions))
+        .route("/v1/jurisdictions/{id}", get(routes::jurisdiction).patch(routes::jurisdiction_patch))
         .route("/v1/datasets", get(routes::datasets))
         .route("/v1/policy-events", get(routes::events_list).post(routes::events_add))
         .route("/v1/policy-events/{id}", axum::routing::delete(routes::events_remove))

@@ -485,6 +485,109 @@ pub(crate) async fn jurisdictions(
     page_response(&items, next)
 }
 
+/// One jurisdiction.
+#[utoipa::path(get, path = "/v1/jurisdictions/{id}", tag = "data", params(("id" = String, Path)),
+    responses((status = 200, body = Object, example = json!({"id": "ct-hartford", "name": "Hartford", "kind": "city", "parent_id": null, "state": "CT", "fips": null,
+        "lat": 41.7637, "lng": -72.6851, "timezone": "America/New_York", "population_benchmark_id": null})), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn jurisdiction(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    st.authorize(&headers, None).await?;
+    Params::parse(q.as_deref(), &[])?;
+    let id2 = id.clone();
+    let j =
+        st.read(move |s| Ok(s.jurisdiction(&id2)?)).await?.ok_or_else(|| ApiError::not_found("jurisdiction", &id))?;
+    Ok(Json(j).into_response())
+}
+
+/// Attributes of a jurisdiction to set (absent ones stay as they are).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"timezone": "America/New_York", "lat": 41.7637, "lng": -72.6851}))]
+pub struct JurisdictionChanges {
+    pub name: Option<String>,
+    /// state, county, city, agency, neighborhood, district or other.
+    pub kind: Option<String>,
+    pub parent_id: Option<String>,
+    pub state: Option<String>,
+    pub fips: Option<String>,
+    /// Centroid latitude (for dusk times in the veil-of-darkness test).
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// IANA time zone, e.g. America/New_York.
+    pub timezone: Option<String>,
+    /// Jurisdiction whose residents per-capita rates divide by.
+    pub population_benchmark_id: Option<String>,
+}
+
+/// Sets attributes of a jurisdiction (analyst): its time zone and centroid, for instance.
+#[utoipa::path(patch, path = "/v1/jurisdictions/{id}", tag = "data", params(("id" = String, Path)), request_body = JurisdictionChanges, security(("api_key" = [])),
+    responses((status = 200, description = "The jurisdiction as it now is", body = Object, example = json!({"id": "ct-hartford", "name": "Hartford", "kind": "city",
+        "parent_id": null, "state": null, "fips": null, "lat": 41.7637, "lng": -72.6851, "timezone": "America/New_York", "population_benchmark_id": null})),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn jurisdiction_patch(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> ApiResult<Response> {
+    let caller = st.authorize(&headers, Some(Role::Analyst)).await?;
+    Params::parse(q.as_deref(), &[])?;
+    let body = read_body(&st, body).await?;
+    let c: JurisdictionChanges = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::param("body", format!("not a set of jurisdiction attributes: {e}")))?;
+    if let Some(k) = &c.kind
+        && k.parse::<oversight_core::JurisdictionKind>().is_err()
+    {
+        return Err(ApiError::param(
+            "kind",
+            format!("{k:?}: expected state, county, city, agency, neighborhood, district or other"),
+        ));
+    }
+    if let Some(tz) = &c.timezone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        return Err(ApiError::param("timezone", format!("{tz:?} is not an IANA time zone (e.g. America/New_York)")));
+    }
+    if c.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+        return Err(ApiError::param("lat", "expected a latitude from -90 to 90"));
+    }
+    if c.lng.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+        return Err(ApiError::param("lng", "expected a longitude from -180 to 180"));
+    }
+    let params = json!({"id": id, "changes": serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)});
+    let patch = oversight_store::JurisdictionPatch {
+        name: c.name,
+        kind: c.kind,
+        parent_id: c.parent_id,
+        state: c.state,
+        fips: c.fips,
+        lat: c.lat,
+        lng: c.lng,
+        timezone: c.timezone,
+        population_benchmark_id: c.population_benchmark_id,
+    };
+    let id2 = id.clone();
+    let j = st.write(move |s| Ok(s.update_jurisdiction(&id2, &patch)?)).await?;
+    st.audit(&caller, "PATCH", "/v1/jurisdictions/{id}", params, 200, Some(1)).await;
+    Ok(Json(j).into_response())
+}
+
+/// A request body, at most `api.max_body_bytes` (413 with the common error body past it).
+async fn read_body(st: &AppState, body: Body) -> ApiResult<Bytes> {
+    let max = st.cfg().max_body_bytes;
+    axum::body::to_bytes(body, max).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {max} bytes (api.max_body_bytes) or was cut off"),
+        )
+    })
+}
+
 fn encode_text_cursor(s: &str) -> String {
     format!("j{}", hex::encode(s))
 }
@@ -570,13 +673,7 @@ pub(crate) async fn events_add(
 ) -> ApiResult<Response> {
     let caller = st.authorize(&headers, Some(Role::Analyst)).await?;
     Params::parse(q.as_deref(), &[])?;
-    let max = st.cfg().max_body_bytes;
-    let body: Bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than {max} bytes (api.max_body_bytes) or was cut off"),
-        )
-    })?;
+    let body = read_body(&st, body).await?;
     let e: NewEvent =
         serde_json::from_slice(&body).map_err(|e| ApiError::param("body", format!("not a policy event: {e}")))?;
     use oversight_core::CodeList as _;

@@ -139,7 +139,8 @@ fn locate(store: &Store, jurisdiction: &str) -> Result<Location, MetricsError> {
     let timezone = j.timezone.clone().ok_or_else(|| {
         MetricsError::Refused(format!(
             "jurisdiction {jurisdiction} has no time zone, so local dusk is unknown: set it with \
-             `oversight jurisdictions set {jurisdiction} --timezone America/New_York` (its IANA zone)"
+             `oversight jurisdictions set {jurisdiction} --timezone America/New_York` (its IANA zone), or \
+             PATCH /v1/jurisdictions/{jurisdiction} with {{\"timezone\": \"America/New_York\"}} on a running server"
         ))
     })?;
     if let (Some(lat), Some(lng)) = (j.lat, j.lng) {
