@@ -263,24 +263,19 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
             ),
         ));
     }
-    let (j2, ind_id) = (jurisdiction.clone(), ind.id);
-    let points = st
-        .read(move |s| {
-            if s.jurisdiction(&j2)?.is_none() {
-                return Err(ApiError::not_found("jurisdiction", &j2));
-            }
-            Ok(s.points(
-                ind_id,
-                &j2,
-                grain.as_str(),
-                group.as_deref(),
-                from.unwrap_or(NaiveDate::MIN),
-                to.unwrap_or(NaiveDate::MAX),
-            )?)
-        })
-        .await?;
+    let all = st.series_points(ind.id, &jurisdiction, grain.as_str()).await?;
+    if all.is_empty() {
+        let j2 = jurisdiction.clone();
+        if st.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {
+            return Err(ApiError::not_found("jurisdiction", &jurisdiction));
+        }
+    }
+    let (lo, hi) = (from.unwrap_or(NaiveDate::MIN), to.unwrap_or(NaiveDate::MAX));
+    let points = all
+        .iter()
+        .filter(|p| (lo..=hi).contains(&p.period_start) && group.as_deref().is_none_or(|g| p.group == g))
+        .cloned();
     let out: Vec<SeriesPoint> = points
-        .into_iter()
         .map(oversight_metrics::suppress::mask)
         .map(|p| SeriesPoint {
             period: oversight_core::Period { grain, start: p.period_start }.label(),

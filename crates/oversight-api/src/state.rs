@@ -84,7 +84,13 @@ pub(crate) struct Inner {
     generation: std::sync::atomic::AtomicU64,
     /// Rendered read responses (series), by canonical request, with the generation they were made in.
     cache: Mutex<std::collections::HashMap<String, (u64, Cached)>>,
+    /// Every point of an (indicator, jurisdiction, grain), all groups and periods, by generation: any
+    /// group or date window of it is then filtered in memory.
+    points: Mutex<std::collections::HashMap<(String, String, String), (u64, SeriesPoints)>>,
 }
+
+/// The points of one (indicator, jurisdiction, grain), in period order.
+pub(crate) type SeriesPoints = Arc<Vec<oversight_store::PointRow>>;
 
 /// A rendered response body and its content type.
 #[derive(Clone)]
@@ -129,6 +135,7 @@ impl AppState {
             schedules: checked,
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: Mutex::new(std::collections::HashMap::new()),
+            points: Mutex::new(std::collections::HashMap::new()),
         })))
     }
 
@@ -273,6 +280,37 @@ impl AppState {
             cache.clear();
         }
         cache.insert(key, (gen_at_start, value));
+    }
+
+    /// Every point of (indicator, jurisdiction, grain), from memory when no write happened since it was read.
+    pub(crate) async fn series_points(
+        &self,
+        indicator: &str,
+        jurisdiction: &str,
+        grain: &str,
+    ) -> ApiResult<SeriesPoints> {
+        let key = (indicator.to_owned(), jurisdiction.to_owned(), grain.to_owned());
+        let generation = self.generation();
+        if let Some((g, pts)) = self.0.points.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
+            && *g == generation
+        {
+            return Ok(pts.clone());
+        }
+        let k2 = key.clone();
+        let pts: SeriesPoints = Arc::new(
+            self.read(move |s| {
+                Ok(s.points(&k2.0, &k2.1, &k2.2, None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?)
+            })
+            .await?,
+        );
+        if self.generation() == generation {
+            let mut map = self.0.points.lock().unwrap_or_else(PoisonError::into_inner);
+            if map.len() >= CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, (generation, pts.clone()));
+        }
+        Ok(pts)
     }
 
     pub(crate) fn generation(&self) -> u64 {
