@@ -86,8 +86,11 @@ pub(crate) struct Inner {
     cache: Mutex<std::collections::HashMap<String, (u64, Cached)>>,
     /// Every point of an (indicator, jurisdiction, grain), all groups and periods, by generation: any
     /// group or date window of it is then filtered in memory.
-    points: Mutex<std::collections::HashMap<(String, String, String), (u64, SeriesPoints)>>,
+    points: Mutex<std::collections::HashMap<PointsKey, (u64, SeriesPoints)>>,
 }
+
+/// (indicator, jurisdiction, grain).
+type PointsKey = (String, String, String);
 
 /// The points of one (indicator, jurisdiction, grain), in period order.
 pub(crate) type SeriesPoints = Arc<Vec<oversight_store::PointRow>>;
