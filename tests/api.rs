@@ -505,3 +505,113 @@ fn bodies_past_the_configured_limits_are_413_with_the_common_error_body() {
         "nothing landed"
     );
 }
+
+/// Every operation of the committed spec, with reads made private: no key and a wrong key are 401, a role too
+/// low is 403, an unknown query parameter is a 400 naming it, an unknown id is a 404.
+#[test]
+fn every_operation_in_the_spec_refuses_missing_keys_low_roles_unknown_parameters_and_unknown_ids() {
+    let s = Scratch::new();
+    import_fixtures(&s);
+    s.ok(&["compute"]);
+    let drop_dir = s.path("drop");
+    std::fs::create_dir(&drop_dir).unwrap();
+    let cfg = s.write(
+        "oversight.toml",
+        format!(
+            "[api]\npublic_reads = false\n\n[[schedule]]\nname = \"yearly\"\ncron = \"0 0 1 1 *\"\ndataset = \"stops\"\nprofile = \"canonical\"\nsource = \"{}\"\ncatch_up = false\n",
+            drop_dir.to_str().unwrap()
+        ),
+    );
+    let (viewer, analyst, admin) = (key(&s, "viewer"), key(&s, "analyst"), key(&s, "admin"));
+    let srv = spawn_server(&s, &["--config", cfg.to_str().unwrap(), "serve"], None, &[]);
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("openapi/openapi.json")).unwrap()).unwrap();
+    // A valid value for each path parameter, and an unknown one.
+    let fill = |method: &str, path: &str, known: bool| -> String {
+        let v = |good: &str, bad: &str| if known { good.to_owned() } else { bad.to_owned() };
+        path.replace("{dataset}", &v("stops", "people"))
+            .replace("{batch}", &v("1", "999999"))
+            .replace("{name}", &v("yearly", "never"))
+            .replace(
+                "{id}",
+                &if path.starts_with("/v1/indicators") {
+                    v("stops.search_rate", "stops.nothing")
+                } else if path.starts_with("/v1/jurisdictions") {
+                    v("demo-city", "atlantis")
+                } else if path == "/v1/imports/{id}" && method == "post" {
+                    v("stops", "people")
+                } else {
+                    v("1", "999999")
+                },
+            )
+    };
+    // What each operation needs to get past its own parameter checks.
+    let query = |method: &str, path: &str| -> &str {
+        match path {
+            p if p.contains("/series") || p.starts_with("/v1/disparities") => "jurisdiction=demo-city",
+            "/v1/policy-events/{id}/impact" => "indicator=crime_reports.count",
+            "/v1/veil-of-darkness" => "jurisdiction=demo-city&year=2018",
+            "/v1/imports/{id}" if method == "post" => "profile=canonical",
+            _ => "",
+        }
+    };
+    let call = |method: &str, url: &str, key: Option<&str>| -> Resp {
+        match method {
+            "get" => srv.get(url, key),
+            "delete" => srv.delete(url, key),
+            "post" if url.starts_with("/v1/imports") => srv.send("POST", url, key, "text/csv", b"a,b\n1,2\n"),
+            m => srv.send(&m.to_uppercase(), url, key, "application/json", b"{}"),
+        }
+    };
+    let mut checked = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            let what = format!("{} {path}", method.to_uppercase());
+            let need = if path == "/v1/audit" {
+                "admin"
+            } else if op.get("security").is_some() {
+                "analyst"
+            } else {
+                "viewer"
+            };
+            let url = fill(method, path, true);
+            let q = query(method, path);
+            let with_q = |extra: &str| {
+                let all = [q, extra].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>().join("&");
+                if all.is_empty() { url.clone() } else { format!("{url}?{all}") }
+            };
+            assert_eq!(call(method, &with_q(""), None).error_code(), "unauthorized", "{what} without a key");
+            assert_eq!(
+                call(method, &with_q(""), Some("ovs_not_a_key")).error_code(),
+                "unauthorized",
+                "{what} with a wrong key"
+            );
+            let (enough, too_low) = match need {
+                "admin" => (admin.as_str(), Some(analyst.as_str())),
+                "analyst" => (analyst.as_str(), Some(viewer.as_str())),
+                _ => (viewer.as_str(), None),
+            };
+            if let Some(low) = too_low {
+                assert_eq!(
+                    call(method, &with_q(""), Some(low)).error_code(),
+                    "forbidden",
+                    "{what} with too low a role"
+                );
+            }
+            let r = call(method, &with_q("bogus=1"), Some(enough));
+            assert_eq!(r.status, 400, "{what} with an unknown parameter: {}", r.body);
+            assert_eq!(r.json()["error"]["details"]["parameter"], "bogus", "{what}: {}", r.body);
+            if path.contains('{') {
+                let bad = fill(method, path, false);
+                let url = if q.is_empty() { bad } else { format!("{bad}?{q}") };
+                let r = call(method, &url, Some(if need == "viewer" { analyst.as_str() } else { enough }));
+                assert_eq!(r.status, 404, "{what} with an unknown id ({url}): {}", r.body);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24, "only {checked} operations checked");
+}
