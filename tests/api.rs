@@ -311,10 +311,15 @@ fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
         "canonical",
         repo().join("fixtures/populations.csv").to_str().unwrap(),
     ]);
-    let analyst = key(&s, "analyst");
+    let canary = "ZZCANARYQX";
+    // The key holder's name is personal too: it goes to the audit log (admin only), nowhere public.
+    let analyst = s
+        .ok(&["keys", "create", "--role", "analyst", "--name", &format!("{canary} Jane Doe")])
+        .stdout()
+        .trim()
+        .to_owned();
     let srv = start(&s);
     // A stops file whose free-text fields carry a canary: location, officer, stop id and raw codes.
-    let canary = "ZZCANARYQX";
     let mut csv = String::from(
         "jurisdiction_id,stop_id,date,time,location,lat,lng,district,subject_age,subject_race,subject_sex,officer_id_hash,stop_type,arrest_made,citation_issued,search_conducted,contraband_found\n",
     );

@@ -69,7 +69,7 @@ pub(crate) async fn import(
     }
     let params = json!({"dataset": dataset, "profile": profile_name, "jurisdiction": jurisdiction, "replace": replace,
         "files": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>()});
-    let request = ImportRequest { profile, files, jurisdiction, replace, origin: format!("api:{}", caller.name) };
+    let request = ImportRequest { profile, files, jurisdiction, replace, origin: "api".into() };
     let st2 = st.clone();
     let outcome = st
         .write(move |s| {
