@@ -104,12 +104,26 @@ pub(crate) fn status(s: &Schedule, last: Option<ScheduleRun>) -> ScheduleStatus 
         timezone: s.tz.name().to_owned(),
         dataset: s.cfg.dataset.clone(),
         profile: s.cfg.profile.clone(),
-        source: s.cfg.source.clone(),
+        source: redact(&s.cfg.source),
         jurisdiction: s.cfg.jurisdiction.clone(),
         running: s.running.load(Ordering::SeqCst),
         next_run: s.next_after(Utc::now()),
         last_run: last,
     }
+}
+
+/// A source as `/v1/schedules` shows it: a URL loses its credentials and query string (tokens live there).
+fn redact(source: &str) -> String {
+    let Some((scheme, rest)) = source.split_once("://") else { return source.to_owned() };
+    let (host_path, had_query) = match rest.split_once('?') {
+        Some((hp, _)) => (hp, true),
+        None => (rest, false),
+    };
+    let host_path = match host_path.split_once('/') {
+        Some((authority, path)) => format!("{}/{path}", authority.rsplit('@').next().unwrap_or(authority)),
+        None => host_path.rsplit('@').next().unwrap_or(host_path).to_owned(),
+    };
+    format!("{scheme}://{host_path}{}", if had_query { "?…" } else { "" })
 }
 
 /// Starts one task per schedule on the current runtime.
@@ -354,6 +368,16 @@ mod tests {
         assert!(glob_match("stops_20??.csv", "stops_2020.csv"));
         assert!(!glob_match("*.csv", "stops.csv.part"));
         assert!(!glob_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn urls_shown_lose_credentials_and_query_strings() {
+        assert_eq!(
+            redact("https://user:tok@data.example.org/stops.csv?key=abc"),
+            "https://data.example.org/stops.csv?…"
+        );
+        assert_eq!(redact("https://data.example.org/stops.csv"), "https://data.example.org/stops.csv");
+        assert_eq!(redact("/srv/drop/*.csv"), "/srv/drop/*.csv");
     }
 
     #[test]
