@@ -231,7 +231,9 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
     match prepared {
         Err(e) => {
             run.outcome = "failed".into();
-            errors.push(format!("source {}: {e}", cfg.source));
+            // The error text may quote the URL: never its credentials (runs are shown publicly).
+            let shown = redact(&cfg.source);
+            errors.push(format!("source {shown}: {}", e.replace(&cfg.source, &shown)));
         }
         Ok((profile, files, _tmp)) => {
             for f in files {
