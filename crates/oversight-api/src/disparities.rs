@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use chrono::NaiveDate;
 use oversight_metrics::MetricsConfig;
 use oversight_stats::intervals::{katz_ratio, poisson_rate, poisson_rate_ratio, proportion_rse, wilson};
-use oversight_store::Store;
+use oversight_store::{PointRow, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -111,7 +111,6 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
         by_group.entry(g).or_default().insert(m, v);
     }
     let level = cfg.confidence;
-    let threshold = f64::from(cfg.suppression_threshold);
     let mut notes = Vec::new();
     let is_share = den_m.is_none() && spec.dataset == "detainers";
     let reference = if is_share {
@@ -223,7 +222,8 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
             }
         }
     }
-    suppress(&mut rows, threshold, spec.measure == "stop");
+    let all_events: f64 = by_group.values().map(|m| m.get(num_m).copied().unwrap_or(0.0)).sum();
+    suppress(&mut rows, rate_indicator(spec.dataset, spec.measure), all_events, reference.as_deref(), cfg);
     Ok(DisparityTable {
         dataset: spec.dataset.into(),
         jurisdiction: spec.jurisdiction.into(),
@@ -238,24 +238,51 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
     })
 }
 
-/// Withholds every row whose count (or, for proportions, denominator) is from 1 to threshold − 1; when
-/// exactly one row is withheld, the next smallest is withheld too, so it cannot be recovered from a total.
-fn suppress(rows: &mut [DisparityRow], threshold: f64, per_resident: bool) {
-    let small = |v: Option<f64>| v.is_some_and(|v| v > 0.0 && v < threshold);
-    let mut hidden = 0;
-    for r in rows.iter_mut() {
-        if small(r.numerator) || (!per_resident && small(r.denominator)) {
-            withhold(r, format!("a count from 1 to {} would be published", threshold - 1.0));
-            hidden += 1;
+/// The catalogue indicator whose disclosure rules a table's rates follow (its kind decides what is checked:
+/// the count of events, and for proportions the denominator too).
+fn rate_indicator(dataset: &str, measure: &str) -> &'static str {
+    match (dataset, measure) {
+        ("stops", "stop") => "stops.rate_per_1000",
+        ("stops", "search") => "stops.search_rate",
+        ("stops", "arrest") => "stops.arrest_rate",
+        ("stops", "citation") => "stops.citation_rate",
+        ("stops", "hit") => "stops.hit_rate",
+        ("complaints", _) => "complaints.sustain_rate",
+        (_, "outcome") => "detainers.outcome_share",
+        _ => "detainers.criminality_share",
+    }
+}
+
+/// Disclosure control by the metric store's own rules (`oversight_metrics::suppress::apply`): the rows are
+/// cells of one family whose total (every event of the window, published by the series) is known, so a lone
+/// withheld cell takes the next smallest with it. A ratio follows the rates it compares: it is withheld when
+/// the reference group's rate is.
+fn suppress(rows: &mut [DisparityRow], indicator: &str, all_events: f64, reference: Option<&str>, cfg: &MetricsConfig) {
+    let cell = |group: &str, numerator: Option<f64>, denominator: Option<f64>| PointRow {
+        indicator: indicator.to_owned(),
+        grain: "all".to_owned(),
+        group: group.to_owned(),
+        numerator,
+        denominator,
+        ..Default::default()
+    };
+    let mut cells: Vec<PointRow> = rows.iter().map(|r| cell(&r.group, r.numerator, r.denominator)).collect();
+    let all_denominator = rows.iter().filter_map(|r| r.denominator).sum();
+    cells.push(cell("all", Some(all_events), Some(all_denominator)));
+    oversight_metrics::suppress::apply(&mut cells, cfg);
+    for (r, c) in rows.iter_mut().zip(&cells) {
+        if c.suppressed {
+            withhold(r, c.suppression_reason.clone().unwrap_or_default());
         }
     }
-    if hidden == 1 {
-        let next = rows
-            .iter_mut()
-            .filter(|r| !r.suppressed && r.numerator.is_some_and(|v| v > 0.0))
-            .min_by(|a, b| a.numerator.partial_cmp(&b.numerator).unwrap_or(std::cmp::Ordering::Equal));
-        if let Some(r) = next {
-            withhold(r, "complementary: withheld so that a withheld cell cannot be recovered from the total".into());
+    if let Some(reference) = reference
+        && rows.iter().any(|r| r.group == reference && r.suppressed)
+    {
+        for r in rows.iter_mut().filter(|r| r.ratio.is_some()) {
+            r.ratio = None;
+            r.ratio_ci_low = None;
+            r.ratio_ci_high = None;
+            r.suppression_reason.get_or_insert_with(|| "reference_suppressed".to_owned());
         }
     }
 }

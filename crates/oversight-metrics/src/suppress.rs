@@ -73,7 +73,7 @@ fn grain_of(s: &str) -> Option<Grain> {
 }
 
 /// Applies primary, linked, complementary and derived suppression to one jurisdiction's points.
-pub(crate) fn apply(points: &mut [PointRow], cfg: &MetricsConfig) {
+pub fn apply(points: &mut [PointRow], cfg: &MetricsConfig) {
     let thr = f64::from(cfg.suppression_threshold);
     // Primary.
     for p in points.iter_mut() {
