@@ -535,25 +535,6 @@ pub(crate) async fn jurisdiction_patch(
     let body = read_body(&st, body).await?;
     let c: JurisdictionChanges = serde_json::from_slice(&body)
         .map_err(|e| ApiError::param("body", format!("not a set of jurisdiction attributes: {e}")))?;
-    if let Some(k) = &c.kind
-        && k.parse::<oversight_core::JurisdictionKind>().is_err()
-    {
-        return Err(ApiError::param(
-            "kind",
-            format!("{k:?}: expected state, county, city, agency, neighborhood, district or other"),
-        ));
-    }
-    if let Some(tz) = &c.timezone
-        && tz.parse::<chrono_tz::Tz>().is_err()
-    {
-        return Err(ApiError::param("timezone", format!("{tz:?} is not an IANA time zone (e.g. America/New_York)")));
-    }
-    if c.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
-        return Err(ApiError::param("lat", "expected a latitude from -90 to 90"));
-    }
-    if c.lng.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
-        return Err(ApiError::param("lng", "expected a longitude from -180 to 180"));
-    }
     let params = json!({"id": id, "changes": serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)});
     let patch = oversight_store::JurisdictionPatch {
         name: c.name,
@@ -566,6 +547,7 @@ pub(crate) async fn jurisdiction_patch(
         timezone: c.timezone,
         population_benchmark_id: c.population_benchmark_id,
     };
+    patch.check().map_err(|(field, msg)| ApiError::param(field, msg))?;
     let id2 = id.clone();
     let j = st.write(move |s| Ok(s.update_jurisdiction(&id2, &patch)?)).await?;
     st.audit(&caller, "PATCH", "/v1/jurisdictions/{id}", params, 200, Some(1)).await;

@@ -398,26 +398,6 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
         JurisdictionsCmd::Set(set) => {
             let JurisdictionSet { id, name, kind, parent, state, fips, lat, lng, timezone, benchmark } = *set;
             oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| Refusal(e.to_string()))?;
-            if let Some(k) = &kind
-                && k.parse::<oversight_core::JurisdictionKind>().is_err()
-            {
-                return refuse(format!(
-                    "--kind {k:?}: expected state, county, city, agency, neighborhood, district or other"
-                ));
-            }
-            if let Some(tz) = &timezone
-                && tz.parse::<chrono_tz::Tz>().is_err()
-            {
-                return refuse(format!("--timezone {tz:?} is not an IANA time zone (e.g. America/New_York)"));
-            }
-            if store.jurisdiction(&id)?.is_none() {
-                store.ensure_jurisdiction(&Jurisdiction {
-                    id: id.clone(),
-                    name: id.clone(),
-                    kind: "other".into(),
-                    ..Default::default()
-                })?;
-            }
             let patch = JurisdictionPatch {
                 name,
                 kind,
@@ -429,6 +409,17 @@ fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
                 timezone,
                 population_benchmark_id: benchmark,
             };
+            if let Err((field, msg)) = patch.check() {
+                return refuse(format!("--{field} {msg}"));
+            }
+            if store.jurisdiction(&id)?.is_none() {
+                store.ensure_jurisdiction(&Jurisdiction {
+                    id: id.clone(),
+                    name: id.clone(),
+                    kind: "other".into(),
+                    ..Default::default()
+                })?;
+            }
             let j = store.update_jurisdiction(&id, &patch)?;
             println!("{}", serde_json::to_string_pretty(&j)?);
         }

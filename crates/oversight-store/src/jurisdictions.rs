@@ -36,6 +36,33 @@ pub struct JurisdictionPatch {
     pub population_benchmark_id: Option<String>,
 }
 
+impl JurisdictionPatch {
+    /// Checks the values to set: a known kind, an IANA time zone, coordinates in range. The error names the
+    /// field at fault and says what is expected.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, String)> {
+        if let Some(k) = &self.kind
+            && k.parse::<oversight_core::JurisdictionKind>().is_err()
+        {
+            return Err((
+                "kind",
+                format!("{k:?}: expected state, county, city, agency, neighborhood, district or other"),
+            ));
+        }
+        if let Some(tz) = &self.timezone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(("timezone", format!("{tz:?} is not an IANA time zone (e.g. America/New_York)")));
+        }
+        if let Some(v) = self.lat.filter(|v| !(-90.0..=90.0).contains(v)) {
+            return Err(("lat", format!("{v} is not a latitude (-90 to 90)")));
+        }
+        if let Some(v) = self.lng.filter(|v| !(-180.0..=180.0).contains(v)) {
+            return Err(("lng", format!("{v} is not a longitude (-180 to 180)")));
+        }
+        Ok(())
+    }
+}
+
 fn from_row(r: &duckdb::Row<'_>) -> duckdb::Result<Jurisdiction> {
     Ok(Jurisdiction {
         id: r.get(0)?,
