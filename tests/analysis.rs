@@ -3,7 +3,7 @@
 //! recovered (and absent where none was planted), the guards, hand-made policy events, and the veil-of-darkness
 //! test on the shared Hartford stops.
 
-use crate::fixtures::import_fixtures;
+use crate::fixtures::{import_fixture, import_fixtures};
 use crate::helpers::{Scratch, p, repo, shared_data};
 use serde_json::Value;
 
@@ -232,22 +232,8 @@ fn analyses_refuse_short_series_and_drop_the_period_split_by_the_event() {
 #[test]
 fn events_are_added_listed_and_removed_by_hand_but_imported_ones_only_by_reimport() {
     let s = Scratch::new();
-    s.ok(&[
-        "import",
-        "--dataset",
-        "populations",
-        "--profile",
-        "canonical",
-        p(&repo().join("fixtures/populations.csv")),
-    ]);
-    s.ok(&[
-        "import",
-        "--dataset",
-        "policy-events",
-        "--profile",
-        "canonical",
-        p(&repo().join("fixtures/policy_events.csv")),
-    ]);
+    import_fixture(&s, "populations", &["populations.csv"]);
+    import_fixture(&s, "policy-events", &["policy_events.csv"]);
     let list = s.ok(&["events", "list"]).stdout();
     assert!(list.contains("287g_jail_model") && list.contains("batch"), "{list}");
 

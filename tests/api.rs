@@ -2,7 +2,7 @@
 //! every endpoint's success, auth refusals (no key, wrong key, too low a role), bad parameters (400), unknown
 //! ids (404), CSV variants, a canary that must never leave, and the committed OpenAPI document.
 
-use crate::fixtures::import_fixtures;
+use crate::fixtures::{import_fixture, import_fixtures};
 use crate::helpers::{Scratch, Server, agent, repo, spawn_server};
 use serde_json::Value;
 
@@ -303,14 +303,7 @@ fn every_endpoint_answers_and_refuses_as_documented() {
 #[test]
 fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
     let s = Scratch::new();
-    s.ok(&[
-        "import",
-        "--dataset",
-        "populations",
-        "--profile",
-        "canonical",
-        repo().join("fixtures/populations.csv").to_str().unwrap(),
-    ]);
+    import_fixture(&s, "populations", &["populations.csv"]);
     let canary = "ZZCANARYQX";
     // The key holder's name is personal too: it goes to the audit log (admin only), nowhere public.
     let analyst = s
@@ -442,14 +435,7 @@ fn every_operation_documents_an_example_response() {
 #[test]
 fn sigterm_lets_an_import_in_flight_land_whole_or_not_at_all() {
     let s = Scratch::new();
-    s.ok(&[
-        "import",
-        "--dataset",
-        "populations",
-        "--profile",
-        "canonical",
-        repo().join("fixtures/populations.csv").to_str().unwrap(),
-    ]);
+    import_fixture(&s, "populations", &["populations.csv"]);
     let analyst = key(&s, "analyst");
     let srv = start(&s);
     let body = std::fs::read(repo().join("fixtures/stops.csv")).unwrap();
@@ -481,14 +467,7 @@ fn sigterm_lets_an_import_in_flight_land_whole_or_not_at_all() {
 #[test]
 fn bodies_past_the_configured_limits_are_413_with_the_common_error_body() {
     let s = Scratch::new();
-    s.ok(&[
-        "import",
-        "--dataset",
-        "populations",
-        "--profile",
-        "canonical",
-        repo().join("fixtures/populations.csv").to_str().unwrap(),
-    ]);
+    import_fixture(&s, "populations", &["populations.csv"]);
     let analyst = key(&s, "analyst");
     let srv =
         start_with(&s, &[("OVERSIGHT__API__MAX_UPLOAD_BYTES", "5000"), ("OVERSIGHT__API__MAX_BODY_BYTES", "100")]);

@@ -28,8 +28,16 @@ fn the_committed_fixtures_are_exactly_what_the_generator_writes_for_their_seed()
 }
 
 /// Imports every fixture into the scratch database.
+/// Imports committed fixture files into one dataset with the canonical profile (one batch).
+pub(crate) fn import_fixture(s: &Scratch, dataset: &str, files: &[&str]) {
+    let paths: Vec<String> = files.iter().map(|f| p(&repo().join("fixtures").join(f)).to_owned()).collect();
+    let mut args = vec!["import", "--dataset", dataset, "--profile", "canonical"];
+    args.extend(paths.iter().map(String::as_str));
+    s.ok(&args);
+}
+
+/// Imports every committed fixture, one batch per dataset.
 pub(crate) fn import_fixtures(s: &Scratch) {
-    let f = |n: &str| repo().join("fixtures").join(n);
     for (dataset, file) in [
         ("populations", "populations.csv"),
         ("policy-events", "policy_events.csv"),
@@ -37,17 +45,9 @@ pub(crate) fn import_fixtures(s: &Scratch) {
         ("crime-reports", "crime_reports.csv"),
         ("detainers", "detainers.csv"),
     ] {
-        s.ok(&["import", "--dataset", dataset, "--profile", "canonical", p(&f(file))]);
+        import_fixture(s, dataset, &[file]);
     }
-    s.ok(&[
-        "import",
-        "--dataset",
-        "complaints",
-        "--profile",
-        "canonical",
-        p(&f("complaints.csv")),
-        p(&f("allegations.csv")),
-    ]);
+    import_fixture(s, "complaints", &["complaints.csv", "allegations.csv"]);
 }
 
 #[test]

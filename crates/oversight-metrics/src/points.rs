@@ -104,21 +104,9 @@ impl Sink<'_> {
         c: f64,
         n2: f64,
     ) {
-        let mut pt = self.base(indicator, p, group);
-        pt.numerator = Some(a);
-        pt.denominator = Some(n1);
-        pt.reference_group = Some(reference.to_owned());
-        pt.reference_numerator = Some(c);
-        pt.reference_denominator = Some(n2);
-        match katz_ratio(a, n1, c, n2, self.cfg.confidence) {
-            Some(e) => {
-                pt = Self::with_ci(pt, e, Method::KatzLog);
-                pt.low_reliability = a.min(c) < f64::from(self.cfg.min_events)
-                    || katz_log_se(a, n1, c, n2).is_none_or(|se| se > self.cfg.max_rse);
-            }
-            None => pt.note = Some(undefined_reason(a, n1, c, n2, reference)),
-        }
-        self.points.push(pt);
+        let est = katz_ratio(a, n1, c, n2, self.cfg.confidence);
+        let se = katz_log_se(a, n1, c, n2);
+        self.ratio(indicator, p, group, reference, [a, n1, c, n2], est, Method::KatzLog, se);
     }
 
     /// A ratio of rates a/t1 over c/t2 (Poisson log-Wald interval).
@@ -134,19 +122,39 @@ impl Sink<'_> {
         c: f64,
         t2: f64,
     ) {
+        let est = poisson_rate_ratio(a, t1, c, t2, self.cfg.confidence);
+        let se = Some((1.0 / a + 1.0 / c).sqrt());
+        self.ratio(indicator, p, group, reference, [a, t1, c, t2], est, Method::PoissonLogWald, se);
+    }
+
+    /// A ratio point from its four counts `[a, n1, c, n2]` (group over reference), its estimate and the
+    /// standard error of its log: low-reliability when either count is under `min_events` or that SE over
+    /// `max_rse`; when undefined, the note says why.
+    #[allow(clippy::too_many_arguments)]
+    fn ratio(
+        &mut self,
+        indicator: &str,
+        p: Period,
+        group: &str,
+        reference: &str,
+        [a, n1, c, n2]: [f64; 4],
+        est: Option<Estimate>,
+        method: Method,
+        log_se: Option<f64>,
+    ) {
         let mut pt = self.base(indicator, p, group);
         pt.numerator = Some(a);
-        pt.denominator = Some(t1);
+        pt.denominator = Some(n1);
         pt.reference_group = Some(reference.to_owned());
         pt.reference_numerator = Some(c);
-        pt.reference_denominator = Some(t2);
-        match poisson_rate_ratio(a, t1, c, t2, self.cfg.confidence) {
+        pt.reference_denominator = Some(n2);
+        match est {
             Some(e) => {
-                pt = Self::with_ci(pt, e, Method::PoissonLogWald);
+                pt = Self::with_ci(pt, e, method);
                 pt.low_reliability =
-                    a.min(c) < f64::from(self.cfg.min_events) || (1.0 / a + 1.0 / c).sqrt() > self.cfg.max_rse;
+                    a.min(c) < f64::from(self.cfg.min_events) || log_se.is_none_or(|se| se > self.cfg.max_rse);
             }
-            None => pt.note = Some(undefined_reason(a, t1, c, t2, reference)),
+            None => pt.note = Some(undefined_reason(a, n1, c, n2, reference)),
         }
         self.points.push(pt);
     }
