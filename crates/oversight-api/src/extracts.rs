@@ -217,9 +217,11 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
     let date_col = oversight_store::date_column(ds);
 
     let mut resp = if format == "parquet" {
-        let dir = std::env::temp_dir().join(format!("oversight-extract-{}", rand_suffix()));
-        std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("extract dir", e))?;
-        let path = dir.join("extract.parquet");
+        let dir = tempfile::Builder::new()
+            .prefix("oversight-extract-")
+            .tempdir()
+            .map_err(|e| ApiError::internal("extract dir", e))?;
+        let path = dir.path().join("extract.parquet");
         let (p2, cols, j3) = (path.clone(), columns.clone(), jurisdiction.clone());
         let rows = state
             .read(move |s| {
@@ -238,7 +240,7 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
             .await?;
         let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("extract file", e))?;
         // Unlinked at once: the open handle keeps the bytes until the stream ends.
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(dir);
         state.audit(&caller, "GET", "/v1/extracts/{dataset}", params, 200, Some(rows as i64)).await;
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
         let mut r = Body::from_stream(stream).into_response();
@@ -308,9 +310,4 @@ fn filename(
         ));
     }
     format!("{name}.{ext}")
-}
-
-fn rand_suffix() -> String {
-    use rand::RngExt;
-    format!("{:016x}", rand::rng().random::<u64>())
 }

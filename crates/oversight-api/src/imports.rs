@@ -15,7 +15,7 @@ use futures::StreamExt;
 use oversight_core::{Dataset, ErrorCode};
 use oversight_import::{ImportOutcome, ImportRequest, InputFile};
 use serde_json::json;
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 
@@ -52,16 +52,19 @@ pub(crate) async fn import(
     let filename = sanitize(p.str("filename")?.unwrap_or("upload.csv"));
     let max = st.cfg().max_upload_bytes;
 
-    let dir = tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("oversight-upload-")
+        .tempdir()
+        .map_err(|e| ApiError::internal("upload dir", e))?;
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("multipart/form-data"));
     let spooled = if is_multipart {
-        spool_multipart(req, &dir.0, max).await
+        spool_multipart(req, dir.path(), max).await
     } else {
-        spool_body(req.into_body(), &dir.0.join(&filename), max).await.map(|f| vec![f])
+        spool_body(req.into_body(), &dir.path().join(&filename), max).await.map(|f| vec![f])
     };
     let files = spooled?;
     if files.is_empty() {
@@ -120,23 +123,8 @@ pub(crate) async fn import(
     Ok((status, Json(body)).into_response())
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tempdir() -> ApiResult<TempDir> {
-    use rand::RngExt;
-    let p = std::env::temp_dir().join(format!("oversight-upload-{:016x}", rand::rng().random::<u64>()));
-    std::fs::create_dir_all(&p).map_err(|e| ApiError::internal("upload dir", e))?;
-    Ok(TempDir(p))
-}
-
-fn sanitize(name: &str) -> String {
+/// A file name safe to create: its last path segment, with anything but letters, digits and `._-` replaced.
+pub(crate) fn sanitize(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let s: String =
         base.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();

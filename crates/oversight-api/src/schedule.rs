@@ -222,7 +222,7 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
     };
     let mut errors: Vec<String> = Vec::new();
     let t0 = std::time::Instant::now();
-    let prepared = (|| -> Result<(oversight_import::Profile, Vec<PathBuf>, Option<tempdir::Dir>), String> {
+    let prepared = (|| -> Result<(oversight_import::Profile, Vec<PathBuf>, Option<tempfile::TempDir>), String> {
         let ds: Dataset = cfg.dataset.parse().map_err(|e| format!("dataset: {e}"))?;
         let profile = oversight_import::resolve_profile(&cfg.profile, Some(ds)).map_err(|e| format!("profile: {e}"))?;
         let (files, tmp) = list_source(&cfg.source)?;
@@ -283,13 +283,11 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
 
 /// The files of a source: a directory's files, a glob's matches (`*` and `?` in the last segment), or a URL
 /// downloaded to a temporary directory. Hidden files and partial downloads (`.part`, `.tmp`) are left alone.
-fn list_source(source: &str) -> Result<(Vec<PathBuf>, Option<tempdir::Dir>), String> {
+fn list_source(source: &str) -> Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let dir = tempdir::Dir::new().map_err(|e| e.to_string())?;
-        let name = source.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download.csv");
-        let name: String =
-            name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
-        let path = dir.0.join(name);
+        let dir = tempfile::Builder::new().prefix("oversight-schedule-").tempdir().map_err(|e| e.to_string())?;
+        let name = source.split('?').next().unwrap_or(source).rsplit('/').next().filter(|n| !n.is_empty());
+        let path = dir.path().join(crate::imports::sanitize(name.unwrap_or("download.csv")));
         let resp = ureq::get(source).call().map_err(|e| format!("download failed: {e}"))?;
         let mut reader = resp.into_body().into_reader();
         let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
@@ -338,26 +336,6 @@ fn glob_match(pattern: &str, name: &str) -> bool {
         }
     }
     go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
-}
-
-mod tempdir {
-    /// A temporary directory removed on drop.
-    pub(crate) struct Dir(pub(crate) std::path::PathBuf);
-
-    impl Dir {
-        pub(crate) fn new() -> std::io::Result<Self> {
-            use rand::RngExt;
-            let p = std::env::temp_dir().join(format!("oversight-schedule-{:016x}", rand::rng().random::<u64>()));
-            std::fs::create_dir_all(&p)?;
-            Ok(Self(p))
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 #[cfg(test)]
