@@ -127,7 +127,7 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
 
     // Denominators: per group for proportions; residents × years for stop rates; the total for shares.
     let total: f64 = by_group.values().map(|m| m.get(num_m).copied().unwrap_or(0.0)).sum();
-    let mut resident_years: BTreeMap<String, (f64, String)> = BTreeMap::new();
+    let mut resident_years: BTreeMap<String, f64> = BTreeMap::new();
     if spec.measure == "stop" {
         let span = store.cube_span(cube, spec.jurisdiction, lo, hi)?;
         let Some((first, last)) = span else {
@@ -147,9 +147,7 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
                 *e = (p.year, p.population);
             }
         }
-        for (g, (y, pop)) in nearest {
-            resident_years.insert(g, (pop * years, y.to_string()));
-        }
+        resident_years.extend(nearest.into_iter().map(|(g, (_, pop))| (g, pop * years)));
         if pops.is_empty() {
             notes.push("no population figures for this jurisdiction: stop rates per resident are not available".into());
         } else {
@@ -166,7 +164,7 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
         let x = m.get(num_m).copied().unwrap_or(0.0);
         let (n, rate, method) = match (spec.measure, den_m) {
             ("stop", _) => {
-                let Some((ry, _)) = resident_years.get(&group) else { continue };
+                let Some(ry) = resident_years.get(&group) else { continue };
                 (*ry, poisson_rate(x, *ry, 1000.0, level), "poisson-exact-garwood")
             }
             (_, Some(d)) => {
