@@ -52,6 +52,16 @@ pub(crate) struct Schedule {
     cron: Cron,
     tz: Tz,
     running: AtomicBool,
+    /// Files a run of this process imported or found already imported, by (path, size, modification time):
+    /// later runs skip them without reading them again to hash.
+    known: std::sync::Mutex<std::collections::HashSet<FileStamp>>,
+}
+
+type FileStamp = (PathBuf, u64, Option<std::time::SystemTime>);
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((path.to_path_buf(), m.len(), m.modified().ok()))
 }
 
 impl Schedule {
@@ -69,7 +79,7 @@ impl Schedule {
         if cfg.source.trim().is_empty() {
             return Err(format!("schedule {:?}: empty source", cfg.name));
         }
-        Ok(Self { cfg, cron, tz, running: AtomicBool::new(false) })
+        Ok(Self { cfg, cron, tz, running: AtomicBool::new(false), known: Default::default() })
     }
 
     pub(crate) fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -236,7 +246,13 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
             errors.push(format!("source {shown}: {}", e.replace(&cfg.source, &shown)));
         }
         Ok((profile, files, _tmp)) => {
+            let mut known = sched.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             for f in files {
+                let file_stamp = stamp(&f);
+                if file_stamp.as_ref().is_some_and(|st| known.contains(st)) {
+                    run.files_skipped += 1;
+                    continue;
+                }
                 let req = ImportRequest {
                     profile: profile.clone(),
                     files: vec![InputFile::new(&f)],
@@ -249,8 +265,12 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
                         run.files_imported += 1;
                         run.rows_accepted += r.batch.rows_accepted;
                         run.batches.push(r.batch.id);
+                        known.extend(file_stamp);
                     }
-                    Ok(ImportOutcome::AlreadyImported(_)) => run.files_skipped += 1,
+                    Ok(ImportOutcome::AlreadyImported(_)) => {
+                        run.files_skipped += 1;
+                        known.extend(file_stamp);
+                    }
                     Err(e) => {
                         run.files_failed += 1;
                         errors.push(format!("{}: {e}", f.display()));
