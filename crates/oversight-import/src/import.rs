@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 /// Rows per record batch handed to DuckDB.
-const CHUNK_ROWS: usize = 65_536;
+const CHUNK_ROWS: usize = 8_192;
 
 /// A file to import, with the name it is known by (an upload's original name, say).
 #[derive(Debug, Clone)]

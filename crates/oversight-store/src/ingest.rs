@@ -97,7 +97,7 @@ impl<'s> Ingest<'s> {
         if let Some(mut app) = self.appenders.remove(&table) {
             app.flush()?;
         }
-        let reg = crate::stream::Registration::new(schema, rx);
+        let reg = crate::stream::Registration::new(schema, rx)?;
         let cols = appended_columns(table).iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
         let sql = format!("INSERT INTO {} ({cols}) SELECT * FROM {}(?)", table.name(), crate::stream::FUNCTION);
         let n = self.store.conn.execute(&sql, params![reg.token()])?;

@@ -8,6 +8,7 @@
 //! placed in SQL text come from closed enums (`oversight_core::Table`).
 
 mod api;
+mod arrow_chunk;
 mod batches;
 mod error;
 mod events;

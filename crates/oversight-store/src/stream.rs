@@ -1,14 +1,14 @@
 //! Streaming appends: record batches produced on other threads, inserted by DuckDB's own pipeline with a
 //! table function that several DuckDB threads pull from at once, so conversion and compression run in
-//! parallel (the row appender does both on one thread).
+//! parallel (the row appender does both on one thread). Batches reach DuckDB without copying their strings
+//! (see `arrow_chunk`).
 
+use crate::arrow_chunk::ConvertedSchema;
 use crate::{Result, StoreError};
 use duckdb::arrow::datatypes::SchemaRef;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{
-    BindInfo, InitInfo, TableFunctionInfo, VTab, record_batch_to_duckdb_data_chunk, to_duckdb_logical_type_for_field,
-};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab, to_duckdb_logical_type_for_field};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, mpsc};
@@ -21,6 +21,7 @@ pub(crate) const FUNCTION: &str = "oversight_record_stream";
 
 struct Queue {
     schema: SchemaRef,
+    converted: ConvertedSchema,
     rx: Mutex<mpsc::Receiver<RecordBatch>>,
     /// The batch being emitted and the next row to emit.
     current: Mutex<Option<(RecordBatch, usize)>>,
@@ -37,11 +38,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Registration(u64);
 
 impl Registration {
-    pub(crate) fn new(schema: SchemaRef, rx: mpsc::Receiver<RecordBatch>) -> Self {
+    pub(crate) fn new(schema: SchemaRef, rx: mpsc::Receiver<RecordBatch>) -> Result<Self> {
         let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        let q = Queue { schema, rx: Mutex::new(rx), current: Mutex::new(None) };
+        let converted = ConvertedSchema::new(&schema)?;
+        let q = Queue { schema, converted, rx: Mutex::new(rx), current: Mutex::new(None) };
         lock(&QUEUES).insert(token, Arc::new(q));
-        Self(token)
+        Ok(Self(token))
     }
     pub(crate) fn token(&self) -> u64 {
         self.0
@@ -69,8 +71,20 @@ impl VTab for StreamVTab {
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let token = bind.get_parameter(0).to_uint64();
         let queue = lock(&QUEUES).get(&token).cloned().ok_or_else(|| format!("no record stream {token}"))?;
-        for f in queue.schema.fields() {
-            bind.add_result_column(f.name(), to_duckdb_logical_type_for_field(f)?);
+        // The output's types must be those DuckDB's Arrow scanner gives the columns: its vectors are
+        // referenced as they are.
+        let scanned = queue.converted.type_ids(&queue.schema)?;
+        for (f, id) in queue.schema.fields().iter().zip(scanned) {
+            let ty = to_duckdb_logical_type_for_field(f)?;
+            if ty.raw_id() != id {
+                return Err(format!(
+                    "column {}: DuckDB scans type {id}, the stream declares {}",
+                    f.name(),
+                    ty.raw_id()
+                )
+                .into());
+            }
+            bind.add_result_column(f.name(), ty);
         }
         Ok(BindData { queue })
     }
@@ -102,7 +116,7 @@ impl VTab for StreamVTab {
             }
         };
         match slice {
-            Some(s) => record_batch_to_duckdb_data_chunk(&s, output)?,
+            Some(s) => q.converted.fill(&s, output)?,
             None => output.set_len(0),
         }
         Ok(())

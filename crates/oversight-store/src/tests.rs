@@ -172,3 +172,102 @@ fn a_second_process_cannot_open_a_file_this_one_holds_and_is_told_why() {
     assert!(e.to_string().contains("(PID 42)"), "{e}");
     assert!(e.to_string().contains("--server"), "{e}");
 }
+
+/// Stop rows with every Arrow type the importer sends, NULLs in each, long (not inlined) and non-ASCII
+/// strings, and batches sliced at odd offsets: what DuckDB stores through the zero-copy stream must equal
+/// what was sent.
+#[test]
+fn streamed_record_batches_arrive_whole_with_nulls_slices_and_long_strings() {
+    use duckdb::arrow::array::{BooleanArray, Float64Array, Time64MicrosecondArray};
+    use duckdb::arrow::datatypes::TimeUnit;
+    let (_d, store) = fresh();
+    let cols = appended_columns(Table::Stops);
+    let types: std::collections::HashMap<String, oversight_core::FieldType> = Table::Stops
+        .fields()
+        .iter()
+        .flat_map(|f| {
+            let raw = f.has_raw().then(|| (format!("raw_{}", f.name), oversight_core::FieldType::Text));
+            std::iter::once((f.name.to_owned(), f.ty)).chain(raw)
+        })
+        .collect();
+    let n = 5000usize;
+    let null = |i: usize, k: usize| (i + k).is_multiple_of(7);
+    let text = |i: usize, k: usize| format!("valüe {k}-{i} {}", "x".repeat(i % 20));
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (k, c) in cols.iter().enumerate() {
+        use oversight_core::FieldType as T;
+        let ty = match c.as_str() {
+            "batch_id" | "source_row" => T::Int,
+            name => types[name],
+        };
+        let (dt, a): (DataType, ArrayRef) = match (c.as_str(), ty) {
+            ("batch_id", _) => (DataType::Int64, Arc::new(Int64Array::from(vec![1; n]))),
+            ("source_row", _) => (DataType::Int64, Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>()))),
+            ("date", _) => {
+                (DataType::Date32, Arc::new(Date32Array::from((0..n as i32).map(|i| 16_000 + i).collect::<Vec<_>>())))
+            }
+            ("jurisdiction_id", _) => (DataType::Utf8, Arc::new(StringArray::from(vec!["x"; n]))),
+            (_, T::Text | T::Code(_)) => {
+                (DataType::Utf8, Arc::new((0..n).map(|i| (!null(i, k)).then(|| text(i, k))).collect::<StringArray>()))
+            }
+            (_, T::Bool) => (
+                DataType::Boolean,
+                Arc::new((0..n).map(|i| (!null(i, k)).then_some(i % 3 == 0)).collect::<BooleanArray>()),
+            ),
+            (_, T::Int) => {
+                (DataType::Int64, Arc::new((0..n).map(|i| (!null(i, k)).then_some(i as i64)).collect::<Int64Array>()))
+            }
+            (_, T::Float) => (
+                DataType::Float64,
+                Arc::new((0..n).map(|i| (!null(i, k)).then_some(i as f64 / 8.0)).collect::<Float64Array>()),
+            ),
+            (_, T::Date) => (
+                DataType::Date32,
+                Arc::new((0..n).map(|i| (!null(i, k)).then_some(16_000 + i as i32)).collect::<Date32Array>()),
+            ),
+            (_, T::Time) => (
+                DataType::Time64(TimeUnit::Microsecond),
+                Arc::new(
+                    (0..n)
+                        .map(|i| (!null(i, k)).then_some((i as i64 % 86_400) * 1_000_000))
+                        .collect::<Time64MicrosecondArray>(),
+                ),
+            ),
+        };
+        fields.push(Field::new(c, dt, true));
+        arrays.push(a);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let whole = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let mut ing = store.begin_ingest(new_batch("s"), None).unwrap();
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    let sender = std::thread::spawn(move || {
+        // Slices at odd offsets and lengths, some longer than one DuckDB vector.
+        let mut off = 0;
+        for len in [1, 2047, 2049, 3].into_iter().cycle() {
+            if off >= n {
+                break;
+            }
+            let len = len.min(n - off);
+            tx.send(whole.slice(off, len)).unwrap();
+            off += len;
+        }
+        whole
+    });
+    let inserted = ing.append_stream(Table::Stops, schema, rx).unwrap();
+    let whole = sender.join().unwrap();
+    assert_eq!(inserted, n as u64);
+    ing.commit(IngestSummary { rows_read: n as i64, rows_accepted: n as i64, ..Default::default() }).unwrap();
+    // DuckDB's own Arrow export of the stored rows, in source order, equals what was sent.
+    let mut st = store.conn.prepare("SELECT * FROM stops ORDER BY source_row").unwrap();
+    let back: Vec<RecordBatch> = st.query_arrow([]).unwrap().collect();
+    let back = duckdb::arrow::compute::concat_batches(&back[0].schema(), &back).unwrap();
+    assert_eq!(back.num_rows(), n);
+    for (k, c) in cols.iter().enumerate() {
+        let got = back.column_by_name(c).unwrap();
+        let sent = whole.column(k);
+        let got = duckdb::arrow::compute::cast(got, sent.data_type()).unwrap();
+        assert_eq!(&got.to_data(), &sent.to_data(), "column {c}");
+    }
+}
