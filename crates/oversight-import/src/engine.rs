@@ -52,7 +52,7 @@ impl Cleaner {
     fn clean<'a>(&self, s: &'a str, extra_nulls: &[String]) -> Option<&'a str> {
         // The '\r' of a CRLF line end stays on the last field (records end at '\n').
         let s = s.strip_suffix('\r').unwrap_or(s);
-        let s = if self.trim { s.trim() } else { s };
+        let s = if self.trim { trim(s) } else { s };
         if self.nulls.iter().any(|n| n == s) || extra_nulls.iter().any(|n| n.eq_ignore_ascii_case(s)) {
             None
         } else {
@@ -61,15 +61,26 @@ impl Cleaner {
     }
 }
 
+/// `s` without leading and trailing whitespace. Most values have none: a value whose first and last bytes
+/// are visible ASCII characters is returned as it is without decoding it.
+#[inline]
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [a, .., b] if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        [a] if a.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// The rows a value can be read from.
-pub(crate) struct RowCtx<'a> {
+pub(crate) struct RowCtx<'a, 'j> {
     pub(crate) row: &'a csv::StringRecord,
     /// For each joined file (index = file number - 1): the rows joined to this one.
-    pub(crate) joined: &'a [&'a [u32]],
+    pub(crate) joined: &'j [&'a [u32]],
     pub(crate) files: &'a [&'a FileData],
 }
 
-impl<'a> RowCtx<'a> {
+impl<'a> RowCtx<'a, '_> {
     fn get(&self, c: ColRef, joined_row: Option<u32>) -> Option<&'a str> {
         if c.file == 0 {
             self.row.get(c.idx)
@@ -393,7 +404,7 @@ impl TablePlan {
     }
 
     /// Maps one row into `out` (resized to the table's width); problems go to `problems`.
-    pub(crate) fn eval<'r>(&mut self, cx: &RowCtx<'r>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
+    pub(crate) fn eval<'r>(&mut self, cx: &RowCtx<'r, '_>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
         self.set.eval(cx, out, problems);
         self.check_row(out, problems);
     }
@@ -520,7 +531,7 @@ fn checks_for(table: Table, slots: &HashMap<&'static str, usize>, label: impl Fn
 }
 
 impl FieldSet {
-    fn eval<'r>(&mut self, cx: &RowCtx<'r>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
+    fn eval<'r>(&mut self, cx: &RowCtx<'r, '_>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
         out.clear();
         out.resize(self.width, Val::Null);
         for i in 0..self.fields.len() {
@@ -528,7 +539,7 @@ impl FieldSet {
         }
     }
 
-    fn eval_field<'r>(&mut self, i: usize, cx: &RowCtx<'r>, out: &mut [Val<'r>], problems: &mut Vec<Problem>) {
+    fn eval_field<'r>(&mut self, i: usize, cx: &RowCtx<'r, '_>, out: &mut [Val<'r>], problems: &mut Vec<Problem>) {
         let cleaner = &self.cleaner;
         let f = &mut self.fields[i];
         if f.simple
@@ -1490,10 +1501,38 @@ impl AttrPlan {
     }
 
     /// (attribute name, value) for the attributes the profile sets.
-    pub(crate) fn eval(&mut self, cx: &RowCtx<'_>) -> Vec<(&'static str, String)> {
+    pub(crate) fn eval(&mut self, cx: &RowCtx<'_, '_>) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let mut problems = Vec::new();
         self.set.eval(cx, &mut out, &mut problems);
         ATTR_DEFS.iter().zip(out).filter_map(|(d, v)| v.display().map(|s| (d.name, s))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning_trims_every_kind_of_blank_and_keeps_values_that_have_none() {
+        let c = Cleaner::new(true, &["".into(), "NA".into()]);
+        for (raw, want) in [
+            ("x", Some("x")),
+            ("TRUE", Some("TRUE")),
+            (" x ", Some("x")),
+            ("x\t", Some("x")),
+            ("x\r", Some("x")),
+            ("\u{a0}café\u{3000}", Some("café")),
+            ("é", Some("é")),
+            ("a b", Some("a b")),
+            ("  ", None),
+            ("", None),
+            (" NA\r", None),
+        ] {
+            assert_eq!(c.clean(raw, &[]), want, "{raw:?}");
+        }
+        assert_eq!(c.clean("n/a", &["N/A".into()]), None);
+        let keep = Cleaner::new(false, &[]);
+        assert_eq!(keep.clean(" x \r", &[]), Some(" x "));
     }
 }

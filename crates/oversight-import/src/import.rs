@@ -412,27 +412,29 @@ struct Worker<'a> {
     stats: MapStats,
     pending_rejects: Vec<(u64, Problem)>,
     width: usize,
-    /// Row buffers, kept between rows (emptied) to save allocations.
-    outs: Vec<Vec<Val<'static>>>,
-}
-
-/// Empties a vector of row buffers and gives it back with another lifetime, keeping the allocations (the
-/// standard library collects a mapped `IntoIter` in place).
-fn recycle<'b>(v: Vec<Vec<Val<'_>>>) -> Vec<Vec<Val<'b>>> {
-    v.into_iter()
-        .map(|mut inner| {
-            inner.clear();
-            inner.into_iter().map(|_| Val::Null).collect()
-        })
-        .collect()
 }
 
 fn cancelled<T>(_: T) -> ImportError {
     ImportError::Usage("import cancelled".into())
 }
 
-impl Worker<'_> {
-    fn row(&mut self, rec: &csv::StringRecord, line: u64) -> Result<(), ImportError> {
+impl<'w> Worker<'w> {
+    /// Maps a chunk of rows; the row buffers (one per output plan) serve the whole chunk.
+    fn rows<'r>(&mut self, rows: &'r [csv::StringRecord], lines: &[u64]) -> Result<(), ImportError>
+    where
+        'w: 'r,
+    {
+        let mut outs: Vec<Vec<Val<'r>>> = (0..self.plans.len()).map(|_| Vec::with_capacity(self.width)).collect();
+        for (rec, &line) in rows.iter().zip(lines) {
+            self.row(rec, line, &mut outs)?;
+        }
+        Ok(())
+    }
+
+    fn row<'r>(&mut self, rec: &'r csv::StringRecord, line: u64, outs: &mut [Vec<Val<'r>>]) -> Result<(), ImportError>
+    where
+        'w: 'r,
+    {
         self.stats.read += 1;
         let empty: &[u32] = &[];
         let joined: Vec<&[u32]> = self
@@ -445,13 +447,10 @@ impl Worker<'_> {
             .collect();
         let cx = RowCtx { row: rec, joined: &joined, files: self.files };
         let mut problems = Vec::new();
-        let mut outs: Vec<Vec<Val<'_>>> = recycle(std::mem::take(&mut self.outs));
-        outs.resize_with(self.plans.len(), || Vec::with_capacity(self.width));
         for (plan, out) in self.plans.iter_mut().zip(outs.iter_mut()) {
             plan.eval(&cx, out, &mut problems);
         }
         if !problems.is_empty() {
-            self.outs = recycle(outs);
             self.stats.rejected += 1;
             for p in problems {
                 self.pending_rejects.push((line, p));
@@ -472,13 +471,12 @@ impl Worker<'_> {
         {
             self.stats.keys.insert(k.to_owned(), jid.to_owned());
         }
-        for (plan, out) in self.plans.iter().zip(&outs) {
+        for (plan, out) in self.plans.iter().zip(outs.iter()) {
             if let Some(d) = plan.date_slot.and_then(|s| out[s].as_date()) {
                 widen(&mut self.stats.date_range, d);
             }
             self.sink.push(self.batch_id, line as i64, out);
         }
-        self.outs = recycle(outs);
         if self.sink.len() >= CHUNK_ROWS {
             self.flush()?;
         }
@@ -575,9 +573,7 @@ fn work(
     loop {
         let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
-        for k in 0..chunk.len {
-            w.row(&chunk.rows[k], chunk.lines[k])?;
-        }
+        w.rows(&chunk.rows[..chunk.len], &chunk.lines[..chunk.len])?;
         chunk.len = 0;
         let _ = pool.try_send(chunk);
     }
@@ -740,7 +736,6 @@ fn run(
                 stats: MapStats::default(),
                 pending_rejects: Vec::new(),
                 width: plans[0].width(),
-                outs: Vec::new(),
             };
             let (chunk_rx, pool_tx) = (&chunk_rx, pool_tx.clone());
             handles.push(
