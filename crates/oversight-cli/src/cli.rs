@@ -174,6 +174,8 @@ pub(crate) enum BenchCmd {
     DuckdbCopy { file: PathBuf },
     /// DuckDB's CSV reader loading the file into the stops table.
     DuckdbInsert { file: PathBuf },
+    /// DuckDB storing the stops already in the database again, from memory (the storage floor).
+    DuckdbReinsert,
 }
 
 #[derive(Debug, Args)]

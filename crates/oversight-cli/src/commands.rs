@@ -453,6 +453,12 @@ fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
             let (rows, secs) = oversight_store::bench::insert_into_stops(&open(db)?, &file)?;
             println!("{{\"peer\": \"duckdb-insert\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
         }
+        BenchCmd::DuckdbReinsert => {
+            let (rows, secs, cpu) = oversight_store::bench::reinsert_stops(&open(db)?)?;
+            println!(
+                "{{\"peer\": \"duckdb-reinsert\", \"rows\": {rows}, \"seconds\": {secs:.3}, \"cpu_seconds\": {cpu:.2}}}"
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
