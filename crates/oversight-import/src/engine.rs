@@ -42,18 +42,23 @@ pub(crate) struct ColRef {
 pub(crate) struct Cleaner {
     trim: bool,
     nulls: Vec<String>,
+    /// Bit `k` is set when a null spelling is `k` bytes long (bit 63: 63 or more): most values need no
+    /// comparison at all.
+    null_lens: u64,
 }
 
 impl Cleaner {
     pub(crate) fn new(trim: bool, nulls: &[String]) -> Self {
-        Self { trim, nulls: nulls.to_vec() }
+        let null_lens = nulls.iter().fold(0u64, |m, n| m | 1 << n.len().min(63));
+        Self { trim, nulls: nulls.to_vec(), null_lens }
     }
     #[inline]
     fn clean<'a>(&self, s: &'a str, extra_nulls: &[String]) -> Option<&'a str> {
         // The '\r' of a CRLF line end stays on the last field (records end at '\n').
         let s = s.strip_suffix('\r').unwrap_or(s);
         let s = if self.trim { trim(s) } else { s };
-        if self.nulls.iter().any(|n| n == s) || extra_nulls.iter().any(|n| n.eq_ignore_ascii_case(s)) {
+        let maybe_null = self.null_lens >> s.len().min(63) & 1 == 1;
+        if maybe_null && self.nulls.iter().any(|n| n == s) || extra_nulls.iter().any(|n| n.eq_ignore_ascii_case(s)) {
             None
         } else {
             Some(s)

@@ -89,6 +89,14 @@ enum Tok {
 pub(crate) struct DateFormat {
     toks: Vec<Tok>,
     pub(crate) source: String,
+    /// The format is `%Y-%m-%d` or `%H:%M:%S`: values with every digit present take a short path.
+    fixed: Option<Fixed>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fixed {
+    IsoDate,
+    IsoTime,
 }
 
 /// What a format read from a value.
@@ -140,7 +148,14 @@ impl DateFormat {
         if toks.is_empty() {
             return Err("empty date format".into());
         }
-        Ok(Self { toks, source: fmt.to_owned() })
+        let fixed = if toks == [Tok::Year4, Tok::Lit('-'), Tok::Month, Tok::Lit('-'), Tok::Day] {
+            Some(Fixed::IsoDate)
+        } else if toks == [Tok::Hour24, Tok::Lit(':'), Tok::Minute, Tok::Lit(':'), Tok::Second] {
+            Some(Fixed::IsoTime)
+        } else {
+            None
+        };
+        Ok(Self { toks, source: fmt.to_owned(), fixed })
     }
 
     /// Whether the format reads a date / a time of day.
@@ -152,6 +167,9 @@ impl DateFormat {
     }
 
     pub(crate) fn parse(&self, s: &str) -> ParseResult<DateTimeParts> {
+        if let Some(p) = self.parse_fixed(s) {
+            return Ok(p);
+        }
         let b = s.as_bytes();
         let mut i = 0usize;
         let (mut year, mut month, mut day) = (None::<i32>, None::<u32>, None::<u32>);
@@ -240,6 +258,30 @@ impl DateFormat {
             None => None,
         };
         Ok(DateTimeParts { date, time, offset })
+    }
+}
+
+impl DateFormat {
+    /// `2017-07-04` and `06:05:00` (every digit present) without the general token loop; None for anything
+    /// else, including invalid dates and times, which the general path then reports.
+    fn parse_fixed(&self, s: &str) -> Option<DateTimeParts> {
+        let b = s.as_bytes();
+        let two = |i: usize| -> Option<u32> {
+            let (x, y) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+            (x < 10 && y < 10).then(|| u32::from(x) * 10 + u32::from(y))
+        };
+        match self.fixed? {
+            Fixed::IsoDate if b.len() == 10 && b[4] == b'-' && b[7] == b'-' => {
+                let year = two(0)? * 100 + two(2)?;
+                let date = NaiveDate::from_ymd_opt(year as i32, two(5)?, two(8)?)?;
+                Some(DateTimeParts { date: Some(date), ..Default::default() })
+            }
+            Fixed::IsoTime if b.len() == 8 && b[2] == b':' && b[5] == b':' => {
+                let time = NaiveTime::from_hms_opt(two(0)?, two(3)?, two(6)?)?;
+                Some(DateTimeParts { time: Some(time), ..Default::default() })
+            }
+            _ => None,
+        }
     }
 }
 
@@ -397,6 +439,26 @@ mod tests {
         let p = f.parse("2017-01-01T06:00:42.5-05:00").unwrap();
         assert_eq!(p.offset, Some(-5 * 3600));
         assert_eq!(p.time, NaiveTime::from_hms_milli_opt(6, 0, 42, 500));
+    }
+
+    #[test]
+    fn iso_dates_and_times_with_every_digit_take_the_short_path_and_agree_with_the_general_one() {
+        let f = DateFormat::compile("%Y-%m-%d").unwrap();
+        assert_eq!(f.parse_fixed("2017-07-04").unwrap().date, Some(d("2017-07-04")));
+        assert_eq!(f.parse("2017-07-04").unwrap().date, Some(d("2017-07-04")));
+        // Not every digit, or not a date: the general path decides.
+        assert!(f.parse_fixed("2017-7-04").is_none());
+        assert_eq!(f.parse("2017-7-4").unwrap().date, Some(d("2017-07-04")));
+        assert!(f.parse_fixed("2017-02-30").is_none());
+        assert!(f.parse("2017-02-30").unwrap_err().contains("not a calendar date"));
+        assert!(f.parse("2017-0a-01").is_err());
+        assert!(f.parse("2017/07/04").is_err());
+        let t = DateFormat::compile("%H:%M:%S").unwrap();
+        assert_eq!(t.parse_fixed("06:05:09").unwrap().time, NaiveTime::from_hms_opt(6, 5, 9));
+        assert!(t.parse_fixed("24:00:00").is_none());
+        assert!(t.parse("24:00:00").unwrap_err().contains("not a time of day"));
+        assert!(t.parse("6:5:09x").is_err());
+        assert!(DateFormat::compile("%d-%m-%Y").unwrap().parse_fixed("04-07-2017").is_none());
     }
 
     #[test]

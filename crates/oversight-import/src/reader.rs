@@ -111,6 +111,10 @@ impl<R: Read> Decoding<R> {
 
 impl<R: Read> Read for Decoding<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // UTF-8 past the byte-order mark passes through without a copy.
+        if matches!(self.enc, Encoding::Utf8) && self.started && self.out_pos >= self.out.len() {
+            return self.inner.read(buf);
+        }
         while self.out_pos >= self.out.len() {
             if self.eof {
                 return Ok(0);
