@@ -360,3 +360,26 @@ fn a_utf8_bom_crlf_line_ends_and_quoted_fields_with_newlines_read_correctly_and_
     let r = store.rejects(b.id, None, 10).unwrap();
     assert_eq!((r[0].line, r[0].value.as_deref()), (5, Some("green")));
 }
+
+/// The import benchmark's contenders (bench/import.sh) run and load every row of a small generated file,
+/// so the benchmark cannot rot unnoticed; the importer's rows equal DuckDB's own load of the same file.
+#[test]
+fn the_import_benchmark_contenders_load_every_row_of_a_generated_file() {
+    let s = Scratch::new();
+    let csv = s.path("bench.csv");
+    s.ok(&["bench", "gen-stops", "--rows", "3000", "--out", p(&csv)]);
+    let rows = |out: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        v["rows"].as_u64().unwrap()
+    };
+    for peer in ["duckdb-copy", "duckdb-copy-stops", "duckdb-insert"] {
+        let sub = Scratch::new();
+        assert_eq!(rows(&sub.ok(&["bench", peer, p(&csv)]).stdout()), 3000, "{peer}");
+    }
+    s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "bench", p(&csv)]);
+    let store = s.store();
+    assert_eq!(store.count_rows(Table::Stops).unwrap(), 3000);
+    drop(store);
+    assert_eq!(rows(&s.ok(&["bench", "duckdb-reinsert"]).stdout()), 3000);
+    assert_eq!(s.store().count_rows(Table::Stops).unwrap(), 3000);
+}

@@ -172,6 +172,8 @@ pub(crate) enum BenchCmd {
     },
     /// DuckDB's COPY of the file into a table of the file's own shape.
     DuckdbCopy { file: PathBuf },
+    /// DuckDB's COPY of the file into the stops table itself (a column list; defaults for bookkeeping).
+    DuckdbCopyStops { file: PathBuf },
     /// DuckDB's CSV reader loading the file into the stops table.
     DuckdbInsert { file: PathBuf },
     /// DuckDB storing the stops already in the database again, from memory (the storage floor).

@@ -449,6 +449,10 @@ fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
             let (rows, secs) = oversight_store::bench::copy_into_opp_shaped_table(&open(db)?, &file)?;
             println!("{{\"peer\": \"duckdb-copy\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
         }
+        BenchCmd::DuckdbCopyStops { file } => {
+            let (rows, secs) = oversight_store::bench::copy_into_stops(&open(db)?, &file)?;
+            println!("{{\"peer\": \"duckdb-copy-stops\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
+        }
         BenchCmd::DuckdbInsert { file } => {
             let (rows, secs) = oversight_store::bench::insert_into_stops(&open(db)?, &file)?;
             println!("{{\"peer\": \"duckdb-insert\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");

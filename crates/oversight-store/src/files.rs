@@ -66,6 +66,16 @@ pub mod bench {
         Ok((n, t.elapsed().as_secs_f64()))
     }
 
+    /// `COPY stops (…) FROM 'file'`: DuckDB's COPY of the file into the stops table itself (the three
+    /// bookkeeping columns take constant defaults, set untimed). Returns (rows, seconds).
+    pub fn copy_into_stops(store: &Store, csv: &Path) -> Result<(u64, f64)> {
+        store.conn.execute_batch(include_str!("../../../sql/bench/copy_stops_defaults.sql"))?;
+        let t = Instant::now();
+        let sql = include_str!("../../../sql/bench/copy_stops.sql").replace("$FILE", &path_literal(csv)?);
+        let n = store.conn.execute(&sql, [])? as u64;
+        Ok((n, t.elapsed().as_secs_f64()))
+    }
+
     /// DuckDB storing rows that are already mapped: the stops in the database are copied to an in-memory
     /// table, and the stops table emptied and checkpointed (untimed); then `INSERT INTO stops SELECT * FROM`
     /// the copy is timed. That is what storing an import's output costs DuckDB by itself, with no reading,
