@@ -1343,14 +1343,11 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
             Conv::Code { map: ValueMap::new(entries, unmapped), hispanic }
         }
         FieldType::Bool => {
-            let mut w = BoolWords::default();
-            if let Some(t) = &s.truthy {
-                w.truthy = t.clone();
-            }
-            if let Some(f) = &s.falsy {
-                w.falsy = f.clone();
-            }
-            Conv::Bool(w)
+            let d = BoolWords::default();
+            Conv::Bool(BoolWords::new(
+                s.truthy.clone().unwrap_or_else(|| d.truthy.clone()),
+                s.falsy.clone().unwrap_or_else(|| d.falsy.clone()),
+            ))
         }
         FieldType::Int => Conv::Int { scale: s.scale, min: s.min, max: s.max },
         FieldType::Float => Conv::Float { scale: s.scale, min: s.min, max: s.max },

@@ -41,17 +41,43 @@ pub(crate) fn parse_float(s: &str) -> ParseResult<f64> {
 pub(crate) struct BoolWords {
     pub(crate) truthy: Vec<String>,
     pub(crate) falsy: Vec<String>,
+    /// Every ASCII spelling in lower case with its meaning, for values up to `SHORT` bytes.
+    short: Vec<(Vec<u8>, bool)>,
 }
+
+/// Values up to this long are folded to lower case on the stack and compared byte for byte.
+const SHORT: usize = 16;
 
 impl Default for BoolWords {
     fn default() -> Self {
         let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect();
-        Self { truthy: v(&["true", "t", "yes", "y", "1"]), falsy: v(&["false", "f", "no", "n", "0"]) }
+        Self::new(v(&["true", "t", "yes", "y", "1"]), v(&["false", "f", "no", "n", "0"]))
     }
 }
 
 impl BoolWords {
+    pub(crate) fn new(truthy: Vec<String>, falsy: Vec<String>) -> Self {
+        let short = truthy
+            .iter()
+            .map(|w| (w, true))
+            .chain(falsy.iter().map(|w| (w, false)))
+            .filter(|(w, _)| w.is_ascii() && w.len() <= SHORT)
+            .map(|(w, b)| (w.to_ascii_lowercase().into_bytes(), b))
+            .collect();
+        Self { truthy, falsy, short }
+    }
+
     pub(crate) fn parse(&self, s: &str) -> ParseResult<bool> {
+        if s.len() <= SHORT && s.is_ascii() {
+            let mut buf = [0u8; SHORT];
+            let low = &mut buf[..s.len()];
+            low.copy_from_slice(s.as_bytes());
+            low.make_ascii_lowercase();
+            // The first spelling that matches, true before false, as in the general comparison below.
+            if let Some((_, b)) = self.short.iter().find(|(w, _)| w.as_slice() == &*low) {
+                return Ok(*b);
+            }
+        }
         if self.truthy.iter().any(|w| w.eq_ignore_ascii_case(s)) {
             Ok(true)
         } else if self.falsy.iter().any(|w| w.eq_ignore_ascii_case(s)) {
@@ -413,6 +439,11 @@ mod tests {
         assert!(w.parse("TRUE").unwrap());
         assert!(!w.parse("No").unwrap());
         assert!(w.parse("maybe").unwrap_err().contains("not a boolean"));
+        assert!(w.parse("y").unwrap() && !w.parse("0").unwrap() && w.parse("True").unwrap());
+        assert!(w.parse("a much longer value than any word").is_err());
+        let w = BoolWords::new(vec!["Sí".into(), "X".into()], vec!["No".into(), "".into()]);
+        assert!(w.parse("SÍ").is_err() && w.parse("Sí").unwrap() && w.parse("x").unwrap());
+        assert!(!w.parse("NO").unwrap() && !w.parse("").unwrap());
     }
 
     #[test]
