@@ -52,7 +52,7 @@ impl Cleaner {
         let null_lens = nulls.iter().fold(0u64, |m, n| m | 1 << n.len().min(63));
         Self { trim, nulls: nulls.to_vec(), null_lens }
     }
-    #[inline]
+    #[inline(always)]
     fn clean<'a>(&self, s: &'a str, extra_nulls: &[String]) -> Option<&'a str> {
         // The '\r' of a CRLF line end stays on the last field (records end at '\n').
         let s = s.strip_suffix('\r').unwrap_or(s);
@@ -539,89 +539,159 @@ impl FieldSet {
     fn eval<'r>(&mut self, cx: &RowCtx<'r, '_>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
         out.clear();
         out.resize(self.width, Val::Null);
-        for i in 0..self.fields.len() {
-            self.eval_field(i, cx, out, problems);
+        let cleaner = &self.cleaner;
+        for f in &mut self.fields {
+            // Most fields read one column as it is: that path is inlined here, the general one is a call.
+            if f.simple
+                && let Getter::Col(c) = f.getter
+            {
+                eval_simple(f, cleaner, cx.row.get(c.idx), out, problems);
+            } else {
+                eval_field(f, cleaner, cx, out, problems);
+            }
         }
     }
+}
 
-    fn eval_field<'r>(&mut self, i: usize, cx: &RowCtx<'r, '_>, out: &mut [Val<'r>], problems: &mut Vec<Problem>) {
-        let cleaner = &self.cleaner;
-        let f = &mut self.fields[i];
-        if f.simple
-            && let Getter::Col(c) = f.getter
-        {
-            eval_simple(f, cleaner, cx.row.get(c.idx), out, problems);
-            return;
+/// Evaluates one field of one row into its slots of `out` (its own, its raw companion's, its finer race
+/// category's); a problem goes to `problems` and leaves the slots as they were.
+#[inline(never)]
+fn eval_field<'r>(
+    f: &mut FieldPlan,
+    cleaner: &Cleaner,
+    cx: &RowCtx<'r, '_>,
+    out: &mut [Val<'r>],
+    problems: &mut Vec<Problem>,
+) {
+    if f.simple
+        && let Getter::Col(c) = f.getter
+    {
+        eval_simple(f, cleaner, cx.row.get(c.idx), out, problems);
+        return;
+    }
+    let fail = |problems: &mut Vec<Problem>, value: Option<&str>, reason: String, f: &FieldPlan| {
+        problems.push(Problem { column: f.label.clone(), value: value.map(str::to_owned), reason });
+    };
+    let (val, raw): (Val<'r>, Option<Cow<'r, str>>) = match &f.getter {
+        Getter::Absent => (Val::Null, None),
+        Getter::Col(c) => match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
+            None => (Val::Null, None),
+            Some(s) => match convert(&mut f.conv, s) {
+                Ok(v) => (v, Some(Cow::Borrowed(s))),
+                Err(reason) => {
+                    if f.invalid_is_null {
+                        (Val::Null, Some(Cow::Borrowed(s)))
+                    } else {
+                        fail(problems, Some(s), reason, f);
+                        return;
+                    }
+                }
+            },
+        },
+        Getter::Const(s) => {
+            if f.constant.is_none() {
+                let s = s.clone();
+                let v = match convert(&mut f.conv, &s) {
+                    Ok(v) => into_owned(v),
+                    Err(reason) => {
+                        fail(problems, Some(&s), reason, f);
+                        return;
+                    }
+                };
+                let v = match v {
+                    Val::Str(t) => Val::Shared(Arc::from(t.as_ref())),
+                    v => v,
+                };
+                f.constant = Some(v);
+            }
+            // A constant has no source value to keep as raw.
+            (f.constant.clone().unwrap_or(Val::Null), None)
         }
-        let fail = |problems: &mut Vec<Problem>, value: Option<&str>, reason: String, f: &FieldPlan| {
-            problems.push(Problem { column: f.label.clone(), value: value.map(str::to_owned), reason });
-        };
-        let (val, raw): (Val<'r>, Option<Cow<'r, str>>) = match &f.getter {
-            Getter::Absent => (Val::Null, None),
-            Getter::Col(c) => match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
+        Getter::Template(parts) => {
+            let mut s = String::new();
+            for p in parts {
+                match p {
+                    TemplatePart::Lit(l) => s.push_str(l),
+                    TemplatePart::Col(c) => {
+                        if let Some(v) = cx.get(*c, None).and_then(|v| cleaner.clean(v, &[])) {
+                            s.push_str(v)
+                        }
+                    }
+                }
+            }
+            let s = s.trim().to_owned();
+            if s.is_empty() {
+                (Val::Null, None)
+            } else {
+                match convert(&mut f.conv, &s) {
+                    Ok(v) => (into_owned(v), Some(Cow::Owned(s))),
+                    Err(reason) => {
+                        fail(problems, Some(&s), reason, f);
+                        return;
+                    }
+                }
+            }
+        }
+        Getter::Coalesce(cols) => {
+            let found = cols.iter().find_map(|c| cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)));
+            match found {
                 None => (Val::Null, None),
                 Some(s) => match convert(&mut f.conv, s) {
                     Ok(v) => (v, Some(Cow::Borrowed(s))),
                     Err(reason) => {
-                        if f.invalid_is_null {
-                            (Val::Null, Some(Cow::Borrowed(s)))
-                        } else {
-                            fail(problems, Some(s), reason, f);
-                            return;
-                        }
+                        fail(problems, Some(s), reason, f);
+                        return;
                     }
                 },
-            },
-            Getter::Const(s) => {
-                if f.constant.is_none() {
-                    let s = s.clone();
-                    let v = match convert(&mut f.conv, &s) {
-                        Ok(v) => into_owned(v),
-                        Err(reason) => {
-                            fail(problems, Some(&s), reason, f);
-                            return;
-                        }
-                    };
-                    let v = match v {
-                        Val::Str(t) => Val::Shared(Arc::from(t.as_ref())),
-                        v => v,
-                    };
-                    f.constant = Some(v);
-                }
-                // A constant has no source value to keep as raw.
-                (f.constant.clone().unwrap_or(Val::Null), None)
             }
-            Getter::Template(parts) => {
-                let mut s = String::new();
-                for p in parts {
-                    match p {
-                        TemplatePart::Lit(l) => s.push_str(l),
-                        TemplatePart::Col(c) => {
-                            if let Some(v) = cx.get(*c, None).and_then(|v| cleaner.clean(v, &[])) {
-                                s.push_str(v)
+        }
+        Getter::Any(cols) => {
+            let words = match &f.conv {
+                Conv::Bool(w) => w.clone(),
+                _ => BoolWords::default(),
+            };
+            let mut any_true = false;
+            let mut all_known = true;
+            let mut raws = Vec::new();
+            for c in cols {
+                match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
+                    None => all_known = false,
+                    Some(s) => {
+                        raws.push(s);
+                        match words.parse(s) {
+                            Ok(true) => any_true = true,
+                            Ok(false) => {}
+                            Err(reason) => {
+                                fail(problems, Some(s), reason, f);
+                                return;
                             }
                         }
                     }
                 }
-                let s = s.trim().to_owned();
-                if s.is_empty() {
-                    (Val::Null, None)
-                } else {
-                    match convert(&mut f.conv, &s) {
-                        Ok(v) => (into_owned(v), Some(Cow::Owned(s))),
-                        Err(reason) => {
-                            fail(problems, Some(&s), reason, f);
-                            return;
-                        }
-                    }
-                }
             }
-            Getter::Coalesce(cols) => {
-                let found = cols.iter().find_map(|c| cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)));
-                match found {
-                    None => (Val::Null, None),
-                    Some(s) => match convert(&mut f.conv, s) {
-                        Ok(v) => (v, Some(Cow::Borrowed(s))),
+            let v = if any_true {
+                Val::Bool(true)
+            } else if all_known {
+                Val::Bool(false)
+            } else {
+                Val::Null
+            };
+            (v, None)
+        }
+        Getter::Num(op, cols) => {
+            let mut acc: Option<f64> = None;
+            let mut missing = false;
+            for c in cols {
+                match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
+                    None => missing = true,
+                    Some(s) => match parse_float(s) {
+                        Ok(x) => {
+                            acc = Some(match (op, acc) {
+                                (NumOp::Sum, a) => a.unwrap_or(0.0) + x,
+                                (NumOp::Product, a) => a.unwrap_or(1.0) * x,
+                                (NumOp::Rss, a) => a.unwrap_or(0.0) + x * x,
+                            })
+                        }
                         Err(reason) => {
                             fail(problems, Some(s), reason, f);
                             return;
@@ -629,234 +699,177 @@ impl FieldSet {
                     },
                 }
             }
-            Getter::Any(cols) => {
-                let words = match &f.conv {
-                    Conv::Bool(w) => w.clone(),
-                    _ => BoolWords::default(),
-                };
-                let mut any_true = false;
-                let mut all_known = true;
-                let mut raws = Vec::new();
-                for c in cols {
-                    match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
-                        None => all_known = false,
-                        Some(s) => {
-                            raws.push(s);
-                            match words.parse(s) {
-                                Ok(true) => any_true = true,
-                                Ok(false) => {}
-                                Err(reason) => {
-                                    fail(problems, Some(s), reason, f);
+            // A sum or product with a part missing is unknown; a margin of error may be blank for a
+            // controlled total (the census leaves it empty) and then counts as zero.
+            let v = match (op, acc, missing) {
+                (NumOp::Rss, Some(a), _) => Some(a.sqrt()),
+                (_, Some(a), false) => Some(a),
+                _ => None,
+            };
+            match v {
+                None => (Val::Null, None),
+                Some(x) => match number_out(&f.conv, x) {
+                    Ok(v) => (v, None),
+                    Err(reason) => {
+                        fail(problems, Some(&x.to_string()), reason, f);
+                        return;
+                    }
+                },
+            }
+        }
+        Getter::Joined { col, agg, filter } => {
+            let file_rows = cx.joined[col.file - 1];
+            let fdata = cx.files[col.file - 1];
+            let rows: Vec<u32> = file_rows
+                .iter()
+                .copied()
+                .filter(|&r| match filter {
+                    None => true,
+                    Some(flt) => {
+                        let v = fdata.rows[r as usize].get(flt.col.idx).map(normalize).unwrap_or_default();
+                        flt.values.contains(&v) == flt.keep_if_in
+                    }
+                })
+                .collect();
+            match agg {
+                Agg::Count => (Val::Int(rows.len() as i64), None),
+                Agg::DistinctCount => {
+                    let set: HashSet<&str> = rows
+                        .iter()
+                        .filter_map(|&r| {
+                            fdata.rows[r as usize].get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values))
+                        })
+                        .collect();
+                    (Val::Int(set.len() as i64), None)
+                }
+                _ => {
+                    let mut vals: Vec<(Val<'r>, &'r str)> = Vec::new();
+                    for &r in &rows {
+                        let frow: &'r csv::StringRecord = &fdata.rows[r as usize];
+                        let Some(s) = frow.get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values)) else {
+                            // A joined row without a value takes the field's `missing` value.
+                            if let Some(m) = f.missing.clone() {
+                                match convert(&mut f.conv, &m) {
+                                    Ok(v) => vals.push((into_owned(v), "")),
+                                    Err(reason) => {
+                                        fail(problems, Some(&m), reason, f);
+                                        return;
+                                    }
+                                }
+                            }
+                            continue;
+                        };
+                        match convert(&mut f.conv, s) {
+                            Ok(v) => vals.push((v, s)),
+                            Err(reason) => {
+                                if !f.invalid_is_null {
+                                    let line = fdata.lines[r as usize];
+                                    fail(problems, Some(s), format!("{reason} ({} line {line})", fdata.display), f);
                                     return;
                                 }
                             }
                         }
                     }
-                }
-                let v = if any_true {
-                    Val::Bool(true)
-                } else if all_known {
-                    Val::Bool(false)
-                } else {
-                    Val::Null
-                };
-                (v, None)
-            }
-            Getter::Num(op, cols) => {
-                let mut acc: Option<f64> = None;
-                let mut missing = false;
-                for c in cols {
-                    match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
-                        None => missing = true,
-                        Some(s) => match parse_float(s) {
-                            Ok(x) => {
-                                acc = Some(match (op, acc) {
-                                    (NumOp::Sum, a) => a.unwrap_or(0.0) + x,
-                                    (NumOp::Product, a) => a.unwrap_or(1.0) * x,
-                                    (NumOp::Rss, a) => a.unwrap_or(0.0) + x * x,
-                                })
+                    let picked: Option<(Val<'r>, &'r str)> = match agg {
+                        Agg::First => vals.into_iter().find(|v| !v.0.is_null()),
+                        Agg::Any => {
+                            let any = vals.iter().any(|v| v.0 == Val::Bool(true));
+                            if rows.is_empty() { None } else { Some((Val::Bool(any), "")) }
+                        }
+                        Agg::Priority => {
+                            let rank = |v: &Val<'_>| {
+                                v.as_str().and_then(|s| f.priority.iter().position(|p| p == s)).unwrap_or(usize::MAX)
+                            };
+                            vals.into_iter().filter(|v| rank(&v.0) != usize::MAX).min_by_key(|v| rank(&v.0))
+                        }
+                        Agg::Max | Agg::Min => {
+                            let num = |v: &Val<'_>| match v {
+                                Val::Int(i) => *i as f64,
+                                Val::Float(x) => *x,
+                                Val::Date(d) => f64::from(d.num_days_from_ce()),
+                                _ => f64::NAN,
+                            };
+                            let it = vals.into_iter().filter(|v| !num(&v.0).is_nan());
+                            if *agg == Agg::Max {
+                                it.max_by(|a, b| num(&a.0).total_cmp(&num(&b.0)))
+                            } else {
+                                it.min_by(|a, b| num(&a.0).total_cmp(&num(&b.0)))
                             }
-                            Err(reason) => {
-                                fail(problems, Some(s), reason, f);
-                                return;
-                            }
+                        }
+                        Agg::Count | Agg::DistinctCount => None,
+                    };
+                    match picked {
+                        Some((v, s)) => (v, (!s.is_empty()).then_some(Cow::Borrowed(s))),
+                        None => match f.empty.clone() {
+                            Some(e) => match convert(&mut f.conv, &e) {
+                                Ok(v) => (into_owned(v), None),
+                                Err(reason) => {
+                                    fail(problems, Some(&e), reason, f);
+                                    return;
+                                }
+                            },
+                            None => (Val::Null, None),
                         },
                     }
                 }
-                // A sum or product with a part missing is unknown; a margin of error may be blank for a
-                // controlled total (the census leaves it empty) and then counts as zero.
-                let v = match (op, acc, missing) {
-                    (NumOp::Rss, Some(a), _) => Some(a.sqrt()),
-                    (_, Some(a), false) => Some(a),
-                    _ => None,
-                };
-                match v {
-                    None => (Val::Null, None),
-                    Some(x) => match number_out(&f.conv, x) {
-                        Ok(v) => (v, None),
-                        Err(reason) => {
-                            fail(problems, Some(&x.to_string()), reason, f);
-                            return;
-                        }
-                    },
-                }
             }
-            Getter::Joined { col, agg, filter } => {
-                let file_rows = cx.joined[col.file - 1];
-                let fdata = cx.files[col.file - 1];
-                let rows: Vec<u32> = file_rows
-                    .iter()
-                    .copied()
-                    .filter(|&r| match filter {
-                        None => true,
-                        Some(flt) => {
-                            let v = fdata.rows[r as usize].get(flt.col.idx).map(normalize).unwrap_or_default();
-                            flt.values.contains(&v) == flt.keep_if_in
-                        }
-                    })
-                    .collect();
-                match agg {
-                    Agg::Count => (Val::Int(rows.len() as i64), None),
-                    Agg::DistinctCount => {
-                        let set: HashSet<&str> = rows
-                            .iter()
-                            .filter_map(|&r| {
-                                fdata.rows[r as usize].get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values))
-                            })
-                            .collect();
-                        (Val::Int(set.len() as i64), None)
-                    }
-                    _ => {
-                        let mut vals: Vec<(Val<'r>, &'r str)> = Vec::new();
-                        for &r in &rows {
-                            let frow: &'r csv::StringRecord = &fdata.rows[r as usize];
-                            let Some(s) = frow.get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values)) else {
-                                // A joined row without a value takes the field's `missing` value.
-                                if let Some(m) = f.missing.clone() {
-                                    match convert(&mut f.conv, &m) {
-                                        Ok(v) => vals.push((into_owned(v), "")),
-                                        Err(reason) => {
-                                            fail(problems, Some(&m), reason, f);
-                                            return;
-                                        }
-                                    }
-                                }
-                                continue;
-                            };
-                            match convert(&mut f.conv, s) {
-                                Ok(v) => vals.push((v, s)),
-                                Err(reason) => {
-                                    if !f.invalid_is_null {
-                                        let line = fdata.lines[r as usize];
-                                        fail(problems, Some(s), format!("{reason} ({} line {line})", fdata.display), f);
-                                        return;
-                                    }
-                                }
-                            }
-                        }
-                        let picked: Option<(Val<'r>, &'r str)> = match agg {
-                            Agg::First => vals.into_iter().find(|v| !v.0.is_null()),
-                            Agg::Any => {
-                                let any = vals.iter().any(|v| v.0 == Val::Bool(true));
-                                if rows.is_empty() { None } else { Some((Val::Bool(any), "")) }
-                            }
-                            Agg::Priority => {
-                                let rank = |v: &Val<'_>| {
-                                    v.as_str()
-                                        .and_then(|s| f.priority.iter().position(|p| p == s))
-                                        .unwrap_or(usize::MAX)
-                                };
-                                vals.into_iter().filter(|v| rank(&v.0) != usize::MAX).min_by_key(|v| rank(&v.0))
-                            }
-                            Agg::Max | Agg::Min => {
-                                let num = |v: &Val<'_>| match v {
-                                    Val::Int(i) => *i as f64,
-                                    Val::Float(x) => *x,
-                                    Val::Date(d) => f64::from(d.num_days_from_ce()),
-                                    _ => f64::NAN,
-                                };
-                                let it = vals.into_iter().filter(|v| !num(&v.0).is_nan());
-                                if *agg == Agg::Max {
-                                    it.max_by(|a, b| num(&a.0).total_cmp(&num(&b.0)))
-                                } else {
-                                    it.min_by(|a, b| num(&a.0).total_cmp(&num(&b.0)))
-                                }
-                            }
-                            Agg::Count | Agg::DistinctCount => None,
-                        };
-                        match picked {
-                            Some((v, s)) => (v, (!s.is_empty()).then_some(Cow::Borrowed(s))),
-                            None => match f.empty.clone() {
-                                Some(e) => match convert(&mut f.conv, &e) {
-                                    Ok(v) => (into_owned(v), None),
-                                    Err(reason) => {
-                                        fail(problems, Some(&e), reason, f);
-                                        return;
-                                    }
-                                },
-                                None => (Val::Null, None),
-                            },
-                        }
-                    }
-                }
-            }
-        };
-        // A field with no value may take the profile's `missing` value (joined fields apply it per row).
-        let joined = matches!(f.getter, Getter::Joined { .. });
-        let (val, raw) = if val.is_null() && raw.is_none() && !joined {
-            match f.missing.clone() {
-                Some(m) => match convert(&mut f.conv, &m) {
-                    Ok(v) => (into_owned(v), None),
-                    Err(reason) => {
-                        fail(problems, Some(&m), reason, f);
-                        return;
-                    }
-                },
-                None => (val, raw),
-            }
-        } else {
-            (val, raw)
-        };
-        let (val, raw) = match (&f.conv, val) {
-            (Conv::Code { hispanic: Some((col, values)), .. }, v) => {
-                let eth = cx.get(*col, None).and_then(|s| cleaner.clean(s, &[])).map(normalize);
-                match eth {
-                    Some(e) if values.contains(&e) => {
-                        let raw = Some(Cow::Owned(format!("{} (ethnicity {e})", raw.as_deref().unwrap_or(""))));
-                        (Val::Code("hispanic"), raw)
-                    }
-                    _ => (v, raw),
-                }
-            }
-            (_, v) => (v, raw),
-        };
-        // Finer race categories roll up; the finer one fills the detail column.
-        let val = match val {
-            Val::Code(c) if f.detail_slot.is_some() || matches!(f.def.ty, FieldType::Code("race")) => {
-                match RaceDetail::ALL.iter().find(|d| d.as_str() == c) {
-                    Some(d) => {
-                        if let Some(ds) = f.detail_slot {
-                            out[ds] = Val::Code(d.as_str());
-                        }
-                        Val::Code(d.rollup().as_str())
-                    }
-                    None => Val::Code(c),
-                }
-            }
-            v => v,
-        };
-        if let Some(rs) = f.raw_slot {
-            out[rs] = match raw {
-                Some(r) => Val::Str(r),
-                None => Val::Null,
-            };
         }
-        out[f.slot] = val;
+    };
+    // A field with no value may take the profile's `missing` value (joined fields apply it per row).
+    let joined = matches!(f.getter, Getter::Joined { .. });
+    let (val, raw) = if val.is_null() && raw.is_none() && !joined {
+        match f.missing.clone() {
+            Some(m) => match convert(&mut f.conv, &m) {
+                Ok(v) => (into_owned(v), None),
+                Err(reason) => {
+                    fail(problems, Some(&m), reason, f);
+                    return;
+                }
+            },
+            None => (val, raw),
+        }
+    } else {
+        (val, raw)
+    };
+    let (val, raw) = match (&f.conv, val) {
+        (Conv::Code { hispanic: Some((col, values)), .. }, v) => {
+            let eth = cx.get(*col, None).and_then(|s| cleaner.clean(s, &[])).map(normalize);
+            match eth {
+                Some(e) if values.contains(&e) => {
+                    let raw = Some(Cow::Owned(format!("{} (ethnicity {e})", raw.as_deref().unwrap_or(""))));
+                    (Val::Code("hispanic"), raw)
+                }
+                _ => (v, raw),
+            }
+        }
+        (_, v) => (v, raw),
+    };
+    // Finer race categories roll up; the finer one fills the detail column.
+    let val = match val {
+        Val::Code(c) if f.detail_slot.is_some() || matches!(f.def.ty, FieldType::Code("race")) => {
+            match RaceDetail::ALL.iter().find(|d| d.as_str() == c) {
+                Some(d) => {
+                    if let Some(ds) = f.detail_slot {
+                        out[ds] = Val::Code(d.as_str());
+                    }
+                    Val::Code(d.rollup().as_str())
+                }
+                None => Val::Code(c),
+            }
+        }
+        v => v,
+    };
+    if let Some(rs) = f.raw_slot {
+        out[rs] = match raw {
+            Some(r) => Val::Str(r),
+            None => Val::Null,
+        };
     }
+    out[f.slot] = val;
 }
 
 /// The common case: one column of the row, no `missing`, no ethnicity override.
-#[inline]
+#[inline(always)]
 fn eval_simple<'r>(
     f: &mut FieldPlan,
     cleaner: &Cleaner,
@@ -882,6 +895,16 @@ fn eval_simple<'r>(
             Lookup::Null => Ok(Val::Null),
             Lookup::Keep | Lookup::Missing => Err(format!("{s:?} is not a known code")),
         },
+        // Text kept as it is and booleans, without a call.
+        Conv::Text {
+            map: None,
+            strip_suffix: None,
+            lowercase: false,
+            slug: false,
+            hash: None,
+            jurisdiction: false,
+        } => Ok(Val::Str(Cow::Borrowed(s))),
+        Conv::Bool(words) => words.parse(s).map(Val::Bool),
         conv => convert(conv, s),
     };
     match val {
