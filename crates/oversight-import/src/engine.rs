@@ -264,6 +264,8 @@ struct FieldPlan {
     constant: Option<Val<'static>>,
     /// Reads one column of the row with no `missing` value and no ethnicity override (the fast path).
     simple: bool,
+    /// An optional column the file lacks, with no `missing` value: its slots stay NULL.
+    always_null: bool,
 }
 
 /// Context the plans are compiled in.
@@ -546,7 +548,7 @@ impl FieldSet {
                 && let Getter::Col(c) = f.getter
             {
                 eval_simple(f, cleaner, cx.row.get(c.idx), out, problems);
-            } else {
+            } else if !f.always_null {
                 eval_field(f, cleaner, cx, out, problems);
             }
         }
@@ -877,7 +879,11 @@ fn eval_simple<'r>(
     out: &mut [Val<'r>],
     problems: &mut Vec<Problem>,
 ) {
-    let Some(s) = cell.and_then(|s| cleaner.clean(s, &f.null_values)) else {
+    let cleaned = match cell {
+        Some(s) => cleaner.clean(s, &f.null_values),
+        None => None,
+    };
+    let Some(s) = cleaned else {
         out[f.slot] = Val::Null;
         if let Some(rs) = f.raw_slot {
             out[rs] = Val::Null;
@@ -1208,11 +1214,12 @@ fn compile_field(
         slot,
         constant: None,
         simple: false,
+        always_null: false,
     })
     .map(|mut f: FieldPlan| {
-        f.simple = matches!(f.getter, Getter::Col(_))
-            && f.missing.is_none()
-            && !matches!(f.conv, Conv::Code { hispanic: Some(_), .. });
+        let plain = f.missing.is_none() && !matches!(f.conv, Conv::Code { hispanic: Some(_), .. });
+        f.simple = plain && matches!(f.getter, Getter::Col(_));
+        f.always_null = plain && matches!(f.getter, Getter::Absent);
         f
     })
 }

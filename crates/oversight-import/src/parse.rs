@@ -41,12 +41,20 @@ pub(crate) fn parse_float(s: &str) -> ParseResult<f64> {
 pub(crate) struct BoolWords {
     pub(crate) truthy: Vec<String>,
     pub(crate) falsy: Vec<String>,
-    /// Every ASCII spelling in lower case with its meaning, for values up to `SHORT` bytes.
-    short: Vec<(Vec<u8>, bool)>,
+    /// Every ASCII spelling of up to `SHORT` bytes, in lower case and zero-padded, with its length and meaning.
+    short: Vec<(u128, usize, bool)>,
 }
 
-/// Values up to this long are folded to lower case on the stack and compared byte for byte.
+/// Values up to this long are folded to lower case into one 128-bit number and compared as numbers.
 const SHORT: usize = 16;
+
+/// An ASCII value of up to `SHORT` bytes in lower case, zero-padded, as a number.
+fn folded(s: &str) -> u128 {
+    let mut buf = [0u8; SHORT];
+    buf[..s.len()].copy_from_slice(s.as_bytes());
+    buf.make_ascii_lowercase();
+    u128::from_le_bytes(buf)
+}
 
 impl Default for BoolWords {
     fn default() -> Self {
@@ -62,19 +70,16 @@ impl BoolWords {
             .map(|w| (w, true))
             .chain(falsy.iter().map(|w| (w, false)))
             .filter(|(w, _)| w.is_ascii() && w.len() <= SHORT)
-            .map(|(w, b)| (w.to_ascii_lowercase().into_bytes(), b))
+            .map(|(w, b)| (folded(w), w.len(), b))
             .collect();
         Self { truthy, falsy, short }
     }
 
     pub(crate) fn parse(&self, s: &str) -> ParseResult<bool> {
         if s.len() <= SHORT && s.is_ascii() {
-            let mut buf = [0u8; SHORT];
-            let low = &mut buf[..s.len()];
-            low.copy_from_slice(s.as_bytes());
-            low.make_ascii_lowercase();
             // The first spelling that matches, true before false, as in the general comparison below.
-            if let Some((_, b)) = self.short.iter().find(|(w, _)| w.as_slice() == &*low) {
+            let (v, n) = (folded(s), s.len());
+            if let Some((_, _, b)) = self.short.iter().find(|w| w.0 == v && w.1 == n) {
                 return Ok(*b);
             }
         }

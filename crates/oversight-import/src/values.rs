@@ -77,6 +77,20 @@ pub(crate) struct ValueMap<T> {
     globs: Vec<(String, Option<T>)>,
     pub(crate) unmapped: Unmapped<T>,
     memo: HashMap<String, Lookup<T>>,
+    /// The first few short source values looked up, as (bytes zero-padded into a number, length, result):
+    /// code columns have few distinct values, found here without hashing.
+    hot: Vec<(u128, usize, Lookup<T>)>,
+}
+
+/// Source values up to this long can be kept in a map's hot list.
+const HOT_LEN: usize = 16;
+/// How many values the hot list keeps.
+const HOT_MAX: usize = 8;
+
+fn packed(s: &str) -> u128 {
+    let mut buf = [0u8; HOT_LEN];
+    buf[..s.len()].copy_from_slice(s.as_bytes());
+    u128::from_le_bytes(buf)
 }
 
 const MEMO_LIMIT: usize = 100_000;
@@ -94,10 +108,17 @@ impl<T: Clone> ValueMap<T> {
                 exact.insert(k, v);
             }
         }
-        Self { exact, globs, unmapped, memo: HashMap::default() }
+        Self { exact, globs, unmapped, memo: HashMap::default(), hot: Vec::new() }
     }
 
     pub(crate) fn lookup(&mut self, raw: &str) -> Lookup<T> {
+        let short = raw.len() <= HOT_LEN;
+        if short {
+            let (v, n) = (packed(raw), raw.len());
+            if let Some((_, _, hit)) = self.hot.iter().find(|h| h.0 == v && h.1 == n) {
+                return hit.clone();
+            }
+        }
         if let Some(hit) = self.memo.get(raw) {
             return hit.clone();
         }
@@ -117,7 +138,9 @@ impl<T: Clone> ValueMap<T> {
                 Unmapped::Value(v) => Lookup::Found(v.clone()),
             },
         };
-        if self.memo.len() < MEMO_LIMIT {
+        if short && self.hot.len() < HOT_MAX {
+            self.hot.push((packed(raw), raw.len(), res.clone()));
+        } else if self.memo.len() < MEMO_LIMIT {
             self.memo.insert(raw.to_owned(), res.clone());
         }
         res
