@@ -290,6 +290,15 @@ pub(crate) struct FieldSet {
     fields: Vec<FieldPlan>,
     cleaner: Cleaner,
     width: usize,
+    /// Slots of finer race categories: the only slots a field may leave unwritten for a row it accepts.
+    detail_slots: Vec<usize>,
+}
+
+impl FieldSet {
+    fn new(fields: Vec<FieldPlan>, cleaner: Cleaner, width: usize) -> Self {
+        let detail_slots = fields.iter().filter_map(|f| f.detail_slot).collect();
+        Self { fields, cleaner, width, detail_slots }
+    }
 }
 
 /// A compiled plan for one output table (one per `expand` entry).
@@ -396,7 +405,7 @@ impl TablePlan {
         };
         Ok(Self {
             table,
-            set: FieldSet { fields, cleaner, width },
+            set: FieldSet::new(fields, cleaner, width),
             date_slot,
             jurisdiction_slot,
             today,
@@ -539,8 +548,17 @@ fn checks_for(table: Table, slots: &HashMap<&'static str, usize>, label: impl Fn
 
 impl FieldSet {
     fn eval<'r>(&mut self, cx: &RowCtx<'r, '_>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
-        out.clear();
-        out.resize(self.width, Val::Null);
+        // Every field writes its own slot and its raw companion's for every row it accepts, so a row buffer
+        // reused from the previous row needs only its finer-category slots cleared (a rejected row's values
+        // are never read).
+        if out.len() == self.width {
+            for &d in &self.detail_slots {
+                out[d] = Val::Null;
+            }
+        } else {
+            out.clear();
+            out.resize(self.width, Val::Null);
+        }
         let cleaner = &self.cleaner;
         for f in &mut self.fields {
             // Most fields read one column as it is: that path is inlined here, the general one is a call.
@@ -910,7 +928,7 @@ fn eval_simple<'r>(
             hash: None,
             jurisdiction: false,
         } => Ok(Val::Str(Cow::Borrowed(s))),
-        Conv::Bool(words) => words.parse(s).map(Val::Bool),
+        Conv::Bool(words) => words.parse_cached(s).map(Val::Bool),
         conv => convert(conv, s),
     };
     match val {
@@ -1004,7 +1022,7 @@ fn convert<'r>(conv: &mut Conv, s: &'r str) -> Result<Val<'r>, String> {
             Lookup::Null => Ok(Val::Null),
             Lookup::Keep | Lookup::Missing => Err(format!("{s:?} is not a known code")),
         },
-        Conv::Bool(words) => words.parse(s).map(Val::Bool),
+        Conv::Bool(words) => words.parse_cached(s).map(Val::Bool),
         Conv::Int { scale, min, max } => {
             let x = match scale {
                 None => parse_int(s)?,
@@ -1529,7 +1547,7 @@ impl AttrPlan {
                 fields.push(compile_field(cx, def, &spec.full(), slot, None, None)?);
             }
         }
-        Ok(Self { set: FieldSet { fields, cleaner: Cleaner::new(src.trim, &src.null_values), width: ATTR_DEFS.len() } })
+        Ok(Self { set: FieldSet::new(fields, Cleaner::new(src.trim, &src.null_values), ATTR_DEFS.len()) })
     }
 
     /// (attribute name, value) for the attributes the profile sets.

@@ -43,6 +43,8 @@ pub(crate) struct BoolWords {
     pub(crate) falsy: Vec<String>,
     /// Every ASCII spelling of up to `SHORT` bytes, in lower case and zero-padded, with its length and meaning.
     short: Vec<(u128, usize, bool)>,
+    /// Values seen, exactly as spelled (up to `SHORT` bytes, a few of them), with their meaning.
+    seen: Vec<(u128, usize, bool)>,
 }
 
 /// Values up to this long are folded to lower case into one 128-bit number and compared as numbers.
@@ -50,8 +52,7 @@ const SHORT: usize = 16;
 
 /// An ASCII value of up to `SHORT` bytes in lower case, zero-padded, as a number.
 fn folded(s: &str) -> u128 {
-    let mut buf = [0u8; SHORT];
-    buf[..s.len()].copy_from_slice(s.as_bytes());
+    let mut buf = crate::values::packed(s).to_le_bytes();
     buf.make_ascii_lowercase();
     u128::from_le_bytes(buf)
 }
@@ -72,7 +73,23 @@ impl BoolWords {
             .filter(|(w, _)| w.is_ascii() && w.len() <= SHORT)
             .map(|(w, b)| (folded(w), w.len(), b))
             .collect();
-        Self { truthy, falsy, short }
+        Self { truthy, falsy, short, seen: Vec::new() }
+    }
+
+    /// [`BoolWords::parse`], remembering the first few short spellings met (a column uses two or three).
+    pub(crate) fn parse_cached(&mut self, s: &str) -> ParseResult<bool> {
+        let short = s.len() <= SHORT;
+        if short {
+            let v = crate::values::packed(s);
+            if let Some(&(_, _, b)) = self.seen.iter().find(|w| w.0 == v && w.1 == s.len()) {
+                return Ok(b);
+            }
+        }
+        let b = self.parse(s)?;
+        if short && self.seen.len() < 8 {
+            self.seen.push((crate::values::packed(s), s.len(), b));
+        }
+        Ok(b)
     }
 
     pub(crate) fn parse(&self, s: &str) -> ParseResult<bool> {
@@ -449,6 +466,11 @@ mod tests {
         let w = BoolWords::new(vec!["Sí".into(), "X".into()], vec!["No".into(), "".into()]);
         assert!(w.parse("SÍ").is_err() && w.parse("Sí").unwrap() && w.parse("x").unwrap());
         assert!(!w.parse("NO").unwrap() && !w.parse("").unwrap());
+        let mut w = BoolWords::default();
+        for _ in 0..3 {
+            assert!(w.parse_cached("TRUE").unwrap() && !w.parse_cached("False").unwrap());
+            assert!(w.parse_cached("maybe").is_err());
+        }
     }
 
     #[test]

@@ -87,7 +87,8 @@ const HOT_LEN: usize = 16;
 /// How many values the hot list keeps.
 const HOT_MAX: usize = 8;
 
-fn packed(s: &str) -> u128 {
+/// A value of up to 16 bytes, zero-padded, as a number (compare the lengths too).
+pub(crate) fn packed(s: &str) -> u128 {
     let mut buf = [0u8; HOT_LEN];
     buf[..s.len()].copy_from_slice(s.as_bytes());
     u128::from_le_bytes(buf)
