@@ -30,10 +30,46 @@ pub(crate) fn parse_int(s: &str) -> ParseResult<i64> {
 
 /// Parses a finite decimal number.
 pub(crate) fn parse_float(s: &str) -> ParseResult<f64> {
+    if let Some(v) = short_decimal(s) {
+        return Ok(v);
+    }
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err("not a number".into()),
     }
+}
+
+/// `[-+]digits[.digits]` with at most 15 digits, read exactly (Clinger's fast path: the digits as an
+/// integer below 2^53 and a power of ten up to 10^22 are both exact doubles, and one IEEE division rounds
+/// correctly); None for anything else, which the standard parser then reads.
+fn short_decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let (mut mant, mut n, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mant = mant * 10 + u64::from(c - b'0');
+                n += 1;
+                frac += usize::from(dot);
+                if n > 15 {
+                    return None;
+                }
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    let v = mant as f64 / POW10[frac];
+    Some(if neg { -v } else { v })
 }
 
 /// The spellings of true and false a field accepts (compared case-insensitively).
@@ -446,6 +482,31 @@ mod tests {
         assert!(parse_int("abc").is_err());
         assert!(parse_int("").is_err());
         assert!(parse_int("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn short_decimals_read_bit_for_bit_as_the_standard_parser_does() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_chacha::rand_core::{Rng, SeedableRng};
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut cases: Vec<String> =
+            ["0", "-0", "+7", "1.", ".5", "-.25", "41.7976000", "-72.6150000", "999999999999999", "0.1", "1e5", "."]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        for _ in 0..200_000 {
+            let int = rng.next_u64() % 10u64.pow(1 + rng.next_u32() % 9);
+            let fr = rng.next_u64() % 10u64.pow(rng.next_u32() % 9);
+            let sign = ["", "-", "+"][(rng.next_u32() % 3) as usize];
+            cases.push(format!("{sign}{int}.{fr:0width$}", width = (rng.next_u32() % 9) as usize));
+        }
+        for c in &cases {
+            let want = c.parse::<f64>().ok().filter(|v| v.is_finite());
+            assert_eq!(parse_float(c).ok().map(f64::to_bits), want.map(f64::to_bits), "{c}");
+            if let Some(v) = short_decimal(c) {
+                assert_eq!(Some(v.to_bits()), want.map(f64::to_bits), "{c}");
+            }
+        }
     }
 
     #[test]
