@@ -114,30 +114,36 @@ impl ConvertedSchema {
         Ok(Self { raw, columns: schema.fields().len() })
     }
 
-    /// Converts `batch` (of this schema, at most one DuckDB vector long) and makes `output`'s vectors
-    /// reference the result. `output` must have this schema's columns with the types DuckDB gives them.
-    pub(crate) fn fill(&self, batch: &RecordBatch, output: &mut DataChunkHandle) -> Result<()> {
-        if batch.num_columns() != self.columns || output.num_columns() != self.columns {
-            return Err(StoreError::Invalid("record batch and output chunk differ in columns".into()));
-        }
+    /// DuckDB's conversion of `batch` (of this schema) into a data chunk.
+    fn convert(&self, batch: RecordBatch) -> Result<Chunk> {
         let conv = converter()?;
-        let data = StructArray::from(batch.clone()).into_data();
+        let data = StructArray::from(batch).into_data();
         let mut array = FFI_ArrowArray::new(&data);
-        let mut chunk: ffi::duckdb_data_chunk = std::ptr::null_mut();
+        let mut chunk = Chunk(std::ptr::null_mut());
         // SAFETY: `array` is a valid exported array of this schema; DuckDB takes ownership of it (clearing its
-        // `release`, so dropping `array` afterwards frees nothing) and returns a chunk we own.
+        // `release`, so dropping `array` afterwards frees nothing) and returns a chunk `Chunk` destroys.
         let err = unsafe {
             ffi::duckdb_data_chunk_from_arrow(
                 conv.con,
                 (&raw mut array).cast::<ffi::ArrowArray>(),
                 self.raw,
-                &mut chunk,
+                &mut chunk.0,
             )
         };
         // SAFETY: the error came from the call above.
         if let Some(msg) = unsafe { take_error(err) } {
             return Err(StoreError::Invalid(format!("DuckDB cannot read a record batch: {msg}")));
         }
+        Ok(chunk)
+    }
+
+    /// Converts `batch` (of this schema, at most one DuckDB vector long) and makes `output`'s vectors
+    /// reference the result. `output` must have this schema's columns with the types DuckDB gives them.
+    pub(crate) fn fill(&self, batch: &RecordBatch, output: &mut DataChunkHandle) -> Result<()> {
+        if batch.num_columns() != self.columns || output.num_columns() != self.columns {
+            return Err(StoreError::Invalid("record batch and output chunk differ in columns".into()));
+        }
+        let chunk = self.convert(batch.clone())?;
         let out = output.get_ptr();
         // SAFETY: both chunks have `self.columns` vectors of the same types (checked when the table function
         // was bound); referencing shares the converted buffers, so `chunk` can be destroyed right after.
@@ -145,49 +151,41 @@ impl ConvertedSchema {
             for i in 0..self.columns as ffi::idx_t {
                 ffi::duckdb_vector_reference_vector(
                     ffi::duckdb_data_chunk_get_vector(out, i),
-                    ffi::duckdb_data_chunk_get_vector(chunk, i),
+                    ffi::duckdb_data_chunk_get_vector(chunk.0, i),
                 );
             }
-            ffi::duckdb_data_chunk_set_size(out, ffi::duckdb_data_chunk_get_size(chunk));
-            ffi::duckdb_destroy_data_chunk(&mut chunk);
+            ffi::duckdb_data_chunk_set_size(out, ffi::duckdb_data_chunk_get_size(chunk.0));
         }
         Ok(())
     }
 
     /// The DuckDB type ids DuckDB gives this schema's columns (to check them against a table function's).
     pub(crate) fn type_ids(&self, schema: &Schema) -> Result<Vec<u32>> {
-        let conv = converter()?;
-        let empty = RecordBatch::new_empty(std::sync::Arc::new(schema.clone()));
-        let data = StructArray::from(empty).into_data();
-        let mut array = FFI_ArrowArray::new(&data);
-        let mut chunk: ffi::duckdb_data_chunk = std::ptr::null_mut();
-        // SAFETY: as in `fill`.
-        let err = unsafe {
-            ffi::duckdb_data_chunk_from_arrow(
-                conv.con,
-                (&raw mut array).cast::<ffi::ArrowArray>(),
-                self.raw,
-                &mut chunk,
-            )
-        };
-        // SAFETY: the error came from the call above.
-        if let Some(msg) = unsafe { take_error(err) } {
-            return Err(StoreError::Invalid(format!("DuckDB cannot read an empty record batch: {msg}")));
-        }
-        // SAFETY: `chunk` is ours; each logical type fetched is destroyed after reading its id.
+        let chunk = self.convert(RecordBatch::new_empty(std::sync::Arc::new(schema.clone())))?;
+        // SAFETY: `chunk` is a live chunk; each logical type fetched is destroyed after reading its id.
         let ids = unsafe {
-            let ids = (0..ffi::duckdb_data_chunk_get_column_count(chunk))
+            (0..ffi::duckdb_data_chunk_get_column_count(chunk.0))
                 .map(|i| {
-                    let mut t = ffi::duckdb_vector_get_column_type(ffi::duckdb_data_chunk_get_vector(chunk, i));
+                    let mut t = ffi::duckdb_vector_get_column_type(ffi::duckdb_data_chunk_get_vector(chunk.0, i));
                     let id = ffi::duckdb_get_type_id(t);
                     ffi::duckdb_destroy_logical_type(&mut t);
                     id
                 })
-                .collect();
-            ffi::duckdb_destroy_data_chunk(&mut chunk);
-            ids
+                .collect()
         };
         Ok(ids)
+    }
+}
+
+/// A data chunk DuckDB converted for this module; destroyed on drop.
+struct Chunk(ffi::duckdb_data_chunk);
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: created by `duckdb_data_chunk_from_arrow` and destroyed only here.
+            unsafe { ffi::duckdb_destroy_data_chunk(&mut self.0) }
+        }
     }
 }
 
