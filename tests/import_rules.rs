@@ -383,3 +383,40 @@ fn the_import_benchmark_contenders_load_every_row_of_a_generated_file() {
     assert_eq!(rows(&s.ok(&["bench", "duckdb-reinsert"]).stdout()), 3000);
     assert_eq!(s.store().count_rows(Table::Stops).unwrap(), 3000);
 }
+
+/// Row buffers are reused from row to row: a finer race category, or any value of a rejected row, must not
+/// carry over to the next row.
+#[test]
+fn no_value_carries_over_from_one_row_to_the_next() {
+    let s = Scratch::new();
+    let profile = s.write(
+        "detail.toml",
+        r#"
+name = "detail"
+dataset = "stops"
+[jurisdiction]
+id = "detail-town"
+[fields]
+stop_id = { column = "id" }
+date = { column = "date", format = "%Y-%m-%d" }
+subject_race = { column = "race", map = { EA = "east african", B = "black", W = "white" } }
+subject_age = { column = "age", optional = true }
+"#,
+    );
+    let file = s.write(
+        "detail.csv",
+        "id,date,race,age\n1,2020-01-01,EA,30\n2,2020-01-02,B,31\n3,2020-01-03,,32\n4,2020-01-04,EA,x\n5,2020-01-05,W,\n6,2020-01-06,EA,33\n",
+    );
+    s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
+    let store = s.store();
+    let rows = store
+        .inspect("SELECT stop_id, subject_race, subject_race_detail, raw_subject_race, subject_age FROM stops ORDER BY source_row", &[])
+        .unwrap();
+    let row = |i: usize| rows[i].iter().map(|v| v.clone().unwrap_or_else(|| "∅".into())).collect::<Vec<_>>().join("|");
+    assert_eq!(rows.len(), 5, "row 4 (age x) is rejected");
+    assert_eq!(row(0), "1|black|east african|EA|30");
+    assert_eq!(row(1), "2|black|∅|B|31");
+    assert_eq!(row(2), "3|∅|∅|∅|32");
+    assert_eq!(row(3), "5|white|∅|W|∅");
+    assert_eq!(row(4), "6|black|east african|EA|33");
+}
