@@ -548,9 +548,9 @@ fn checks_for(table: Table, slots: &HashMap<&'static str, usize>, label: impl Fn
 
 impl FieldSet {
     fn eval<'r>(&mut self, cx: &RowCtx<'r, '_>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
-        // Every field writes its own slot and its raw companion's for every row it accepts, so a row buffer
-        // reused from the previous row needs only its finer-category slots cleared (a rejected row's values
-        // are never read).
+        // Every field writes its own slot and its raw companion's for every row it accepts (a field that is
+        // always NULL writes nothing and its slots stay NULL), so a row buffer reused from the previous row
+        // needs only its finer-category slots cleared; a rejected row's values are never read.
         if out.len() == self.width {
             for &d in &self.detail_slots {
                 out[d] = Val::Null;
