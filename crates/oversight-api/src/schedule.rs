@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use oversight_core::{Dataset, ErrorCode};
-use oversight_import::{ImportOutcome, ImportRequest, InputFile};
+use oversight_import::{ImportOutcome, ImportRequest, InputFile, glob_match};
 use oversight_store::{ScheduleRun, Store};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -328,34 +328,12 @@ fn list_source(source: &str) -> Result<(Vec<PathBuf>, Option<tempfile::TempDir>)
         }
         (p.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")), Some(name))
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            !n.starts_with('.')
-                && !n.ends_with(".part")
-                && !n.ends_with(".tmp")
-                && pattern.as_deref().is_none_or(|g| glob_match(g, &n))
-        })
-        .collect();
-    files.sort();
+    // Files still being written (`.part`, `.tmp`) wait for the next run.
+    let files = oversight_import::files_in(&dir, |n| {
+        !n.ends_with(".part") && !n.ends_with(".tmp") && pattern.as_deref().is_none_or(|g| glob_match(g, n))
+    })
+    .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     Ok((files, None))
-}
-
-/// `*` any run of characters, `?` one character.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
-            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
-            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
-        }
-    }
-    go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
 }
 
 #[cfg(test)]

@@ -127,13 +127,8 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
                 profile.name
             ));
         }
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("reading directory {}", dir.display()))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-            .collect();
-        files.sort();
+        let files = oversight_import::files_in(dir, |_| true)
+            .with_context(|| format!("reading directory {}", dir.display()))?;
         files.into_iter().map(|p| vec![InputFile::new(p)]).collect()
     } else if args.files.is_empty() {
         return refuse("no file to import: give FILE... or --dir DIR");

@@ -165,13 +165,8 @@ pub(crate) fn upload(
     }
     let mut files: Vec<std::path::PathBuf> = args.files.clone();
     if let Some(dir) = &args.dir {
-        files = std::fs::read_dir(dir)
-            .with_context(|| format!("reading directory {}", dir.display()))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-            .collect();
-        files.sort();
+        files = oversight_import::files_in(dir, |_| true)
+            .with_context(|| format!("reading directory {}", dir.display()))?;
     }
     if files.is_empty() {
         return refuse("no file to import: give FILE... or --dir DIR");

@@ -6,6 +6,7 @@
 //! Everything here blocks: async callers run it on the blocking pool.
 
 pub mod bench;
+mod dir;
 mod engine;
 mod error;
 pub mod fixtures;
@@ -17,7 +18,9 @@ mod reader;
 pub mod shipped;
 mod values;
 
+pub use dir::files_in;
 pub use error::ImportError;
 pub use import::{ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, TableCounts, import};
 pub use profile::{Profile, ProfileError};
 pub use shipped::{resolve_profile, shipped_profiles};
+pub use values::glob_match;

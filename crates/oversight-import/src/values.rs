@@ -23,7 +23,7 @@ pub(crate) fn normalize(s: &str) -> String {
 }
 
 /// `*` matches any run, `?` one character.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
