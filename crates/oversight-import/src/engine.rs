@@ -1390,13 +1390,7 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
             };
             Conv::Code { map: ValueMap::new(entries, unmapped), hispanic }
         }
-        FieldType::Bool => {
-            let d = BoolWords::default();
-            Conv::Bool(BoolWords::new(
-                s.truthy.clone().unwrap_or_else(|| d.truthy.clone()),
-                s.falsy.clone().unwrap_or_else(|| d.falsy.clone()),
-            ))
-        }
+        FieldType::Bool => Conv::Bool(BoolWords::new(s.truthy.clone(), s.falsy.clone())),
         FieldType::Int => Conv::Int { scale: s.scale, min: s.min, max: s.max },
         FieldType::Float => Conv::Float { scale: s.scale, min: s.min, max: s.max },
         FieldType::Date => Conv::Date { formats: formats(s)?, convert: convert(s)? },

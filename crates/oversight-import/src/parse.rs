@@ -75,8 +75,8 @@ fn short_decimal(s: &str) -> Option<f64> {
 /// The spellings of true and false a field accepts (compared case-insensitively).
 #[derive(Debug, Clone)]
 pub(crate) struct BoolWords {
-    pub(crate) truthy: Vec<String>,
-    pub(crate) falsy: Vec<String>,
+    truthy: Vec<String>,
+    falsy: Vec<String>,
     /// Every ASCII spelling of up to `SHORT` bytes, in lower case and zero-padded, with its length and meaning.
     short: Vec<(u128, usize, bool)>,
     /// Values seen, exactly as spelled (up to `SHORT` bytes, a few of them), with their meaning.
@@ -95,13 +95,16 @@ fn folded(s: &str) -> u128 {
 
 impl Default for BoolWords {
     fn default() -> Self {
-        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect();
-        Self::new(v(&["true", "t", "yes", "y", "1"]), v(&["false", "f", "no", "n", "0"]))
+        Self::new(None, None)
     }
 }
 
 impl BoolWords {
-    pub(crate) fn new(truthy: Vec<String>, falsy: Vec<String>) -> Self {
+    /// The spellings a profile gives, or the defaults (true t yes y 1 / false f no n 0).
+    pub(crate) fn new(truthy: Option<Vec<String>>, falsy: Option<Vec<String>>) -> Self {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect();
+        let truthy = truthy.unwrap_or_else(|| v(&["true", "t", "yes", "y", "1"]));
+        let falsy = falsy.unwrap_or_else(|| v(&["false", "f", "no", "n", "0"]));
         let short = truthy
             .iter()
             .map(|w| (w, true))
@@ -524,7 +527,7 @@ mod tests {
         assert!(w.parse("maybe").unwrap_err().contains("not a boolean"));
         assert!(w.parse("y").unwrap() && !w.parse("0").unwrap() && w.parse("True").unwrap());
         assert!(w.parse("a much longer value than any word").is_err());
-        let w = BoolWords::new(vec!["Sí".into(), "X".into()], vec!["No".into(), "".into()]);
+        let w = BoolWords::new(Some(vec!["Sí".into(), "X".into()]), Some(vec!["No".into(), "".into()]));
         assert!(w.parse("SÍ").is_err() && w.parse("Sí").unwrap() && w.parse("x").unwrap());
         assert!(!w.parse("NO").unwrap() && !w.parse("").unwrap());
         let mut w = BoolWords::default();
