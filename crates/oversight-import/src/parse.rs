@@ -1,6 +1,7 @@
 //! Value parsers: booleans, numbers, and a small compiled strftime for dates and times that accepts fields
 //! without leading zeros (`7/4/2017`) and refuses anything it cannot read whole (`05/082025`).
 
+use crate::values::SHORT;
 use chrono::{NaiveDate, NaiveTime};
 
 /// Why a value could not be read.
@@ -79,12 +80,9 @@ pub(crate) struct BoolWords {
     falsy: Vec<String>,
     /// Every ASCII spelling of up to `SHORT` bytes, in lower case and zero-padded, with its length and meaning.
     short: Vec<(u128, usize, bool)>,
-    /// Values seen, exactly as spelled (up to `SHORT` bytes, a few of them), with their meaning.
-    seen: Vec<(u128, usize, bool)>,
+    /// Values met, exactly as spelled, with their meaning.
+    seen: crate::values::ShortMemo<bool>,
 }
-
-/// Values up to this long are folded to lower case into one 128-bit number and compared as numbers.
-const SHORT: usize = 16;
 
 /// An ASCII value of up to `SHORT` bytes in lower case, zero-padded, as a number.
 fn folded(s: &str) -> u128 {
@@ -112,22 +110,16 @@ impl BoolWords {
             .filter(|(w, _)| w.is_ascii() && w.len() <= SHORT)
             .map(|(w, b)| (folded(w), w.len(), b))
             .collect();
-        Self { truthy, falsy, short, seen: Vec::new() }
+        Self { truthy, falsy, short, seen: crate::values::ShortMemo::default() }
     }
 
     /// [`BoolWords::parse`], remembering the first few short spellings met (a column uses two or three).
     pub(crate) fn parse_cached(&mut self, s: &str) -> ParseResult<bool> {
-        let short = s.len() <= SHORT;
-        if short {
-            let v = crate::values::packed(s);
-            if let Some(&(_, _, b)) = self.seen.iter().find(|w| w.0 == v && w.1 == s.len()) {
-                return Ok(b);
-            }
+        if let Some(&b) = self.seen.get(s) {
+            return Ok(b);
         }
         let b = self.parse(s)?;
-        if short && self.seen.len() < 8 {
-            self.seen.push((crate::values::packed(s), s.len(), b));
-        }
+        self.seen.keep(s, b);
         Ok(b)
     }
 

@@ -77,21 +77,54 @@ pub(crate) struct ValueMap<T> {
     globs: Vec<(String, Option<T>)>,
     pub(crate) unmapped: Unmapped<T>,
     memo: HashMap<String, Lookup<T>>,
-    /// The first few short source values looked up, as (bytes zero-padded into a number, length, result):
-    /// code columns have few distinct values, found here without hashing.
-    hot: Vec<(u128, usize, Lookup<T>)>,
+    /// Code columns have few distinct values: the first ones are found here without hashing.
+    hot: ShortMemo<Lookup<T>>,
 }
 
-/// Source values up to this long can be kept in a map's hot list.
-const HOT_LEN: usize = 16;
-/// How many values the hot list keeps.
-const HOT_MAX: usize = 8;
+/// Values up to this long are compared as one 128-bit number.
+pub(crate) const SHORT: usize = 16;
 
-/// A value of up to 16 bytes, zero-padded, as a number (compare the lengths too).
+/// A value of up to [`SHORT`] bytes, zero-padded, as a number (compare the lengths too).
 pub(crate) fn packed(s: &str) -> u128 {
-    let mut buf = [0u8; HOT_LEN];
+    let mut buf = [0u8; SHORT];
     buf[..s.len()].copy_from_slice(s.as_bytes());
     u128::from_le_bytes(buf)
+}
+
+/// What the first few short values a column holds came to, spelled exactly as they were: a column of codes
+/// or booleans uses a handful of spellings, which are then found by comparing numbers.
+#[derive(Debug, Clone)]
+pub(crate) struct ShortMemo<T> {
+    entries: Vec<(u128, usize, T)>,
+}
+
+impl<T> Default for ShortMemo<T> {
+    fn default() -> Self {
+        Self { entries: Vec::new() }
+    }
+}
+
+impl<T> ShortMemo<T> {
+    /// How many values it keeps.
+    const MAX: usize = 8;
+
+    #[inline]
+    pub(crate) fn get(&self, s: &str) -> Option<&T> {
+        if s.len() > SHORT {
+            return None;
+        }
+        let (v, n) = (packed(s), s.len());
+        self.entries.iter().find(|e| e.0 == v && e.1 == n).map(|e| &e.2)
+    }
+
+    /// Keeps `s`'s result if `s` is short and there is room; returns whether it was kept.
+    pub(crate) fn keep(&mut self, s: &str, result: T) -> bool {
+        if s.len() > SHORT || self.entries.len() >= Self::MAX {
+            return false;
+        }
+        self.entries.push((packed(s), s.len(), result));
+        true
+    }
 }
 
 const MEMO_LIMIT: usize = 100_000;
@@ -109,16 +142,12 @@ impl<T: Clone> ValueMap<T> {
                 exact.insert(k, v);
             }
         }
-        Self { exact, globs, unmapped, memo: HashMap::default(), hot: Vec::new() }
+        Self { exact, globs, unmapped, memo: HashMap::default(), hot: ShortMemo::default() }
     }
 
     pub(crate) fn lookup(&mut self, raw: &str) -> Lookup<T> {
-        let short = raw.len() <= HOT_LEN;
-        if short {
-            let (v, n) = (packed(raw), raw.len());
-            if let Some((_, _, hit)) = self.hot.iter().find(|h| h.0 == v && h.1 == n) {
-                return hit.clone();
-            }
+        if let Some(hit) = self.hot.get(raw) {
+            return hit.clone();
         }
         if let Some(hit) = self.memo.get(raw) {
             return hit.clone();
@@ -139,9 +168,7 @@ impl<T: Clone> ValueMap<T> {
                 Unmapped::Value(v) => Lookup::Found(v.clone()),
             },
         };
-        if short && self.hot.len() < HOT_MAX {
-            self.hot.push((packed(raw), raw.len(), res.clone()));
-        } else if self.memo.len() < MEMO_LIMIT {
+        if !self.hot.keep(raw, res.clone()) && self.memo.len() < MEMO_LIMIT {
             self.memo.insert(raw.to_owned(), res.clone());
         }
         res
