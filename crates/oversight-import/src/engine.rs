@@ -4,6 +4,7 @@
 use crate::hash::KeyedHasher;
 use crate::parse::{BoolWords, DateFormat, DateTimeParts, parse_float, parse_int, parse_iso};
 use crate::profile::{FieldSpec, FieldSpecFull, MapRef, Profile};
+use crate::reader::{Row, Rows};
 use crate::values::{Lookup, Unmapped, ValueMap, normalize};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
@@ -23,8 +24,7 @@ pub(crate) struct FileData {
     pub(crate) role: String,
     pub(crate) display: String,
     pub(crate) header: Vec<String>,
-    pub(crate) rows: Vec<csv::StringRecord>,
-    pub(crate) lines: Vec<u64>,
+    pub(crate) rows: Rows,
     /// Key column index and key -> row numbers.
     pub(crate) key_idx: usize,
     pub(crate) index: HashMap<String, Vec<u32>>,
@@ -79,7 +79,7 @@ fn trim(s: &str) -> &str {
 
 /// The rows a value can be read from.
 pub(crate) struct RowCtx<'a, 'j> {
-    pub(crate) row: &'a csv::StringRecord,
+    pub(crate) row: Row<'a>,
     /// For each joined file (index = file number - 1): the rows joined to this one.
     pub(crate) joined: &'j [&'a [u32]],
     pub(crate) files: &'a [&'a FileData],
@@ -92,7 +92,7 @@ impl<'a> RowCtx<'a, '_> {
         } else {
             let f = self.files[c.file - 1];
             let r = joined_row.or_else(|| self.joined[c.file - 1].first().copied())?;
-            f.rows[r as usize].get(c.idx)
+            f.rows.row(r as usize).get(c.idx)
         }
     }
 }
@@ -746,7 +746,7 @@ fn eval_field<'r>(
                 .filter(|&r| match filter {
                     None => true,
                     Some(flt) => {
-                        let v = fdata.rows[r as usize].get(flt.col.idx).map(normalize).unwrap_or_default();
+                        let v = fdata.rows.row(r as usize).get(flt.col.idx).map(normalize).unwrap_or_default();
                         flt.values.contains(&v) == flt.keep_if_in
                     }
                 })
@@ -757,7 +757,7 @@ fn eval_field<'r>(
                     let set: HashSet<&str> = rows
                         .iter()
                         .filter_map(|&r| {
-                            fdata.rows[r as usize].get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values))
+                            fdata.rows.row(r as usize).get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values))
                         })
                         .collect();
                     (Val::Int(set.len() as i64), None)
@@ -765,7 +765,7 @@ fn eval_field<'r>(
                 _ => {
                     let mut vals: Vec<(Val<'r>, &'r str)> = Vec::new();
                     for &r in &rows {
-                        let frow: &'r csv::StringRecord = &fdata.rows[r as usize];
+                        let frow: Row<'r> = fdata.rows.row(r as usize);
                         let Some(s) = frow.get(col.idx).and_then(|s| cleaner.clean(s, &f.null_values)) else {
                             // A joined row without a value takes the field's `missing` value.
                             if let Some(m) = f.missing.clone() {
@@ -783,7 +783,7 @@ fn eval_field<'r>(
                             Ok(v) => vals.push((v, s)),
                             Err(reason) => {
                                 if !f.invalid_is_null {
-                                    let line = fdata.lines[r as usize];
+                                    let line = fdata.rows.line(r as usize);
                                     fail(problems, Some(s), format!("{reason} ({} line {line})", fdata.display), f);
                                     return;
                                 }

@@ -5,7 +5,7 @@ use crate::ImportError;
 use crate::engine::{AttrPlan, FileData, PlanCtx, PlanError, Problem, RowCtx, TablePlan, TableSink, Val};
 use crate::hash::{combined_sha256, sha256_file};
 use crate::profile::Profile;
-use crate::reader::CsvSource;
+use crate::reader::{CsvSource, Row, Rows};
 use crate::values::glob_match;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -288,8 +288,15 @@ fn load_joined(
     key: &str,
     counter: Arc<AtomicU64>,
 ) -> Result<FileData, ImportError> {
-    let mut rows = Vec::new();
-    let mut lines = Vec::new();
+    let mut rows = Rows::default();
+    let too_long = |_| {
+        ImportError::refused(
+            &f.name,
+            None,
+            None,
+            format!("the {role} file is too large to join in memory (over 4 GiB of text)"),
+        )
+    };
     let header = if is_parquet(profile, &f.path) {
         let mut header = Vec::new();
         let mut n = 0u64;
@@ -298,31 +305,26 @@ fn load_joined(
             header = h;
             for r in 0..b.num_rows() {
                 n += 1;
-                rows.push(record_of(&cols, r));
-                lines.push(n);
+                rows.push(fields_of(&cols, r), n).map_err(too_long)?;
             }
             Ok(())
         })?;
         header
     } else {
         let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter, false)?;
-        let mut rec = csv::StringRecord::new();
-        while let Some(line) = src.next_record(&mut rec)? {
-            rows.push(rec.clone());
-            lines.push(line);
-        }
+        while src.read_rows(&mut rows, usize::MAX, usize::MAX)? > 0 {}
         src.header
     };
     let key_idx = header.iter().position(|h| h == key).ok_or_else(|| {
         ImportError::refused(&f.name, None, Some(key), format!("the {role} file has no key column {key:?}"))
     })?;
     let mut index: HashMap<String, Vec<u32>> = HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
+    for (i, (r, _)) in rows.iter().enumerate() {
         if let Some(k) = r.get(key_idx).map(str::trim).filter(|k| !k.is_empty()) {
             index.entry(k.to_owned()).or_default().push(i as u32);
         }
     }
-    Ok(FileData { role: role.to_owned(), display: f.name.clone(), header, rows, lines, key_idx, index })
+    Ok(FileData { role: role.to_owned(), display: f.name.clone(), header, rows, key_idx, index })
 }
 
 /// Every column of an Arrow batch as text (typed values become their ISO text).
@@ -342,24 +344,21 @@ fn text_columns(b: &RecordBatch) -> Result<(Vec<String>, Vec<StringArray>), Impo
     Ok((header, cols))
 }
 
-fn record_of(cols: &[StringArray], r: usize) -> csv::StringRecord {
-    let mut rec = csv::StringRecord::new();
-    for c in cols {
-        rec.push_field(if c.is_null(r) { "" } else { c.value(r) });
-    }
-    rec
+/// Row `r` of text columns (NULL as the empty field).
+fn fields_of(cols: &[StringArray], r: usize) -> impl Iterator<Item = &str> {
+    cols.iter().map(move |c| if c.is_null(r) { "" } else { c.value(r) })
 }
 
 /// Rows read from the main file, handed to the mapping workers.
 #[derive(Default)]
 struct Chunk {
-    rows: Vec<csv::StringRecord>,
-    lines: Vec<u64>,
-    len: usize,
+    rows: Rows,
 }
 
-/// Rows per chunk of the main file.
+/// Rows per chunk of the main file, and the most text a chunk holds (a chunk of long records is sent
+/// sooner).
 const READ_CHUNK: usize = 4096;
+const READ_CHUNK_TEXT: usize = 8 << 20;
 
 /// What a mapping worker learned.
 #[derive(Default)]
@@ -420,18 +419,18 @@ fn cancelled<T>(_: T) -> ImportError {
 
 impl<'w> Worker<'w> {
     /// Maps a chunk of rows; the row buffers (one per output plan) serve the whole chunk.
-    fn rows<'r>(&mut self, rows: &'r [csv::StringRecord], lines: &[u64]) -> Result<(), ImportError>
+    fn rows<'r>(&mut self, rows: &'r Rows) -> Result<(), ImportError>
     where
         'w: 'r,
     {
         let mut outs: Vec<Vec<Val<'r>>> = (0..self.plans.len()).map(|_| Vec::with_capacity(self.width)).collect();
-        for (rec, &line) in rows.iter().zip(lines) {
+        for (rec, line) in rows.iter() {
             self.row(rec, line, &mut outs)?;
         }
         Ok(())
     }
 
-    fn row<'r>(&mut self, rec: &'r csv::StringRecord, line: u64, outs: &mut [Vec<Val<'r>>]) -> Result<(), ImportError>
+    fn row<'r>(&mut self, rec: Row<'r>, line: u64, outs: &mut [Vec<Val<'r>>]) -> Result<(), ImportError>
     where
         'w: 'r,
     {
@@ -521,27 +520,18 @@ fn read_main(
     let fresh = |pool: &mpsc::Receiver<Chunk>| pool.try_recv().unwrap_or_default();
     let mut rows = 0u64;
     if let Some(mut src) = csv {
-        let mut chunk = fresh(&pool);
+        let mut sent = 0u64;
         loop {
-            if chunk.rows.len() <= chunk.len {
-                chunk.rows.push(csv::StringRecord::new());
+            let mut chunk = fresh(&pool);
+            chunk.rows.clear();
+            if src.read_rows(&mut chunk.rows, READ_CHUNK, READ_CHUNK_TEXT)? == 0 {
+                break;
             }
-            let Some(line) = src.next_record(&mut chunk.rows[chunk.len])? else { break };
-            if chunk.lines.len() <= chunk.len {
-                chunk.lines.push(line);
-            } else {
-                chunk.lines[chunk.len] = line;
+            rows += chunk.rows.len() as u64;
+            sent += 1;
+            if sent.is_multiple_of(16) {
+                report(rows);
             }
-            chunk.len += 1;
-            if chunk.len == READ_CHUNK {
-                rows += chunk.len as u64;
-                if rows.is_multiple_of(16 * READ_CHUNK as u64) {
-                    report(rows);
-                }
-                tx.send(std::mem::replace(&mut chunk, fresh(&pool))).map_err(cancelled)?;
-            }
-        }
-        if chunk.len > 0 {
             tx.send(chunk).map_err(cancelled)?;
         }
         return Ok(src.finish_hash());
@@ -553,9 +543,9 @@ fn read_main(
             let mut chunk = Chunk::default();
             for r in 0..b.num_rows() {
                 n += 1;
-                chunk.rows.push(record_of(&cols, r));
-                chunk.lines.push(n);
-                chunk.len += 1;
+                chunk.rows.push(fields_of(&cols, r), n).map_err(|_| {
+                    ImportError::Usage(format!("row {n} of the Parquet file holds more than 4 GiB of text"))
+                })?;
             }
             report(n);
             tx.send(chunk).map_err(cancelled)
@@ -573,8 +563,8 @@ fn work(
     loop {
         let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
-        w.rows(&chunk.rows[..chunk.len], &chunk.lines[..chunk.len])?;
-        chunk.len = 0;
+        w.rows(&chunk.rows)?;
+        chunk.rows.clear();
         let _ = pool.try_send(chunk);
     }
     w.flush()?;
@@ -836,7 +826,7 @@ fn import_children(
     let mut counts = TableCounts { table: plan.table.name().to_owned(), ..Default::default() };
     let jslot = plan.jurisdiction_slot;
     let mut out = Vec::new();
-    for (row, &line) in fd.rows.iter().zip(&fd.lines) {
+    for (row, line) in fd.rows.iter() {
         counts.read += 1;
         let cx = RowCtx { row, joined: &[], files: &[] };
         let mut problems = Vec::new();
