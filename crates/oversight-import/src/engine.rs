@@ -1069,12 +1069,18 @@ fn convert_into<'r>(conv: &mut Conv, s: &'r str, slot: &mut Val<'r>) -> Result<(
             if *slug {
                 v = Cow::Owned(JurisdictionId::slug(&v).map_err(|e| e.to_string())?.as_str().to_owned());
             }
+            let checked = |t: &str| match *jurisdiction && !*slug {
+                true => JurisdictionId::new(t).map(|_| ()).map_err(|e| e.to_string()),
+                false => Ok(()),
+            };
             if let Some(h) = hash {
-                v = Cow::Owned(h.hash(&v));
+                // Hashed identifiers repeat: the hasher shares each one's text.
+                let t = h.hash(&v);
+                checked(&t)?;
+                put(slot, Val::Shared(t));
+                return Ok(());
             }
-            if *jurisdiction && !*slug {
-                JurisdictionId::new(v.as_ref()).map_err(|e| e.to_string())?;
-            }
+            checked(&v)?;
             put(slot, Val::Str(v));
         }
         Conv::Code { map, .. } => match map.lookup(s) {

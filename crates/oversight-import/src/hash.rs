@@ -47,8 +47,8 @@ pub(crate) fn combined_sha256(files: &[(String, String)]) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct KeyedHasher {
     prefix: Sha256,
-    /// Identifiers repeat (an officer makes many stops): hash each once.
-    memo: rustc_hash::FxHashMap<String, String>,
+    /// Identifiers repeat (an officer makes many stops): hash each once, and share the text.
+    memo: rustc_hash::FxHashMap<String, std::sync::Arc<str>>,
 }
 
 impl KeyedHasher {
@@ -59,13 +59,13 @@ impl KeyedHasher {
         Self { prefix, memo: Default::default() }
     }
 
-    pub(crate) fn hash(&mut self, value: &str) -> String {
+    pub(crate) fn hash(&mut self, value: &str) -> std::sync::Arc<str> {
         if let Some(h) = self.memo.get(value) {
             return h.clone();
         }
         let mut h = self.prefix.clone();
         h.update(value.as_bytes());
-        let out = hex::encode(&h.finalize()[..8]);
+        let out: std::sync::Arc<str> = hex::encode(&h.finalize()[..8]).into();
         if self.memo.len() < 1_000_000 {
             self.memo.insert(value.to_owned(), out.clone());
         }

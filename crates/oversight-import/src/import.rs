@@ -622,19 +622,25 @@ fn run(
         typed_source: main_parquet,
     };
     let main_table = profile.dataset.main_table();
-    let plans = if profile.toml.expand.is_empty() {
-        vec![TablePlan::compile(&cx, main_table, &[&profile.toml.fields]).map_err(|e| plan_error(&main_file.name, e))?]
-    } else {
-        profile
-            .toml
-            .expand
-            .iter()
-            .map(|e| {
-                TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e])
-                    .map_err(|e| plan_error(&main_file.name, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?
+    let compile_plans = || -> Result<Vec<TablePlan>, ImportError> {
+        if profile.toml.expand.is_empty() {
+            Ok(vec![
+                TablePlan::compile(&cx, main_table, &[&profile.toml.fields])
+                    .map_err(|e| plan_error(&main_file.name, e))?,
+            ])
+        } else {
+            profile
+                .toml
+                .expand
+                .iter()
+                .map(|e| {
+                    TablePlan::compile(&cx, main_table, &[&profile.toml.fields, e])
+                        .map_err(|e| plan_error(&main_file.name, e))
+                })
+                .collect()
+        }
     };
+    let plans = compile_plans()?;
     let attrs = AttrPlan::compile(&cx).map_err(|e| plan_error(&main_file.name, e))?;
     let join_cols: Vec<usize> = profile
         .toml
@@ -691,6 +697,13 @@ fn run(
     let files_ref: Vec<&FileData> = joined_data.iter().collect();
     let reader_store = if main_parquet { Some((store.try_clone()?, main_file.path.clone())) } else { None };
     let n_workers = workers();
+    // Each mapping thread compiles its own plans: cloned ones would share their mapped text, and every
+    // row would then count references to it from two cores at once.
+    let mut worker_plans = vec![plans];
+    for _ in 1..n_workers {
+        worker_plans.push(compile_plans()?);
+    }
+    let width = worker_plans[0][0].width();
     let t_map = std::time::Instant::now();
     let schema = TableSink::new(main_table).schema();
     let report =
@@ -714,7 +727,7 @@ fn run(
         let mut handles = Vec::new();
         for k in 0..n_workers {
             let w = Worker {
-                plans: plans.clone(),
+                plans: worker_plans.pop().unwrap_or_default(),
                 attrs: attrs.clone(),
                 sink: TableSink::new(main_table),
                 files: &files_ref,
@@ -725,7 +738,7 @@ fn run(
                 rejects: reject_tx.clone(),
                 stats: MapStats::default(),
                 pending_rejects: Vec::new(),
-                width: plans[0].width(),
+                width,
             };
             let (chunk_rx, pool_tx) = (&chunk_rx, pool_tx.clone());
             handles.push(
