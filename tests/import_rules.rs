@@ -420,3 +420,44 @@ subject_age = { column = "age", optional = true }
     assert_eq!(row(3), "5|white|∅|W|∅");
     assert_eq!(row(4), "6|black|east african|EA|33");
 }
+
+/// `coalesce` takes the first of its columns that has a value; of the columns it names, the file may hold
+/// several, one (read as a plain column) or none (always NULL).
+#[test]
+fn coalesce_reads_the_first_value_among_the_columns_the_file_has() {
+    let s = Scratch::new();
+    let profile = s.write(
+        "coalesce.toml",
+        r#"
+name = "coalesce"
+dataset = "stops"
+[jurisdiction]
+id = "coalesce-town"
+[fields]
+stop_id = { column = "id" }
+date = { column = "date", format = "%Y-%m-%d" }
+district = { coalesce = ["precinct", "zone", "beat"], optional = true }
+location = { coalesce = ["street", "address"], optional = true }
+reason_for_stop = { coalesce = ["reason", "why"], optional = true }
+subject_age = { coalesce = ["age", "age_guess"], optional = true }
+"#,
+    );
+    let file = s.write(
+        "coalesce.csv",
+        "id,date,precinct,beat,street,age,age_guess\n\
+         1,2020-01-01,P1,B1,Main St,30,31\n\
+         2,2020-01-02,,B2,,,44\n\
+         3,2020-01-03,NA, ,Elm St,x,50\n\
+         4,2020-01-04,,,,,\n",
+    );
+    s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
+    let rows = s
+        .store()
+        .inspect("SELECT stop_id, district, location, reason_for_stop, subject_age FROM stops ORDER BY source_row", &[])
+        .unwrap();
+    let row = |i: usize| rows[i].iter().map(|v| v.clone().unwrap_or_else(|| "∅".into())).collect::<Vec<_>>().join("|");
+    assert_eq!(rows.len(), 3, "row 3 (age x) is rejected: the first value found is the one converted");
+    assert_eq!(row(0), "1|P1|Main St|∅|30");
+    assert_eq!(row(1), "2|B2|∅|∅|44");
+    assert_eq!(row(2), "4|∅|∅|∅|∅");
+}

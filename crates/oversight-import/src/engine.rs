@@ -1273,7 +1273,13 @@ fn compile_field(
     } else if let Some(cols) = &s.any {
         Getter::Any(resolve_all(cx, cols, s.optional)?)
     } else if let Some(cols) = &s.coalesce {
-        Getter::Coalesce(resolve_all(cx, cols, s.optional)?)
+        // Of the columns named, those the file has: one is read as a plain column (the fast path), none
+        // is always NULL.
+        match resolve_all(cx, cols, s.optional)?.as_slice() {
+            [] => Getter::Absent,
+            [c] => Getter::Col(*c),
+            cols => Getter::Coalesce(cols.to_vec()),
+        }
     } else if let Some(cols) = &s.sum {
         Getter::Num(NumOp::Sum, resolve_all(cx, cols, s.optional)?)
     } else if let Some(cols) = &s.product {
