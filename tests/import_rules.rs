@@ -8,6 +8,14 @@ use std::fmt::Write as _;
 
 const OPP_HEADER: &str = "raw_row_number,date,time,subject_age,subject_race,subject_sex,search_conducted,contraband_found,arrest_made,outcome";
 
+/// The rows a query returns, each as its values joined by `|` (NULL as `∅`).
+fn rows_as_text(s: &Scratch, sql: &str) -> Vec<String> {
+    let rows = s.store().inspect(sql, &[]).expect("a query");
+    rows.into_iter()
+        .map(|r| r.into_iter().map(|v| v.unwrap_or_else(|| "∅".into())).collect::<Vec<_>>().join("|"))
+        .collect()
+}
+
 /// An OPP-format file of `n` valid stops.
 fn opp_rows(n: usize) -> Vec<String> {
     let races = ["white", "black", "hispanic", "asian/pacific islander", "other"];
@@ -408,17 +416,15 @@ subject_age = { column = "age", optional = true }
         "id,date,race,age\n1,2020-01-01,EA,30\n2,2020-01-02,B,31\n3,2020-01-03,,32\n4,2020-01-04,EA,x\n5,2020-01-05,W,\n6,2020-01-06,EA,33\n",
     );
     s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
-    let store = s.store();
-    let rows = store
-        .inspect("SELECT stop_id, subject_race, subject_race_detail, raw_subject_race, subject_age FROM stops ORDER BY source_row", &[])
-        .unwrap();
-    let row = |i: usize| rows[i].iter().map(|v| v.clone().unwrap_or_else(|| "∅".into())).collect::<Vec<_>>().join("|");
-    assert_eq!(rows.len(), 5, "row 4 (age x) is rejected");
-    assert_eq!(row(0), "1|black|east african|EA|30");
-    assert_eq!(row(1), "2|black|∅|B|31");
-    assert_eq!(row(2), "3|∅|∅|∅|32");
-    assert_eq!(row(3), "5|white|∅|W|∅");
-    assert_eq!(row(4), "6|black|east african|EA|33");
+    let rows = rows_as_text(
+        &s,
+        "SELECT stop_id, subject_race, subject_race_detail, raw_subject_race, subject_age FROM stops ORDER BY source_row",
+    );
+    // Row 4 (age x) is rejected.
+    assert_eq!(
+        rows,
+        ["1|black|east african|EA|30", "2|black|∅|B|31", "3|∅|∅|∅|32", "5|white|∅|W|∅", "6|black|east african|EA|33"]
+    );
 }
 
 /// `coalesce` takes the first of its columns that has a value; of the columns it names, the file may hold
@@ -451,13 +457,10 @@ subject_age = { coalesce = ["age", "age_guess"], optional = true }
          4,2020-01-04,,,,,\n",
     );
     s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
-    let rows = s
-        .store()
-        .inspect("SELECT stop_id, district, location, reason_for_stop, subject_age FROM stops ORDER BY source_row", &[])
-        .unwrap();
-    let row = |i: usize| rows[i].iter().map(|v| v.clone().unwrap_or_else(|| "∅".into())).collect::<Vec<_>>().join("|");
-    assert_eq!(rows.len(), 3, "row 3 (age x) is rejected: the first value found is the one converted");
-    assert_eq!(row(0), "1|P1|Main St|∅|30");
-    assert_eq!(row(1), "2|B2|∅|∅|44");
-    assert_eq!(row(2), "4|∅|∅|∅|∅");
+    let rows = rows_as_text(
+        &s,
+        "SELECT stop_id, district, location, reason_for_stop, subject_age FROM stops ORDER BY source_row",
+    );
+    // Row 3 (age x) is rejected: the first value found is the one converted.
+    assert_eq!(rows, ["1|P1|Main St|∅|30", "2|B2|∅|∅|44", "4|∅|∅|∅|∅"]);
 }
