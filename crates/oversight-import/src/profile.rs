@@ -315,11 +315,13 @@ impl Profile {
 
     fn check(&self) -> Result<(), String> {
         let t = &self.toml;
-        if t.source.delimiter.chars().count() != 1 && t.source.delimiter != "\\t" {
-            return Err(format!("source.delimiter must be one character, found {:?}", t.source.delimiter));
+        // The reader splits records at single bytes: a character outside ASCII would split characters.
+        let one_ascii = |c: &str| c.len() == 1 && c.is_ascii();
+        if !one_ascii(&t.source.delimiter) && t.source.delimiter != "\\t" {
+            return Err(format!("source.delimiter must be one ASCII character, found {:?}", t.source.delimiter));
         }
-        if t.source.quote.chars().count() != 1 {
-            return Err(format!("source.quote must be one character, found {:?}", t.source.quote));
+        if !one_ascii(&t.source.quote) {
+            return Err(format!("source.quote must be one ASCII character, found {:?}", t.source.quote));
         }
         if let Some(f) = &t.source.format
             && !matches!(f.as_str(), "csv" | "parquet")
@@ -553,6 +555,17 @@ mod tests {
         assert!(e.contains("\"whyte\", which is not a race code"), "{e}");
         let e = load("dataset='stops'\n[fields]\ndate={column='d', format='%Q'}\n").unwrap_err().to_string();
         assert!(e.contains("%Q"), "{e}");
+    }
+
+    #[test]
+    fn delimiters_and_quotes_are_one_ascii_character() {
+        for (key, value) in [("delimiter", "§"), ("delimiter", ";;"), ("quote", "þ"), ("quote", "")] {
+            let e = load(&format!("dataset='stops'\n[source]\n{key}='{value}'\n[fields]\ndate='d'\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("source.{key} must be one ASCII character")), "{e}");
+        }
+        load("dataset='stops'\n[source]\ndelimiter='\\t'\nquote=\"'\"\n[fields]\ndate='d'\n").unwrap();
     }
 
     #[test]
