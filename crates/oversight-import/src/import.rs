@@ -349,12 +349,6 @@ fn fields_of(cols: &[StringArray], r: usize) -> impl Iterator<Item = &str> {
     cols.iter().map(move |c| if c.is_null(r) { "" } else { c.value(r) })
 }
 
-/// Rows read from the main file, handed to the mapping workers.
-#[derive(Default)]
-struct Chunk {
-    rows: Rows,
-}
-
 /// Rows per chunk of the main file, and the most text a chunk holds (a chunk of long records is sent
 /// sooner).
 const READ_CHUNK: usize = 4096;
@@ -513,21 +507,21 @@ fn workers() -> usize {
 fn read_main(
     csv: Option<CsvSource>,
     parquet: Option<(Store, PathBuf)>,
-    tx: mpsc::SyncSender<Chunk>,
-    pool: mpsc::Receiver<Chunk>,
+    tx: mpsc::SyncSender<Rows>,
+    pool: mpsc::Receiver<Rows>,
     report: &(dyn Fn(u64) + Sync),
 ) -> Result<Option<String>, ImportError> {
-    let fresh = |pool: &mpsc::Receiver<Chunk>| pool.try_recv().unwrap_or_default();
+    let fresh = |pool: &mpsc::Receiver<Rows>| pool.try_recv().unwrap_or_default();
     let mut rows = 0u64;
     if let Some(mut src) = csv {
         let mut sent = 0u64;
         loop {
+            // Chunks come back from the workers emptied.
             let mut chunk = fresh(&pool);
-            chunk.rows.clear();
-            if src.read_rows(&mut chunk.rows, READ_CHUNK, READ_CHUNK_TEXT)? == 0 {
+            if src.read_rows(&mut chunk, READ_CHUNK, READ_CHUNK_TEXT)? == 0 {
                 break;
             }
-            rows += chunk.rows.len() as u64;
+            rows += chunk.len() as u64;
             sent += 1;
             if sent.is_multiple_of(16) {
                 report(rows);
@@ -540,10 +534,10 @@ fn read_main(
         let mut n = 0u64;
         store.scan_parquet(&path, |b: RecordBatch| -> Result<(), ImportError> {
             let (_, cols) = text_columns(&b)?;
-            let mut chunk = Chunk::default();
+            let mut chunk = Rows::default();
             for r in 0..b.num_rows() {
                 n += 1;
-                chunk.rows.push(fields_of(&cols, r), n).map_err(|_| {
+                chunk.push(fields_of(&cols, r), n).map_err(|_| {
                     ImportError::Usage(format!("row {n} of the Parquet file holds more than 4 GiB of text"))
                 })?;
             }
@@ -557,14 +551,14 @@ fn read_main(
 /// Maps chunks until the reader is done.
 fn work(
     mut w: Worker<'_>,
-    rx: &std::sync::Mutex<mpsc::Receiver<Chunk>>,
-    pool: &mpsc::SyncSender<Chunk>,
+    rx: &std::sync::Mutex<mpsc::Receiver<Rows>>,
+    pool: &mpsc::SyncSender<Rows>,
 ) -> Result<MapStats, ImportError> {
     loop {
         let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
-        w.rows(&chunk.rows)?;
-        chunk.rows.clear();
+        w.rows(&chunk)?;
+        chunk.clear();
         let _ = pool.try_send(chunk);
     }
     w.flush()?;
@@ -710,8 +704,8 @@ fn run(
         |rows: u64| progress(Progress { bytes_read: counter.load(Ordering::Relaxed), bytes_total, rows_read: rows });
     // Reader -> workers (chunks of rows), workers -> reader (emptied chunks to reuse), workers -> DuckDB
     // (record batches), workers -> here (rejects, written once the rows are in).
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(2 * n_workers);
-    let (pool_tx, pool_rx) = mpsc::sync_channel::<Chunk>(4 * n_workers);
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Rows>(2 * n_workers);
+    let (pool_tx, pool_rx) = mpsc::sync_channel::<Rows>(4 * n_workers);
     let (tx, rx) = mpsc::sync_channel::<RecordBatch>(2 * n_workers);
     let (reject_tx, reject_rx) = mpsc::channel::<Vec<(u64, Problem)>>();
     let chunk_rx = std::sync::Mutex::new(chunk_rx);
