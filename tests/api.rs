@@ -285,6 +285,16 @@ fn every_endpoint_answers_and_refuses_as_documented() {
     assert_eq!(m["source_batches"][0]["files"], "crime_reports.csv");
     assert!(m["withheld"].as_str().unwrap().contains("names"));
     assert!(!m["columns"].as_array().unwrap().iter().any(|c| c == "location" || c == "lat"));
+    // A complaint's source id joins back to the published file with names: the extract has a keyed hash.
+    let c = srv.get("/v1/extracts/complaints", None);
+    assert_status(&c, 200, "complaints extract");
+    let header: Vec<&str> = c.body.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"complaint_key") && !header.contains(&"complaint_id"), "{header:?}");
+    let k = header.iter().position(|h| *h == "complaint_key").unwrap();
+    let first = c.body.lines().nth(1).unwrap().split(',').nth(k).unwrap().to_owned();
+    assert!(first.len() == 16 && first.chars().all(|ch| ch.is_ascii_hexdigit()), "{first}");
+    let m = srv.get("/v1/extracts/complaints/manifest", None).json();
+    assert!(m["keyed_ids"]["complaint_key"].as_str().unwrap().contains("keyed hash"), "{m}");
 
     // Audit (admin only) holds the writes and the extracts.
     assert_eq!(srv.get("/v1/audit", Some(&analyst)).status, 403);

@@ -288,3 +288,54 @@ fn minneapolis_neighbourhood_populations_land_as_children_of_the_city() {
         .unwrap();
     assert!((black - 8247.0 * 0.464).abs() < 1e-6);
 }
+
+#[test]
+fn profiles_check_lists_no_unmapped_values_for_any_shipped_profile_on_its_real_file() {
+    let Some(data) = shared_data() else { return };
+    let s = Scratch::new();
+    let cpdp = data.join("chicago_cpd_complaints_2000_2016");
+    let travis = data.join("ice_detainers_travis_county_tx");
+    let cases: Vec<(&str, Vec<std::path::PathBuf>, Option<&str>)> = vec![
+        ("opp", vec![data.join("opp_hartford_ct/ct_hartford_2020_04_01.csv")], Some("ct-hartford")),
+        ("mpls-stops", vec![data.join("minneapolis_stops_2017/MplsStops.csv")], None),
+        ("mpls-demo", vec![data.join("minneapolis_stops_2017/MplsDemo.csv")], None),
+        (
+            "nypd-shootings",
+            vec![data.join("nypd_shooting_incidents_2006_2018/NYPD_Shooting_Incident_Data__Historic_.csv")],
+            None,
+        ),
+        (
+            "cpdp-complaints",
+            vec![
+                cpdp.join("complaints-complaints_2000-2016_2016-11.csv"),
+                cpdp.join("complaints-complainants_2000-2016_2016-11.csv"),
+                cpdp.join("complaints-accused_2000-2016_2016-11.csv"),
+            ],
+            None,
+        ),
+        (
+            "travis-detainers",
+            vec![travis.join("travis_detainer_bookings.csv"), travis.join("travis_detainer_charges.csv")],
+            None,
+        ),
+        ("ice-287g", vec![data.join("ice_287g_agreements/participatingAgencies07182025pm.csv")], None),
+        (
+            "acs-b03002",
+            vec![data.join("acs2017_race_by_county_state/acs_2017_5_year_county_level_race_data.csv")],
+            None,
+        ),
+    ];
+    for (profile, files, jurisdiction) in cases {
+        let mut args = vec!["profiles", "check", profile, "--json"];
+        if let Some(j) = jurisdiction {
+            args.extend(["--jurisdiction", j]);
+        }
+        args.extend(files.iter().map(|f| p(f)));
+        let out = s.ok(&args).stdout();
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(v["unmapped"], serde_json::json!([]), "{profile}: {:#}", v["unmapped"]);
+        assert!(v["fields"].as_array().is_some_and(|f| !f.is_empty()), "{profile}");
+        assert!(v["batch"]["rows_accepted"].as_i64().unwrap_or(0) > 0, "{profile}");
+    }
+    assert!(!s.db().exists(), "profiles check wrote a database");
+}

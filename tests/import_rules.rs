@@ -123,6 +123,7 @@ fn empty_binary_and_undecodable_files_are_refused_before_any_row_lands() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.csv", Vec::new(), "the file is empty"),
         ("blank.csv", b"\n\n  \n".to_vec(), "the file is empty"),
+        ("header_only.csv", format!("{OPP_HEADER}\n\n").into_bytes(), "a header but no data rows"),
         ("binary.csv", b"date,time\n2016-01-01,\x00\x01\x02\n".to_vec(), "binary data"),
         ("book.csv", b"PK\x03\x04rest of a zip".to_vec(), "zip archive"),
     ];
@@ -195,7 +196,8 @@ fn a_child_process_killed_with_sigkill_mid_import_leaves_no_partial_batch() {
     let rows = opp_rows(1000);
     for k in 0..1500 {
         for r in &rows {
-            let _ = writeln!(text, "{k}{r}");
+            // Every row keeps its own record key.
+            let _ = writeln!(text, "{k}-{r}");
         }
     }
     let file = s.write("big.csv", text);
@@ -327,11 +329,14 @@ fn parquet_files_import_like_csv_and_the_folder_mode_imports_only_new_files() {
     // Folder mode: two files, then a third; re-runs import only what is new.
     let dir = s.path("drop");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("a.csv"), csv_of(&opp_rows(10))).unwrap();
-    std::fs::write(dir.join("b.csv"), csv_of(&opp_rows(20))).unwrap();
+    // Each file holds its own stops (record keys are unique across batches of a jurisdiction).
+    let keyed =
+        |prefix: &str, n: usize| csv_of(&opp_rows(n).iter().map(|r| format!("{prefix}{r}")).collect::<Vec<_>>());
+    std::fs::write(dir.join("a.csv"), keyed("a", 10)).unwrap();
+    std::fs::write(dir.join("b.csv"), keyed("b", 20)).unwrap();
     let args = ["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", "--dir", p(&dir)];
     assert!(s.ok(&args).stdout().contains("2 imported, 0 already imported"));
-    std::fs::write(dir.join("c.csv"), csv_of(&opp_rows(30))).unwrap();
+    std::fs::write(dir.join("c.csv"), keyed("c", 30)).unwrap();
     assert!(s.ok(&args).stdout().contains("1 imported, 2 already imported"));
     std::fs::write(dir.join("d.csv"), "not,a,stops\nfile,at,all\n").unwrap();
     let r = s.run(&args);
@@ -358,7 +363,9 @@ fn a_utf8_bom_crlf_line_ends_and_quoted_fields_with_newlines_read_correctly_and_
                 2016-01-03,11:00:00,black,\"equipment\r\nbroken tail light\",41\r\n\
                 2016-01-04,12:00:00,green,moving,22\r\n";
     let file = s.write("bom.csv", text);
-    s.ok(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&file)]);
+    // One row of three is rejected: over the default reject share, so the import lands and exits 4.
+    let r = s.run(&["import", "--dataset", "stops", "--profile", "opp", "--jurisdiction", "test-city", p(&file)]);
+    assert_eq!(r.code(), Some(4), "{}", r.stderr());
     let store = s.store();
     let rows = store.inspect("SELECT source_row, reason_for_stop FROM stops ORDER BY source_row", &[]).unwrap();
     assert_eq!(rows[0], vec![Some("2".to_owned()), Some("speeding, 15 over".to_owned())]);
@@ -415,7 +422,8 @@ subject_age = { column = "age", optional = true }
         "detail.csv",
         "id,date,race,age\n1,2020-01-01,EA,30\n2,2020-01-02,B,31\n3,2020-01-03,,32\n4,2020-01-04,EA,x\n5,2020-01-05,W,\n6,2020-01-06,EA,33\n",
     );
-    s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
+    // One row of six is rejected: over the default reject share, so the import lands and exits 4.
+    assert_eq!(s.run(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]).code(), Some(4));
     let rows = rows_as_text(
         &s,
         "SELECT stop_id, subject_race, subject_race_detail, raw_subject_race, subject_age FROM stops ORDER BY source_row",
@@ -456,7 +464,8 @@ subject_age = { coalesce = ["age", "age_guess"], optional = true }
          3,2020-01-03,NA, ,Elm St,x,50\n\
          4,2020-01-04,,,,,\n",
     );
-    s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
+    // One row of four is rejected: over the default reject share, so the import lands and exits 4.
+    assert_eq!(s.run(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]).code(), Some(4));
     let rows = rows_as_text(
         &s,
         "SELECT stop_id, district, location, reason_for_stop, subject_age FROM stops ORDER BY source_row",

@@ -6,6 +6,7 @@ mod helpers;
 mod analysis;
 mod api;
 mod fixtures;
+mod import_integrity;
 mod import_real_data;
 mod import_rules;
 mod metrics;

@@ -40,6 +40,7 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
             "frisk_performed",
             "contraband_found",
             "referred_to_immigration",
+            "flags",
         ],
         Dataset::Detainers => &[
             "batch_id",
@@ -59,6 +60,7 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
             "lift_reason",
             "most_serious_charge",
             "most_serious_charge_severity",
+            "flags",
         ],
         Dataset::CrimeReports => &[
             "batch_id",
@@ -77,7 +79,9 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
             "batch_id",
             "source_row",
             "jurisdiction_id",
-            "complaint_id",
+            // The source's complaint id joins back to the published file with officers' and complainants'
+            // details: the extract carries its keyed hash instead.
+            "complaint_key",
             "received_date",
             "incident_date",
             "closed_date",
@@ -86,6 +90,7 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
             "complainant_age",
             "complainant_count",
             "district",
+            "flags",
         ],
         Dataset::PolicyEvents => {
             &["batch_id", "source_row", "jurisdiction_id", "effective_date", "kind", "title", "source", "agency"]
@@ -162,7 +167,7 @@ async fn plan(state: &AppState, dataset: &str, raw: Option<&str>, params: &[&str
 /// The sidecar of an extract: what the same query would hold and where it comes from.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"dataset": "stops", "filename": "oversight-stops-demo-city-2019-01-01-to-2019-12-31.csv",
-    "filters": {"jurisdiction": "demo-city", "from": "2019-01-01", "to": "2019-12-31"}, "columns": ["date", "subject_race"],
+    "filters": {"jurisdiction": "demo-city", "from": "2019-01-01", "to": "2019-12-31"}, "columns": ["date", "subject_race"], "keyed_ids": {},
     "withheld": "names, exact locations and coordinates, officer identifiers, source record ids, birth years and places, raw codes",
     "source_batches": [{"id": 3, "profile": "canonical", "files": "stops.csv", "sha256": "9f2c…", "finished_at": "2026-11-22T05:57:35", "rows_accepted": 19001}]}))]
 pub struct ExtractManifest {
@@ -171,6 +176,9 @@ pub struct ExtractManifest {
     #[schema(value_type = Object)]
     pub filters: serde_json::Value,
     pub columns: Vec<String>,
+    /// Columns holding a keyed hash of a source record id instead of the id, with what they replace.
+    #[schema(value_type = Object)]
+    pub keyed_ids: serde_json::Value,
     pub withheld: String,
     #[schema(value_type = Vec<Object>)]
     pub source_batches: Vec<serde_json::Value>,
@@ -186,6 +194,21 @@ pub(crate) async fn manifest(state: AppState, dataset: &str, raw: Option<&str>) 
         filename: filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format),
         filters: serde_json::json!({"jurisdiction": pl.jurisdiction, "from": pl.from, "to": pl.to}),
         columns: pl.columns.iter().map(|c| c.to_string()).collect(),
+        keyed_ids: serde_json::Value::Object(
+            oversight_store::KEYED_ID_COLUMNS
+                .iter()
+                .filter(|(alias, _)| pl.columns.contains(alias))
+                .map(|(alias, source)| {
+                    (
+                        alias.to_string(),
+                        serde_json::Value::String(format!(
+                            "a keyed hash of the source's {source} (the same value for the same record within this \
+                             database; the source's id is withheld: it joins back to files with names)"
+                        )),
+                    )
+                })
+                .collect(),
+        ),
         withheld: WITHHELD.into(),
         source_batches: pl
             .batches

@@ -28,7 +28,8 @@ use tokio::io::AsyncWriteExt;
     responses((status = 201, description = "Imported", body = Object, example = json!({"status": "imported", "batch": {"id": 7, "rows_accepted": 100, "rows_rejected": 2}})),
         (status = 200, description = "Already imported: nothing changed", body = Object, example = json!({"status": "already_imported", "batch": {"id": 7}})),
         (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+        (status = 422, description = "The file was refused (an error body), or it landed with more rejects than `[import] max_reject_share` allows (the import summary, with status `imported_with_too_many_rejects`)", body = Object)))]
 pub(crate) async fn import(
     State(st): State<AppState>,
     Path(dataset): Path<String>,
@@ -72,7 +73,12 @@ pub(crate) async fn import(
     }
     let params = json!({"dataset": dataset, "profile": profile_name, "jurisdiction": jurisdiction, "replace": replace,
         "files": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>()});
-    let request = ImportRequest { profile, files, jurisdiction, replace, origin: "api".into() };
+    let request = ImportRequest {
+        jurisdiction,
+        replace,
+        max_reject_share: st.cfg().import.max_reject_share,
+        ..ImportRequest::new(profile, files, "api")
+    };
     let st2 = st.clone();
     let outcome = st
         .write(move |s| {
@@ -104,10 +110,26 @@ pub(crate) async fn import(
     let (status, body, rows) = match outcome {
         ImportOutcome::Imported(report) => {
             let rows = report.batch.rows_accepted;
+            // An import that is mostly rejects landed, but is no success: 422 with the same summary.
+            let (status, state) = if report.over_reject_share {
+                (StatusCode::UNPROCESSABLE_ENTITY, "imported_with_too_many_rejects")
+            } else {
+                (StatusCode::CREATED, "imported")
+            };
+            let message = report.over_reject_share.then(|| {
+                format!(
+                    "{:.1}% of the rows were rejected, above the limit of {:.1}% ([import] max_reject_share): the \
+                     batch landed; see GET /v1/imports/{}/rejects",
+                    100.0 * report.reject_share,
+                    100.0 * st.cfg().import.max_reject_share,
+                    report.batch.id
+                )
+            });
             (
-                StatusCode::CREATED,
-                json!({"status": "imported", "batch": report.batch, "tables": report.tables, "top_reject_reasons": report.top_reasons,
-                "jurisdictions_created": report.jurisdictions_created,
+                status,
+                json!({"status": state, "message": message, "batch": report.batch, "tables": report.tables, "top_reject_reasons": report.top_reasons,
+                "jurisdictions_created": report.jurisdictions_created, "warnings": report.warnings,
+                "reject_share": report.reject_share,
                 "compute": compute.map(|c| json!({"message": c.message, "points_written": c.points_written}))}),
                 Some(rows),
             )

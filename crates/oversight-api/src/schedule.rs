@@ -254,11 +254,8 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
                     continue;
                 }
                 let req = ImportRequest {
-                    profile: profile.clone(),
-                    files: vec![InputFile::new(&f)],
                     jurisdiction: cfg.jurisdiction.clone(),
-                    replace: false,
-                    origin: format!("schedule:{}", cfg.name),
+                    ..ImportRequest::new(profile.clone(), vec![InputFile::new(&f)], &format!("schedule:{}", cfg.name))
                 };
                 match oversight_import::import(store, &req, &|_| {}) {
                     Ok(ImportOutcome::Imported(r)) => {

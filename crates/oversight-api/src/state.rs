@@ -24,6 +24,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Requests taking longer are cut off with 408 (imports and extracts excepted: they stream).
     pub request_timeout_secs: u64,
+    /// The `[import]` settings (read from their own section, not `[api]`).
+    #[serde(skip)]
+    pub import: oversight_import::ImportConfig,
 }
 
 impl Default for ApiConfig {
@@ -34,6 +37,7 @@ impl Default for ApiConfig {
             max_upload_bytes: 1 << 30,
             max_body_bytes: 1 << 20,
             request_timeout_secs: 60,
+            import: oversight_import::ImportConfig::default(),
         }
     }
 }

@@ -13,6 +13,13 @@ use std::process::ExitCode;
 pub(crate) fn events(store: &Store, cmd: EventsCmd) -> Result<ExitCode> {
     match cmd {
         EventsCmd::List { jurisdiction, json } => {
+            if let Some(j) = &jurisdiction
+                && store.jurisdiction(j)?.is_none()
+            {
+                return refuse(format!(
+                    "--jurisdiction {j:?}: no such jurisdiction (see `oversight jurisdictions list`)"
+                ));
+            }
             let mut all = Vec::new();
             let mut after = None;
             loop {

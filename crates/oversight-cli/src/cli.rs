@@ -60,11 +60,14 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
-    /// List the shipped source profiles, or print one.
+    /// List the shipped source profiles, print one, or check one against files (`profiles check`).
+    #[command(args_conflicts_with_subcommands = true)]
     Profiles {
         /// Print this profile's TOML (a starting point for your own).
         #[arg(long)]
         show: Option<String>,
+        #[command(subcommand)]
+        action: Option<ProfilesCmd>,
     },
     /// Write the synthetic fixtures (planted effects documented in their README).
     Fixtures {
@@ -197,6 +200,10 @@ pub(crate) struct ImportArgs {
     /// Also write the rejected rows to this CSV file.
     #[arg(long)]
     pub(crate) rejects: Option<PathBuf>,
+    /// Land nothing when more rows are rejected than `[import] max_reject_share` allows (default 5%); without
+    /// it the batch lands and the command exits 4.
+    #[arg(long)]
+    pub(crate) strict: bool,
     /// Import every file in this directory that no batch holds yet (by sha256), one batch each.
     #[arg(long, conflicts_with = "files")]
     pub(crate) dir: Option<PathBuf>,
@@ -209,6 +216,32 @@ pub(crate) struct ImportArgs {
     pub(crate) key: Option<String>,
     /// Files to import.
     pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfilesCmd {
+    /// A dry run of a profile on files: for each canonical field its source column, the distinct values
+    /// with the codes they map to and their counts, unmapped values, date and time failures and
+    /// ambiguities, repeated keys, filtered rows and a sample of mapped records. Writes to no database.
+    Check {
+        /// A shipped profile name, `canonical`, or the path of a .toml profile.
+        profile: String,
+        /// The files one import would read together.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The jurisdiction of every record (overrides the profile's).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// The dataset, where the profile is `canonical`.
+        #[arg(long)]
+        dataset: Option<String>,
+        /// How many distinct values to show per field.
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 //! Command implementations: thin wiring over the library crates.
 
-use crate::cli::{BenchCmd, Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd};
+use crate::cli::{BenchCmd, Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd, ProfilesCmd};
 use crate::output::{table, thousands};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
@@ -13,6 +13,8 @@ use std::process::ExitCode;
 const EXIT_INTERNAL: u8 = 1;
 const EXIT_REFUSED: u8 = 2;
 const EXIT_LOCKED: u8 = 3;
+/// The import landed, but more of its rows were rejected than `[import] max_reject_share` allows.
+const EXIT_TOO_MANY_REJECTS: u8 = 4;
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     init_logging();
@@ -32,6 +34,9 @@ fn init_logging() {
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(ImportError::TooManyRejects { .. }) = e.downcast_ref::<ImportError>() {
+        return EXIT_TOO_MANY_REJECTS;
+    }
     let code = if let Some(i) = e.downcast_ref::<ImportError>() {
         i.code()
     } else if let Some(s) = e.downcast_ref::<StoreError>() {
@@ -82,10 +87,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             print!("{}", oversight_api::openapi_json());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import(args) => import(db, args),
+        Command::Import(args) => import(db, &settings.import, args),
         Command::Batches { limit, json } => batches(db, limit, json),
         Command::Rejects { batch, csv, limit } => rejects(db, batch, csv, limit),
-        Command::Profiles { show } => profiles(show),
+        Command::Profiles { show, action: None } => profiles(show),
+        Command::Profiles {
+            action: Some(ProfilesCmd::Check { profile, files, jurisdiction, dataset, top, json }),
+            ..
+        } => crate::check::check(&profile, &files, jurisdiction, dataset.as_deref(), top, json),
         Command::Fixtures { out, seed } => {
             let written = oversight_import::fixtures::generate(&out, seed)
                 .with_context(|| format!("writing {}", out.display()))?;
@@ -111,7 +120,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
+fn import(db: &Path, cfg: &oversight_import::ImportConfig, args: ImportArgs) -> Result<ExitCode> {
     let dataset: Dataset = match args.dataset.parse() {
         Ok(d) => d,
         Err(e) => return refuse(format!("--dataset: {e}")),
@@ -144,11 +153,11 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
     for files in inputs {
         let names = files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(" + ");
         let req = ImportRequest {
-            profile: profile.clone(),
-            files,
             jurisdiction: args.jurisdiction.clone(),
             replace: args.replace,
-            origin: "cli".into(),
+            max_reject_share: cfg.max_reject_share,
+            strict: args.strict,
+            ..ImportRequest::new(profile.clone(), files, "cli")
         };
         let bar = progress_bar(&req);
         let cb = |p: Progress| {
@@ -166,6 +175,15 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
             Ok(ImportOutcome::Imported(report)) => {
                 imported += 1;
                 print_report(&store, &report, &names, args.rejects.as_deref())?;
+                if report.over_reject_share {
+                    eprintln!(
+                        "error: {names}: {:.1}% of the rows were rejected, above the limit of {:.1}% ([import] \
+                         max_reject_share): the batch landed, but check the rejects (--strict lands nothing then)",
+                        100.0 * report.reject_share,
+                        100.0 * cfg.max_reject_share
+                    );
+                    worst = worst.max(EXIT_TOO_MANY_REJECTS);
+                }
             }
             Ok(ImportOutcome::AlreadyImported(b)) => {
                 skipped += 1;
@@ -211,9 +229,32 @@ fn progress_bar(req: &ImportRequest) -> Option<indicatif::ProgressBar> {
 fn print_report(store: &Store, r: &ImportReport, names: &str, rejects_csv: Option<&Path>) -> Result<()> {
     let b = &r.batch;
     println!("{names}: imported as batch {} ({} with profile {})", b.id, b.dataset, b.profile);
+    if let Some(d) = &b.details {
+        println!("  lines read     {:>12}", thousands(d.lines_read));
+        if d.blank_lines > 0 {
+            println!("  blank lines    {:>12}  (skipped)", thousands(d.blank_lines));
+        }
+        if d.rows_filtered > 0 {
+            println!("  filtered out   {:>12}  (the profile's [[filter]])", thousands(d.rows_filtered));
+        }
+    }
     println!("  rows read      {:>12}", thousands(b.rows_read));
     println!("  accepted       {:>12}", thousands(b.rows_accepted));
     println!("  rejected       {:>12}", thousands(b.rows_rejected));
+    if let Some(d) = &b.details {
+        for (rule, n) in &d.rules {
+            println!("  rule {rule}: {} rows kept (cleared or flagged, as the profile says)", thousands(*n));
+        }
+        if d.records_superseded > 0 {
+            println!(
+                "  superseded     {:>12}  records of earlier batches with the same keys",
+                thousands(d.records_superseded)
+            );
+        }
+    }
+    for w in &r.warnings {
+        println!("  note: {w}");
+    }
     if r.tables.len() > 1 {
         for t in &r.tables {
             println!(
@@ -535,13 +576,30 @@ fn series(
     to: Option<chrono::NaiveDate>,
     as_csv: bool,
 ) -> Result<ExitCode> {
-    if oversight_metrics::indicator(indicator).is_none() {
+    let Some(ind) = oversight_metrics::indicator(indicator) else {
         return refuse(format!("--indicator {indicator:?}: no such indicator (see `oversight indicators`)"));
-    }
+    };
     if grain.parse::<oversight_core::Grain>().is_err() {
         return refuse(format!("--grain {grain:?}: expected week, month, quarter, year or all"));
     }
+    // The same checks as the API's: a group the indicator has no breakdown by, or a jurisdiction nobody
+    // imported, is an error, not an empty table.
+    if let Some(g) = group
+        && g != "all"
+        && !g.split_once(':').is_some_and(|(d, v)| ind.groups.contains(&d) && !v.is_empty())
+    {
+        return refuse(format!(
+            "--group {g:?}: {} is broken down by all, {}",
+            ind.id,
+            ind.groups.iter().map(|d| format!("{d}:…")).collect::<Vec<_>>().join(", ")
+        ));
+    }
     let store = open(db)?;
+    if store.jurisdiction(jurisdiction)?.is_none() {
+        return refuse(format!(
+            "--jurisdiction {jurisdiction:?}: no such jurisdiction (see `oversight jurisdictions list`)"
+        ));
+    }
     let lo = from.unwrap_or(chrono::NaiveDate::MIN);
     let hi = to.unwrap_or(chrono::NaiveDate::MAX);
     let points: Vec<_> = store
@@ -604,6 +662,11 @@ fn series(
 
 fn quality(db: &Path, jurisdiction: Option<&str>) -> Result<ExitCode> {
     let store = open(db)?;
+    if let Some(j) = jurisdiction
+        && store.jurisdiction(j)?.is_none()
+    {
+        return refuse(format!("--jurisdiction {j:?}: no such jurisdiction (see `oversight jurisdictions list`)"));
+    }
     for n in store.quality_notes(jurisdiction)? {
         println!("{} ({}): {}", n.jurisdiction_id, n.dataset, n.message);
     }

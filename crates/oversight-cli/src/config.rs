@@ -16,6 +16,8 @@ pub(crate) struct Settings {
     pub(crate) metrics: MetricsConfig,
     pub(crate) analysis: AnalysisConfig,
     pub(crate) api: oversight_api::ApiConfig,
+    /// `[import]`: when an import is not a success.
+    pub(crate) import: oversight_import::ImportConfig,
     /// `[[schedule]]` entries: imports `oversight serve` runs on a cron schedule.
     pub(crate) schedule: Vec<oversight_api::ScheduleConfig>,
 }

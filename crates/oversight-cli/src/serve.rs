@@ -40,13 +40,11 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
     ];
     for (dataset, files) in sets {
         let ds: oversight_core::Dataset = dataset.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let req = oversight_import::ImportRequest {
-            profile: oversight_import::resolve_profile("canonical", Some(ds))?,
-            files: files.iter().map(|f| oversight_import::InputFile::new(dir.join(f))).collect(),
-            jurisdiction: None,
-            replace: false,
-            origin: "demo".into(),
-        };
+        let req = oversight_import::ImportRequest::new(
+            oversight_import::resolve_profile("canonical", Some(ds))?,
+            files.iter().map(|f| oversight_import::InputFile::new(dir.join(f))).collect(),
+            "demo",
+        );
         oversight_import::import(&store, &req, &|_| {})?;
     }
     let report = oversight_metrics::compute(
@@ -73,7 +71,7 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
     let store = open(db)?;
     let state = match AppState::new(
         store,
-        settings.api.clone(),
+        oversight_api::ApiConfig { import: settings.import.clone(), ..settings.api.clone() },
         settings.metrics.clone(),
         settings.analysis.clone(),
         settings.schedule.clone(),

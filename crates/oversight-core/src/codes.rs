@@ -34,19 +34,28 @@ pub trait CodeList: Sized + Copy + 'static {
     fn all_strs() -> Vec<&'static str> {
         Self::ALL.iter().map(|c| c.as_str()).collect()
     }
+    /// What the code means, where its documentation says more than its text (lines of the doc comment).
+    fn meaning(self) -> &'static str;
+    /// Every member's text with its meaning (one line; empty where the text says it all).
+    fn all_meanings() -> Vec<(&'static str, String)> {
+        Self::ALL.iter().map(|c| (c.as_str(), c.meaning().split_whitespace().collect::<Vec<_>>().join(" "))).collect()
+    }
 }
 
 macro_rules! code_list {
-    ($(#[$meta:meta])* $name:ident, $list:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $list:literal { $($(#[doc = $vdoc:literal])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
+        pub enum $name { $($(#[doc = $vdoc])* $variant),+ }
 
         impl CodeList for $name {
             const LIST: &'static str = $list;
             const ALL: &'static [Self] = &[$(Self::$variant),+];
             fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
+            }
+            fn meaning(self) -> &'static str {
+                match self { $(Self::$variant => concat!($($vdoc, "\n",)* "")),+ }
             }
         }
         impl fmt::Display for $name {
@@ -214,6 +223,26 @@ code_list!(
         District = "district", Other = "other",
     }
 );
+
+/// The codes of a list with their meanings, for `oversight profiles --show canonical-*`.
+pub fn code_list_meanings(list: &str) -> Option<Vec<(&'static str, String)>> {
+    Some(match list {
+        "race" => Race::all_meanings(),
+        "race_detail" => RaceDetail::all_meanings(),
+        "sex" => Sex::all_meanings(),
+        "stop_type" => StopType::all_meanings(),
+        "stop_outcome" => StopOutcome::all_meanings(),
+        "search_basis" => SearchBasis::all_meanings(),
+        "criminality" => Criminality::all_meanings(),
+        "detainer_outcome" => DetainerOutcome::all_meanings(),
+        "detainer_type" => DetainerType::all_meanings(),
+        "charge_severity" => ChargeSeverity::all_meanings(),
+        "finding" => Finding::all_meanings(),
+        "policy_kind" => PolicyKind::all_meanings(),
+        "jurisdiction_kind" => JurisdictionKind::all_meanings(),
+        _ => return None,
+    })
+}
 
 /// Looks up a code by name of list, for profiles and documentation: the canonical texts of `list`.
 pub fn code_list_values(list: &str) -> Option<Vec<&'static str>> {

@@ -115,6 +115,7 @@ static STOPS: &[FieldDef] = &[
     f("frisk_performed", Bool, "Whether a frisk was performed."),
     f("contraband_found", Bool, "Whether contraband was found (only defined where a search happened)."),
     f("referred_to_immigration", Bool, "Whether the person was turned over to immigration authorities."),
+    f("flags", Text, "Cross-field rules the record breaks that its profile keeps it for ([rules] name = \"keep\")."),
 ];
 
 static DETAINERS: &[FieldDef] = &[
@@ -136,6 +137,7 @@ static DETAINERS: &[FieldDef] = &[
     f("lift_reason", Text, "Why the request was lifted or declined."),
     f("most_serious_charge", Text, "Most serious criminal charge on the booking."),
     f("most_serious_charge_severity", Code("charge_severity"), "Severity of the most serious charge."),
+    f("flags", Text, "Cross-field rules the record breaks that its profile keeps it for ([rules] name = \"keep\")."),
 ];
 
 static CRIME_REPORTS: &[FieldDef] = &[
@@ -156,6 +158,7 @@ static CRIME_REPORTS: &[FieldDef] = &[
     pii("location", Text, "Free-text location (never exported)."),
     pii("lat", Float, "Latitude (never exported)."),
     pii("lng", Float, "Longitude (never exported)."),
+    f("victim_id", Text, "The victim's number or id within the incident (with incident_key, the record key)."),
 ];
 
 static COMPLAINTS: &[FieldDef] = &[
@@ -170,6 +173,7 @@ static COMPLAINTS: &[FieldDef] = &[
     f("complainant_count", Int, "Number of complainants the source lists."),
     f("district", Text, "Beat or district of the incident."),
     pii("location", Text, "Address of the incident (never exported)."),
+    f("flags", Text, "Cross-field rules the record breaks that its profile keeps it for ([rules] name = \"keep\")."),
 ];
 
 static ALLEGATIONS: &[FieldDef] = &[
@@ -251,6 +255,19 @@ impl Table {
 
     pub fn field(self, name: &str) -> Option<&'static FieldDef> {
         self.fields().iter().find(|f| f.name == name)
+    }
+
+    /// The record key: the fields whose values identify one record of the table within a jurisdiction (a
+    /// batch never holds a key twice; a key another batch holds is reported). Rows where a key field is
+    /// empty are not checked. Empty for tables without one.
+    pub fn key_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Stops => &["stop_id"],
+            Self::Detainers => &["detainer_id"],
+            Self::CrimeReports => &["incident_key", "victim_id"],
+            Self::Complaints => &["complaint_id"],
+            Self::Allegations | Self::PolicyEvents | Self::Populations => &[],
+        }
     }
 
     /// The main date column, used for periods and date filters.

@@ -3,7 +3,7 @@
 
 use crate::hash::KeyedHasher;
 use crate::parse::{BoolWords, DateFormat, DateTimeParts, parse_float, parse_int, parse_iso};
-use crate::profile::{FieldSpec, FieldSpecFull, MapRef, Profile};
+use crate::profile::{CROSS_RULES, CrossRule, FieldSpec, FieldSpecFull, MapRef, Profile, RuleAction};
 use crate::reader::{Row, Rows};
 use crate::values::{Lookup, Unmapped, ValueMap, normalize};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
@@ -19,15 +19,41 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// A fully loaded joined or child file.
+/// A fully loaded joined or child file (or a grouped main file).
 pub(crate) struct FileData {
     pub(crate) role: String,
     pub(crate) display: String,
     pub(crate) header: Vec<String>,
     pub(crate) rows: Rows,
-    /// Key column index and key -> row numbers.
-    pub(crate) key_idx: usize,
+    /// Key columns (one for a joined file; a group's may be several) and key -> row numbers.
+    pub(crate) key_cols: Vec<usize>,
     pub(crate) index: HashMap<String, Vec<u32>>,
+    /// Rows that are no record to join or to fill children from (wrong number of fields, filtered out, in
+    /// a rejected group), by row number.
+    pub(crate) excluded: HashSet<usize>,
+}
+
+impl FileData {
+    /// The key of a row: its key columns' trimmed values (joined by a unit separator where several).
+    pub(crate) fn key_of(&self, row: &Row<'_>) -> String {
+        key_of(row, &self.key_cols)
+    }
+}
+
+/// The trimmed values of `cols` in the row, joined by a unit separator; empty when any is empty.
+pub(crate) fn key_of(row: &Row<'_>, cols: &[usize]) -> String {
+    let mut k = String::new();
+    for (i, &c) in cols.iter().enumerate() {
+        let v = row.get(c).map(|v| v.strip_suffix('\r').unwrap_or(v).trim()).unwrap_or_default();
+        if v.is_empty() {
+            return String::new();
+        }
+        if i > 0 {
+            k.push('\u{1f}');
+        }
+        k.push_str(v);
+    }
+    k
 }
 
 /// Where a value is read from: file 0 is the row being mapped, others are joined files.
@@ -53,7 +79,7 @@ impl Cleaner {
         Self { trim, nulls: nulls.to_vec(), null_lens }
     }
     #[inline(always)]
-    fn clean<'a>(&self, s: &'a str, extra_nulls: &[String]) -> Option<&'a str> {
+    pub(crate) fn clean<'a>(&self, s: &'a str, extra_nulls: &[String]) -> Option<&'a str> {
         // The '\r' of a CRLF line end stays on the last field (records end at '\n').
         let s = s.strip_suffix('\r').unwrap_or(s);
         let s = if self.trim { trim(s) } else { s };
@@ -255,6 +281,8 @@ struct FieldPlan {
     empty: Option<String>,
     priority: Vec<String>,
     invalid_is_null: bool,
+    /// Left-pad values to this width with this character before reading them.
+    pad: Option<(usize, char)>,
     /// Output slot of this field's raw companion, if the table has one.
     raw_slot: Option<usize>,
     /// Output slot of the finer race category this field fills, if any.
@@ -282,6 +310,8 @@ pub(crate) struct PlanCtx<'a> {
     pub(crate) hash_key: &'a str,
     /// Whether typed values arrive in ISO text (Parquet).
     pub(crate) typed_source: bool,
+    /// The file number of the rows of the record's group, where the main file is grouped (`[group]`).
+    pub(crate) group: Option<usize>,
 }
 
 /// Compiled fields evaluated into output slots.
@@ -310,10 +340,43 @@ pub(crate) struct TablePlan {
     pub(crate) jurisdiction_slot: usize,
     today: NaiveDate,
     checks: Vec<Check>,
-    /// Slots of the two fields a cross-field rule compares.
-    cross: (Option<usize>, Option<usize>),
+    /// The cross-field rules of the table, with what breaking them does.
+    rules: Vec<ActiveRule>,
+    /// The slot of `flags` (rules kept and flagged), where the table has one.
+    flags_slot: Option<usize>,
     /// The last jurisdiction id found valid (it rarely changes from row to row).
     last_jurisdiction: String,
+}
+
+/// A cross-field rule compiled against a table's slots.
+#[derive(Debug, Clone)]
+struct ActiveRule {
+    rule: &'static CrossRule,
+    field: usize,
+    other: usize,
+    label: String,
+    action: RuleAction,
+    /// Rows kept under `null` or `keep` that broke it.
+    hits: i64,
+}
+
+impl ActiveRule {
+    /// The broken field's value and why, when the row breaks the rule.
+    fn broken(&self, out: &[Val<'_>]) -> Option<(String, String)> {
+        match (&out[self.field], &out[self.other]) {
+            (Val::Bool(true), Val::Bool(false)) => {
+                Some(("true".into(), "contraband found but no search was conducted".into()))
+            }
+            (Val::Date(late), Val::Date(early)) if late < early => {
+                let reason = match self.rule.name {
+                    "closed_after_received" => format!("closed before it was received ({early})"),
+                    _ => format!("outcome dated before the detainer was received ({early})"),
+                };
+                Some((late.to_string(), reason))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A file-level problem found while compiling: a missing column or a bad setting.
@@ -396,13 +459,20 @@ impl TablePlan {
                 .unwrap_or_else(|| name.to_owned())
         };
         let checks = checks_for(table, &slots, label);
-        let pair = |a: &str, b: &str| (slots.get(a).copied(), slots.get(b).copied());
-        let cross = match table {
-            Table::Stops => pair("contraband_found", "search_conducted"),
-            Table::Complaints => pair("received_date", "closed_date"),
-            Table::Detainers => pair("received_date", "outcome_date"),
-            _ => (None, None),
-        };
+        let rules = CROSS_RULES
+            .iter()
+            .filter(|r| r.table == table)
+            .filter_map(|r| {
+                Some(ActiveRule {
+                    rule: r,
+                    field: *slots.get(r.field)?,
+                    other: *slots.get(r.other)?,
+                    label: label(r.field),
+                    action: cx.profile.rule_action(r.name),
+                    hits: 0,
+                })
+            })
+            .collect();
         Ok(Self {
             table,
             set: FieldSet::new(fields, cleaner, width),
@@ -410,7 +480,8 @@ impl TablePlan {
             jurisdiction_slot,
             today,
             checks,
-            cross,
+            rules,
+            flags_slot: slots.get("flags").copied(),
             last_jurisdiction: String::new(),
         })
     }
@@ -422,10 +493,18 @@ impl TablePlan {
     /// Maps one row into `out` (resized to the table's width); problems go to `problems`.
     pub(crate) fn eval<'r>(&mut self, cx: &RowCtx<'r, '_>, out: &mut Vec<Val<'r>>, problems: &mut Vec<Problem>) {
         self.set.eval(cx, out, problems);
+        if let Some(fs) = self.flags_slot {
+            put(&mut out[fs], Val::Null);
+        }
         self.check_row(out, problems);
     }
+
+    /// Rows each cross-field rule kept (cleared or flagged) so far, by rule name.
+    pub(crate) fn rule_hits(&self) -> impl Iterator<Item = (&'static str, i64)> + '_ {
+        self.rules.iter().filter(|r| r.hits > 0).map(|r| (r.rule.name, r.hits))
+    }
     /// Row-level rules: required values, plausible dates and ages, and cross-field consistency.
-    fn check_row(&mut self, out: &[Val<'_>], problems: &mut Vec<Problem>) {
+    fn check_row(&mut self, out: &mut [Val<'_>], problems: &mut Vec<Problem>) {
         if !problems.is_empty() {
             return;
         }
@@ -463,46 +542,29 @@ impl TablePlan {
                 problems.push(Problem { column: c.label.clone(), value, reason });
             }
         }
-        let at = |s: Option<usize>| s.map(|s| &out[s]);
-        let label = |name: &str| self.label_of(name);
-        match self.table {
-            Table::Stops
-                if at(self.cross.0) == Some(&Val::Bool(true)) && at(self.cross.1) == Some(&Val::Bool(false)) =>
-            {
-                problems.push(Problem {
-                    column: label("contraband_found"),
-                    value: Some("true".into()),
-                    reason: "contraband found but no search was conducted".into(),
-                });
-            }
-            Table::Complaints => {
-                if let (Some(Val::Date(r)), Some(Val::Date(c))) = (at(self.cross.0), at(self.cross.1))
-                    && c < r
-                {
-                    problems.push(Problem {
-                        column: label("closed_date"),
-                        value: Some(c.to_string()),
-                        reason: format!("closed before it was received ({r})"),
-                    });
+        for r in &mut self.rules {
+            let Some((value, reason)) = r.broken(out) else { continue };
+            match r.action {
+                RuleAction::Reject => problems.push(Problem {
+                    column: r.label.clone(),
+                    value: Some(value),
+                    reason: format!(
+                        "{reason} (rule {}: set [rules] {} = \"null\" or \"keep\" if the source records it so)",
+                        r.rule.name, r.rule.name
+                    ),
+                }),
+                RuleAction::Null => {
+                    out[r.field] = Val::Null;
+                    r.hits += 1;
+                }
+                RuleAction::Keep => {
+                    if let Some(fs) = self.flags_slot {
+                        out[fs] = Val::Shared(Arc::from(r.rule.name));
+                    }
+                    r.hits += 1;
                 }
             }
-            Table::Detainers => {
-                if let (Some(Val::Date(r)), Some(Val::Date(o))) = (at(self.cross.0), at(self.cross.1))
-                    && o < r
-                {
-                    problems.push(Problem {
-                        column: label("outcome_date"),
-                        value: Some(o.to_string()),
-                        reason: format!("outcome dated before the detainer was received ({r})"),
-                    });
-                }
-            }
-            _ => {}
         }
-    }
-
-    fn label_of(&self, name: &str) -> String {
-        self.set.fields.iter().find(|f| f.def.name == name).map(|f| f.label.clone()).unwrap_or_else(|| name.to_owned())
     }
 }
 
@@ -596,6 +658,18 @@ fn eval_field<'r>(
         Getter::Absent => (Val::Null, None),
         Getter::Col(c) => match cx.get(*c, None).and_then(|s| cleaner.clean(s, &f.null_values)) {
             None => (Val::Null, None),
+            Some(s) if f.pad.is_some() => {
+                let padded = pad(s, f.pad);
+                match convert(&mut f.conv, &padded) {
+                    Ok(v) => (into_owned(v), Some(Cow::Borrowed(s))),
+                    Err(_) if f.invalid_is_null => (Val::Null, Some(Cow::Borrowed(s))),
+                    Err(reason) => {
+                        let reason = if padded == s { reason } else { format!("{reason} (padded to {padded:?})") };
+                        fail(problems, Some(s), reason, f);
+                        return;
+                    }
+                }
+            }
             Some(s) => match convert(&mut f.conv, s) {
                 Ok(v) => (v, Some(Cow::Borrowed(s))),
                 Err(reason) => {
@@ -886,6 +960,16 @@ fn eval_field<'r>(
         };
     }
     out[f.slot] = val;
+}
+
+/// `s` left-padded to the width with the character (as it is when it is as wide already).
+fn pad(s: &str, pad: Option<(usize, char)>) -> String {
+    let Some((width, with)) = pad else { return s.to_owned() };
+    let n = s.chars().count();
+    let mut out = String::with_capacity(width.max(n));
+    out.extend(std::iter::repeat_n(with, width.saturating_sub(n)));
+    out.push_str(s);
+    out
 }
 
 /// The common case: one column of the row, no `missing`, no ethnicity override.
@@ -1213,7 +1297,12 @@ fn compile_field(
             .map(|x| x.1)
             .unwrap_or(c)
             .to_owned();
-        match resolve(cx, c, s.optional)? {
+        // In a grouped file, a field with an aggregation reads every row of the group.
+        let grouped = |c: ColRef| match cx.group {
+            Some(g) if c.file == 0 && (s.aggregate.is_some() || s.when.is_some()) => ColRef { file: g, idx: c.idx },
+            _ => c,
+        };
+        match resolve(cx, c, s.optional)?.map(grouped) {
             None => Getter::Absent,
             Some(col) if col.file == 0 => Getter::Col(col),
             Some(col) => {
@@ -1229,9 +1318,12 @@ fn compile_field(
                 let filter = match &s.when {
                     None => None,
                     Some(w) => {
-                        let fc = resolve(cx, &w.column, false)?.filter(|fc| fc.file == col.file).ok_or_else(|| {
-                            perr(Some(&w.column), format!("filter column {:?} must be in the same file", w.column))
-                        })?;
+                        let fc = resolve(cx, &w.column, false)?
+                            .map(grouped)
+                            .filter(|fc| fc.file == col.file)
+                            .ok_or_else(|| {
+                                perr(Some(&w.column), format!("filter column {:?} must be in the same file", w.column))
+                            })?;
                         let (values, keep_if_in) = match (&w.is_in, &w.not_in) {
                             (Some(v), None) => (v, true),
                             (None, Some(v)) => (v, false),
@@ -1285,6 +1377,7 @@ fn compile_field(
         empty: s.empty.clone(),
         priority: s.priority.clone().unwrap_or_default(),
         invalid_is_null: s.on_invalid.as_deref() == Some("null"),
+        pad: s.pad.as_ref().map(|p| (p.width, p.with.chars().next().unwrap_or('0'))),
         raw_slot,
         detail_slot,
         slot,
@@ -1293,7 +1386,7 @@ fn compile_field(
         always_null: false,
     })
     .map(|mut f: FieldPlan| {
-        let plain = f.missing.is_none() && !matches!(f.conv, Conv::Code { hispanic: Some(_), .. });
+        let plain = f.missing.is_none() && f.pad.is_none() && !matches!(f.conv, Conv::Code { hispanic: Some(_), .. });
         f.simple = plain && matches!(f.getter, Getter::Col(_));
         f.always_null = plain && matches!(f.getter, Getter::Absent);
         f

@@ -11,6 +11,9 @@ pub enum ImportError {
     Refused { file: String, line: Option<u64>, column: Option<String>, message: String },
     #[error(transparent)]
     Profile(#[from] crate::profile::ProfileError),
+    /// More rows were rejected than the request allows, and it asked for nothing to land then (`--strict`).
+    #[error("{file}: {message}")]
+    TooManyRejects { file: String, message: String },
     #[error("{0}")]
     Usage(String),
     #[error("cannot read {file}: {source}")]
@@ -39,7 +42,7 @@ impl ImportError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Refused { .. } => ErrorCode::FileRefused,
+            Self::Refused { .. } | Self::TooManyRejects { .. } => ErrorCode::FileRefused,
             Self::Profile(_) | Self::Usage(_) => ErrorCode::InvalidParameter,
             Self::Io { .. } => ErrorCode::FileRefused,
             Self::Store(e) => e.code(),

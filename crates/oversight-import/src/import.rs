@@ -2,10 +2,14 @@
 //! transaction. Reading and mapping run on a second thread while this one appends to DuckDB.
 
 use crate::ImportError;
-use crate::engine::{AttrPlan, FileData, PlanCtx, PlanError, Problem, RowCtx, TablePlan, TableSink, Val};
+use crate::engine::{
+    AttrPlan, Cleaner, FileData, PlanCtx, PlanError, Problem, RowCtx, TablePlan, TableSink, Val, key_of,
+};
+use crate::filter::RowFilter;
+use crate::group::group_rows;
 use crate::hash::{combined_sha256, sha256_file};
 use crate::profile::Profile;
-use crate::reader::{CsvSource, Row, Rows};
+use crate::reader::{CsvSource, Row, Rows, is_blank, shape_problem};
 use crate::values::glob_match;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -14,7 +18,9 @@ use oversight_store::arrow::array::{Array, StringArray};
 use oversight_store::arrow::compute::cast;
 use oversight_store::arrow::datatypes::DataType;
 use oversight_store::arrow::record_batch::RecordBatch;
-use oversight_store::{BatchFile, BatchRecord, BatchStatus, Ingest, IngestSummary, Jurisdiction, NewBatch, Store};
+use oversight_store::{
+    BatchDetails, BatchFile, BatchRecord, BatchStatus, Ingest, IngestSummary, Jurisdiction, NewBatch, Store,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +58,44 @@ pub struct ImportRequest {
     pub replace: bool,
     /// `cli`, `api`, `schedule:<name>`.
     pub origin: String,
+    /// The share of rejected rows above which the import is not a success (reported; with `strict`,
+    /// nothing lands).
+    pub max_reject_share: f64,
+    /// Land nothing when the reject share is above `max_reject_share`.
+    pub strict: bool,
+}
+
+/// The default share of rejected rows above which an import is not a success.
+pub const DEFAULT_MAX_REJECT_SHARE: f64 = 0.05;
+
+/// `[import]` settings.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Share of rejected rows (0 to 1) above which an import is not a success: the CLI exits 4 and the API
+    /// answers 422 (the batch still lands, or nothing with `--strict`).
+    pub max_reject_share: f64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self { max_reject_share: DEFAULT_MAX_REJECT_SHARE }
+    }
+}
+
+impl ImportRequest {
+    /// A request with the defaults: no jurisdiction override, no replace, the default reject share.
+    pub fn new(profile: Profile, files: Vec<InputFile>, origin: &str) -> Self {
+        Self {
+            profile,
+            files,
+            jurisdiction: None,
+            replace: false,
+            origin: origin.to_owned(),
+            max_reject_share: DEFAULT_MAX_REJECT_SHARE,
+            strict: false,
+        }
+    }
 }
 
 /// Progress of a running import.
@@ -79,6 +123,12 @@ pub struct ImportReport {
     /// Most frequent reject reasons with their row counts.
     pub top_reasons: Vec<(String, i64)>,
     pub jurisdictions_created: Vec<String>,
+    /// What the reader should know (a record key the profile does not map, say).
+    pub warnings: Vec<String>,
+    /// Rejected rows / rows read (all tables).
+    pub reject_share: f64,
+    /// The reject share is above the request's limit: the batch landed, but the import is not a success.
+    pub over_reject_share: bool,
 }
 
 /// The result of an import request.
@@ -100,14 +150,14 @@ pub fn import(
         return Err(ImportError::Usage("no file to import".into()));
     }
     for f in &req.files {
-        if !f.path.is_file() {
-            return Err(ImportError::io(&f.name, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-        }
+        check_regular_file(f)?;
     }
     if let Some(j) = &req.jurisdiction {
         oversight_core::JurisdictionId::new(j.as_str()).map_err(|e| ImportError::Usage(e.to_string()))?;
     }
+    refuse_same_file_twice(&req.files)?;
     let roles = assign_roles(store, profile, &req.files)?;
+    let snapshots: Vec<FileSnapshot> = roles.iter().map(|(_, f)| FileSnapshot::take(f)).collect::<Result<_, _>>()?;
     let dataset = profile.dataset.as_str().to_owned();
     let mut files: Vec<BatchFile> = Vec::new();
     for (role, f) in &roles {
@@ -144,10 +194,10 @@ pub fn import(
         if let Some(b) = store.find_committed_batch(&batch.dataset, &batch.profile, &batch.sha256)?
             && !req.replace
         {
-            return Ok(ImportOutcome::AlreadyImported(b));
+            return already_imported(profile, &roles[0].1, b);
         }
     }
-    match run(store, req, &roles, batch.clone(), stream_main, jurisdiction_id.as_deref(), progress) {
+    match run(store, req, &roles, &snapshots, batch.clone(), jurisdiction_id.as_deref(), progress) {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             let status = if e.is_refusal() { BatchStatus::Refused } else { BatchStatus::Failed };
@@ -166,6 +216,129 @@ pub fn import(
             }
             Err(e)
         }
+    }
+}
+
+/// The outcome for an input a committed batch holds: a no-op, or a refusal when that batch read it with
+/// another version of the profile (a batch is the file and the profile's content, not its name).
+fn already_imported(profile: &Profile, f: &InputFile, b: BatchRecord) -> Result<ImportOutcome, ImportError> {
+    if b.profile_sha256 != profile.sha256 {
+        return Err(ImportError::refused(
+            &f.name,
+            None,
+            None,
+            format!(
+                "this file was imported in batch {} with an earlier version of profile {} (the profile has changed \
+                 since): pass --replace (replace=true) to import it again with this version",
+                b.id, profile.name
+            ),
+        ));
+    }
+    Ok(ImportOutcome::AlreadyImported(b))
+}
+
+/// Refuses what is not a regular file (a directory, a FIFO, a device) before anything is read.
+fn check_regular_file(f: &InputFile) -> Result<(), ImportError> {
+    let meta = std::fs::metadata(&f.path).map_err(|e| ImportError::io(&f.name, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let what = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Err(ImportError::refused(&f.name, None, None, format!("not a regular file: this is {what}")))
+}
+
+/// Refuses one file given twice (by path, or the same file under two names): one file cannot fill two roles.
+fn refuse_same_file_twice(files: &[InputFile]) -> Result<(), ImportError> {
+    use std::os::unix::fs::MetadataExt;
+    let ids: Vec<(u64, u64)> = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map(|m| (m.dev(), m.ino())).map_err(|e| ImportError::io(&f.name, e)))
+        .collect::<Result<_, _>>()?;
+    for i in 0..ids.len() {
+        for j in 0..i {
+            if ids[i] == ids[j] {
+                let role = |k: usize| (format!("file {}", k + 1), files[k].clone());
+                return Err(same_content(&role(j), &role(i)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_content(a: &(String, InputFile), b: &(String, InputFile)) -> ImportError {
+    ImportError::refused(
+        &b.1.name,
+        None,
+        None,
+        format!(
+            "the {} and the {} ({} and {}) are the same bytes: one file cannot fill two roles (a file with one row \
+             per child is read with [group] by = ..., not joined to itself)",
+            a.0, b.0, a.1.name, b.1.name
+        ),
+    )
+}
+
+/// A file's size and modification time before it is read: the same after, or the import is refused.
+#[derive(Debug, Clone)]
+struct FileSnapshot {
+    name: String,
+    path: PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileSnapshot {
+    fn take(f: &InputFile) -> Result<Self, ImportError> {
+        let m = std::fs::metadata(&f.path).map_err(|e| ImportError::io(&f.name, e))?;
+        Ok(Self { name: f.name.clone(), path: f.path.clone(), len: m.len(), modified: m.modified().ok() })
+    }
+
+    /// The refusal of a file whose bytes read differ from the bytes hashed before.
+    fn changed(&self) -> ImportError {
+        ImportError::refused(
+            &self.name,
+            None,
+            None,
+            "the file changed while it was being imported (its bytes differ from the ones hashed before): nothing              landed; import it again once it is complete"
+                .into(),
+        )
+    }
+
+    /// Refuses the import when the file's size or modification time moved, or the bytes read were not
+    /// the file's size.
+    fn check(&self, bytes_read: Option<u64>) -> Result<(), ImportError> {
+        let now = Self::take(&InputFile { path: self.path.clone(), name: self.name.clone() });
+        let changed = match &now {
+            Ok(n) => n.len != self.len || n.modified != self.modified || bytes_read.is_some_and(|b| b != self.len),
+            Err(_) => true,
+        };
+        if changed {
+            let after = now.map(|n| format!("{} bytes", n.len)).unwrap_or_else(|_| "gone".into());
+            return Err(ImportError::refused(
+                &self.name,
+                None,
+                None,
+                format!(
+                    "the file changed while it was being imported ({} bytes before, {after} after{}): nothing \
+                     landed; import it again once it is complete",
+                    self.len,
+                    bytes_read.map(|b| format!(", {b} bytes read")).unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -279,22 +452,38 @@ fn read_header(store: &Store, profile: &Profile, f: &InputFile) -> Result<Vec<St
     Ok(CsvSource::open(&f.path, &f.name, &profile.toml.source, Arc::new(AtomicU64::new(0)), false)?.header)
 }
 
-/// Loads a joined file whole, indexed by its key.
-fn load_joined(
+/// What reading a file counted besides its records.
+#[derive(Debug, Clone, Default)]
+struct ReadInfo {
+    /// sha256 of the bytes read (CSV files are hashed as they are read).
+    sha256: Option<String>,
+    /// Bytes read from the file.
+    bytes: Option<u64>,
+    lines: u64,
+    blank: u64,
+}
+
+/// A file read whole, what reading counted, and its rows of the wrong shape (line, problem).
+type Loaded = (FileData, ReadInfo, Vec<(u64, Problem)>);
+
+/// Loads a file whole (a joined file, or a main file whose rows are grouped): its rows but blank ones,
+/// with the rows of the wrong shape set aside as problems. Not indexed yet.
+fn load_file(
     store: &Store,
     profile: &Profile,
     role: &str,
     f: &InputFile,
-    key: &str,
     counter: Arc<AtomicU64>,
-) -> Result<FileData, ImportError> {
+) -> Result<Loaded, ImportError> {
     let mut rows = Rows::default();
+    let mut info = ReadInfo::default();
+    let mut bad = Vec::new();
     let too_long = |_| {
         ImportError::refused(
             &f.name,
             None,
             None,
-            format!("the {role} file is too large to join in memory (over 4 GiB of text)"),
+            format!("the {role} file is too large to hold in memory (over 4 GiB of text)"),
         )
     };
     let header = if is_parquet(profile, &f.path) {
@@ -309,22 +498,59 @@ fn load_joined(
             }
             Ok(())
         })?;
+        info.lines = n;
         header
     } else {
-        let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter, false)?;
-        while src.read_rows(&mut rows, usize::MAX, usize::MAX)? > 0 {}
-        src.header
+        let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter, true)?;
+        let mut all = Rows::default();
+        while src.read_rows(&mut all, usize::MAX, usize::MAX)? > 0 {}
+        let width = src.width;
+        for (row, line) in all.iter() {
+            if is_blank(&row) {
+                info.blank += 1;
+            } else if let Some(reason) = shape_problem(&row, width) {
+                bad.push((line, Problem { column: WHOLE_ROW.into(), value: None, reason }));
+            } else {
+                rows.push(row.iter(), line).map_err(too_long)?;
+            }
+        }
+        info.lines = src.lines_read();
+        info.blank += src.blank_lines();
+        let header = src.header.clone();
+        let (sha256, bytes) = src.finish();
+        (info.sha256, info.bytes) = (sha256, Some(bytes));
+        header
     };
-    let key_idx = header.iter().position(|h| h == key).ok_or_else(|| {
-        ImportError::refused(&f.name, None, Some(key), format!("the {role} file has no key column {key:?}"))
+    let fd = FileData {
+        role: role.to_owned(),
+        display: f.name.clone(),
+        header,
+        rows,
+        key_cols: Vec::new(),
+        index: HashMap::new(),
+        excluded: Default::default(),
+    };
+    Ok((fd, info, bad))
+}
+
+/// The column name rejects give for a problem with a whole row (its shape).
+const WHOLE_ROW: &str = "(whole row)";
+
+/// Indexes a loaded file by its key column.
+fn index_by(fd: &mut FileData, key: &str) -> Result<(), ImportError> {
+    let key_idx = fd.header.iter().position(|h| h == key).ok_or_else(|| {
+        ImportError::refused(&fd.display, None, Some(key), format!("the {} file has no key column {key:?}", fd.role))
     })?;
+    fd.key_cols = vec![key_idx];
     let mut index: HashMap<String, Vec<u32>> = HashMap::new();
-    for (i, (r, _)) in rows.iter().enumerate() {
-        if let Some(k) = r.get(key_idx).map(str::trim).filter(|k| !k.is_empty()) {
-            index.entry(k.to_owned()).or_default().push(i as u32);
+    for (i, (r, _)) in fd.rows.iter().enumerate() {
+        let k = fd.key_of(&r);
+        if !k.is_empty() {
+            index.entry(k).or_default().push(i as u32);
         }
     }
-    Ok(FileData { role: role.to_owned(), display: f.name.clone(), header, rows, key_idx, index })
+    fd.index = index;
+    Ok(())
 }
 
 /// Every column of an Arrow batch as text (typed values become their ISO text).
@@ -365,6 +591,12 @@ struct MapStats {
     keys: HashMap<String, String>,
     /// Jurisdictions seen, with attributes from their first row.
     jurisdictions: BTreeMap<String, Vec<(&'static str, String)>>,
+    /// Blank records passed (lines of blanks or delimiters only).
+    blank: i64,
+    /// Rows the profile's filters left out.
+    filtered: i64,
+    /// Rows kept under each cross-field rule set to `null` or `keep`.
+    rules: BTreeMap<String, i64>,
 }
 
 impl MapStats {
@@ -379,6 +611,11 @@ impl MapStats {
         self.keys.extend(o.keys);
         for (k, v) in o.jurisdictions {
             self.jurisdictions.entry(k).or_insert(v);
+        }
+        self.blank += o.blank;
+        self.filtered += o.filtered;
+        for (k, v) in o.rules {
+            *self.rules.entry(k).or_default() += v;
         }
     }
 }
@@ -405,6 +642,10 @@ struct Worker<'a> {
     stats: MapStats,
     pending_rejects: Vec<(u64, Problem)>,
     width: usize,
+    /// Fields every row must have (the header's), where rows are checked here (not grouped, not Parquet).
+    fields_per_row: Option<usize>,
+    filters: &'a [RowFilter],
+    cleaner: Cleaner,
 }
 
 fn cancelled<T>(_: T) -> ImportError {
@@ -428,15 +669,32 @@ impl<'w> Worker<'w> {
     where
         'w: 'r,
     {
+        if let Some(width) = self.fields_per_row {
+            if rec.get(0).is_some_and(|f| f.trim().is_empty()) && is_blank(&rec) {
+                self.stats.blank += 1;
+                return Ok(());
+            }
+            if let Some(reason) = shape_problem(&rec, width) {
+                return self.reject(line, vec![Problem { column: WHOLE_ROW.into(), value: None, reason }]);
+            }
+        }
+        for f in self.filters {
+            match f.keeps(&rec, &self.cleaner) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.stats.filtered += 1;
+                    return Ok(());
+                }
+                Err(p) => return self.reject(line, vec![p]),
+            }
+        }
         self.stats.read += 1;
         let empty: &[u32] = &[];
         let joined: Vec<&[u32]> = self
             .files
             .iter()
             .zip(self.join_cols)
-            .map(|(f, &c)| {
-                rec.get(c).map(str::trim).and_then(|k| f.index.get(k)).map(|v| v.as_slice()).unwrap_or(empty)
-            })
+            .map(|(f, &c)| f.index.get(&key_of(&rec, &[c])).map(|v| v.as_slice()).unwrap_or(empty))
             .collect();
         let cx = RowCtx { row: rec, joined: &joined, files: self.files };
         let mut problems = Vec::new();
@@ -444,14 +702,8 @@ impl<'w> Worker<'w> {
             plan.eval(&cx, out, &mut problems);
         }
         if !problems.is_empty() {
-            self.stats.rejected += 1;
-            for p in problems {
-                self.pending_rejects.push((line, p));
-            }
-            if self.pending_rejects.len() >= 10_000 {
-                self.flush_rejects()?;
-            }
-            return Ok(());
+            self.stats.read -= 1;
+            return self.reject(line, problems);
         }
         self.stats.accepted += 1;
         let jid = outs[0][self.plans[0].jurisdiction_slot].as_str().unwrap_or_default();
@@ -459,10 +711,11 @@ impl<'w> Worker<'w> {
             let attrs = self.attrs.eval(&cx);
             self.stats.jurisdictions.insert(jid.to_owned(), attrs);
         }
-        if let Some(kc) = self.key_col
-            && let Some(k) = rec.get(kc).map(str::trim).filter(|k| !k.is_empty())
-        {
-            self.stats.keys.insert(k.to_owned(), jid.to_owned());
+        if let Some(kc) = self.key_col {
+            let k = key_of(&rec, &[kc]);
+            if !k.is_empty() {
+                self.stats.keys.insert(k, jid.to_owned());
+            }
         }
         for (plan, out) in self.plans.iter().zip(outs.iter()) {
             if let Some(d) = plan.date_slot.and_then(|s| out[s].as_date()) {
@@ -472,6 +725,19 @@ impl<'w> Worker<'w> {
         }
         if self.sink.len() >= CHUNK_ROWS {
             self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// A rejected row with its problems.
+    fn reject(&mut self, line: u64, problems: Vec<Problem>) -> Result<(), ImportError> {
+        self.stats.read += 1;
+        self.stats.rejected += 1;
+        for p in problems {
+            self.pending_rejects.push((line, p));
+        }
+        if self.pending_rejects.len() >= 10_000 {
+            self.flush_rejects()?;
         }
         Ok(())
     }
@@ -503,16 +769,22 @@ fn workers() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
-/// Reads the main file into chunks for the workers. Returns the file's sha256 when it hashed it.
+/// Reads the main file into chunks for the workers (or hands them the groups' rows, already read).
+/// Returns what reading counted.
 fn read_main(
     csv: Option<CsvSource>,
     parquet: Option<(Store, PathBuf)>,
+    grouped: Vec<Rows>,
     tx: mpsc::SyncSender<Rows>,
     pool: mpsc::Receiver<Rows>,
     report: &(dyn Fn(u64) + Sync),
-) -> Result<Option<String>, ImportError> {
+) -> Result<ReadInfo, ImportError> {
     let fresh = |pool: &mpsc::Receiver<Rows>| pool.try_recv().unwrap_or_default();
     let mut rows = 0u64;
+    for chunk in grouped {
+        rows += chunk.len() as u64;
+        tx.send(chunk).map_err(cancelled)?;
+    }
     if let Some(mut src) = csv {
         let mut sent = 0u64;
         loop {
@@ -528,7 +800,9 @@ fn read_main(
             }
             tx.send(chunk).map_err(cancelled)?;
         }
-        return Ok(src.finish_hash());
+        let (lines, blank) = (src.lines_read(), src.blank_lines());
+        let (sha256, bytes) = src.finish();
+        return Ok(ReadInfo { sha256, bytes: Some(bytes), lines, blank });
     }
     if let Some((store, path)) = parquet {
         let mut n = 0u64;
@@ -544,8 +818,9 @@ fn read_main(
             report(n);
             tx.send(chunk).map_err(cancelled)
         })?;
+        return Ok(ReadInfo { lines: n, ..Default::default() });
     }
-    Ok(None)
+    Ok(ReadInfo::default())
 }
 
 /// Maps chunks until the reader is done.
@@ -562,6 +837,11 @@ fn work(
         let _ = pool.try_send(chunk);
     }
     w.flush()?;
+    for plan in &w.plans {
+        for (rule, n) in plan.rule_hits() {
+            *w.stats.rules.entry(rule.to_owned()).or_default() += n;
+        }
+    }
     Ok(w.stats)
 }
 
@@ -569,8 +849,8 @@ fn run(
     store: &Store,
     req: &ImportRequest,
     roles: &[(String, InputFile)],
+    snapshots: &[FileSnapshot],
     mut batch: NewBatch,
-    stream_main: bool,
     jurisdiction_id: Option<&str>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ImportOutcome, ImportError> {
@@ -588,20 +868,48 @@ fn run(
     };
     let (main_role, main_file) = &roles[0];
     let main_parquet = is_parquet(profile, &main_file.path);
-    // Joined files, loaded whole.
+    let src = &profile.toml.source;
+    let cleaner = Cleaner::new(src.trim, &src.null_values);
+    // Joined files, loaded whole; rows of the wrong shape are rejected once the batch is open.
     let mut joined_data: Vec<FileData> = Vec::new();
-    for (spec, (role, f)) in profile.toml.files.iter().zip(roles).skip(1) {
-        let key = spec.key.as_deref().unwrap_or_default();
-        joined_data.push(load_joined(store, profile, role, f, key, counter.clone())?);
+    let mut joined_info: Vec<ReadInfo> = Vec::new();
+    let mut early_rejects: Vec<(usize, u64, Problem)> = Vec::new();
+    for (k, (spec, (role, f))) in profile.toml.files.iter().zip(roles).enumerate().skip(1) {
+        let (mut fd, info, bad) = load_file(store, profile, role, f, counter.clone())?;
+        index_by(&mut fd, spec.key.as_deref().unwrap_or_default())?;
+        early_rejects.extend(bad.into_iter().map(|(l, p)| (k, l, p)));
+        joined_data.push(fd);
+        joined_info.push(info);
     }
-    let csv_main = if main_parquet {
-        None
+    // A grouped main file is read whole and grouped first; any other is streamed to the workers.
+    let mut grouped_rows = Vec::new();
+    let mut grouped_counts = (0i64, 0i64);
+    let mut main_info = ReadInfo::default();
+    let (csv_main, main_header, main_width) = if let Some(g) = &profile.toml.group {
+        let (mut fd, info, bad) = load_file(store, profile, main_role, main_file, counter.clone())?;
+        let filters = RowFilter::compile(&profile.toml.filter, &fd.header).map_err(|e| filter_error(main_file, e))?;
+        let grouped = group_rows(&mut fd, g, &filters, &cleaner, READ_CHUNK)?;
+        early_rejects.extend(bad.into_iter().map(|(l, p)| (0, l, p)));
+        grouped_counts = (grouped.rows + early_rejects.len() as i64, grouped.filtered);
+        early_rejects.extend(grouped.rejects.into_iter().map(|(l, p)| (0, l, p)));
+        grouped_rows = grouped.parents;
+        main_info = info;
+        let header = fd.header.clone();
+        fd.role = "group".to_owned();
+        joined_data.insert(0, fd);
+        (None, header, None)
+    } else if main_parquet {
+        (None, store.parquet_columns(&main_file.path)?, None)
     } else {
-        Some(CsvSource::open(&main_file.path, &main_file.name, &profile.toml.source, counter.clone(), stream_main)?)
+        let s = CsvSource::open(&main_file.path, &main_file.name, src, counter.clone(), true)?;
+        let (header, width) = (s.header.clone(), s.width);
+        (Some(s), header, Some(width))
     };
-    let main_header = match &csv_main {
-        Some(s) => s.header.clone(),
-        None => store.parquet_columns(&main_file.path)?,
+    let grouped = profile.grouped();
+    let filters = if grouped {
+        Vec::new()
+    } else {
+        RowFilter::compile(&profile.toml.filter, &main_header).map_err(|e| filter_error(main_file, e))?
     };
     let joined_headers: Vec<(&str, &[String])> =
         joined_data.iter().map(|f| (f.role.as_str(), f.header.as_slice())).collect();
@@ -614,6 +922,7 @@ fn run(
         local_tz,
         hash_key: &hash_key,
         typed_source: main_parquet,
+        group: grouped.then_some(1),
     };
     let main_table = profile.dataset.main_table();
     let compile_plans = || -> Result<Vec<TablePlan>, ImportError> {
@@ -636,36 +945,46 @@ fn run(
     };
     let plans = compile_plans()?;
     let attrs = AttrPlan::compile(&cx).map_err(|e| plan_error(&main_file.name, e))?;
-    let join_cols: Vec<usize> = profile
-        .toml
-        .files
-        .iter()
-        .skip(1)
-        .map(|s| {
-            let on = s.on.as_deref().or(s.key.as_deref()).unwrap_or_default();
-            main_header.iter().position(|h| h == on).ok_or_else(|| {
-                ImportError::refused(
-                    &main_file.name,
-                    None,
-                    Some(on),
-                    format!("required column {on:?} (the join key) is missing"),
-                )
+    // For each joined file, the main-file column it joins on (a grouped file's rows carry their group key
+    // as an extra last field).
+    let join_cols: Vec<usize> = if grouped {
+        vec![main_header.len()]
+    } else {
+        profile
+            .toml
+            .files
+            .iter()
+            .skip(1)
+            .map(|s| {
+                let on = s.on.as_deref().or(s.key.as_deref()).unwrap_or_default();
+                main_header.iter().position(|h| h == on).ok_or_else(|| {
+                    ImportError::refused(
+                        &main_file.name,
+                        None,
+                        Some(on),
+                        format!("required column {on:?} (the join key) is missing"),
+                    )
+                })
             })
-        })
-        .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()?
+    };
     // The main key children link to.
     let key_col = if profile.toml.children.is_empty() { None } else { join_cols.first().copied() };
-    // Child plans, compiled against their own files.
+    // Child plans, compiled against their own files (a grouped file's children are its own rows).
     let mut child_plans = Vec::new();
     for (name, child) in &profile.toml.children {
         let table = *Table::ALL
             .iter()
             .find(|t| t.name() == name)
             .ok_or_else(|| ImportError::Usage(format!("no table {name}")))?;
-        let fi = joined_data
-            .iter()
-            .position(|f| f.role == child.file)
-            .ok_or_else(|| ImportError::Usage(format!("no file {}", child.file)))?;
+        let fi = if grouped {
+            0
+        } else {
+            joined_data
+                .iter()
+                .position(|f| f.role == child.file)
+                .ok_or_else(|| ImportError::Usage(format!("no file {}", child.file)))?
+        };
         let fd = &joined_data[fi];
         let ccx = PlanCtx {
             profile,
@@ -675,7 +994,8 @@ fn run(
             cli_jurisdiction: None,
             local_tz,
             hash_key: &hash_key,
-            typed_source: is_parquet(profile, &roles[fi + 1].1.path),
+            typed_source: if grouped { main_parquet } else { is_parquet(profile, &roles[fi + 1].1.path) },
+            group: None,
         };
         // Children take their jurisdiction from their parent row (set once the row is matched).
         let mut fields = child.fields.clone();
@@ -683,13 +1003,14 @@ fn run(
             crate::profile::FieldSpecFull { value: Some(toml::Value::String("pending".into())), ..Default::default() };
         fields.insert("jurisdiction_id".into(), crate::profile::FieldSpec::Full(Box::new(placeholder)));
         let plan = TablePlan::compile(&ccx, table, &[&fields]).map_err(|e| plan_error(&fd.display, e))?;
-        child_plans.push((plan, fi));
+        let file_no = if grouped { 0 } else { fi + 1 };
+        child_plans.push((plan, fi, file_no));
     }
 
     let mut ing = store.begin_ingest(batch.clone(), None)?;
     let batch_id = ing.id();
     let files_ref: Vec<&FileData> = joined_data.iter().collect();
-    let reader_store = if main_parquet { Some((store.try_clone()?, main_file.path.clone())) } else { None };
+    let reader_store = if main_parquet && !grouped { Some((store.try_clone()?, main_file.path.clone())) } else { None };
     let n_workers = workers();
     // Each mapping thread compiles its own plans: cloned ones would share their mapped text, and every
     // row would then count references to it from two cores at once.
@@ -712,12 +1033,12 @@ fn run(
     let mut senders = Some((chunk_tx, pool_tx, tx, pool_rx, reject_tx));
     let (read_result, stats, write_result) = std::thread::scope(|s| {
         let Some((chunk_tx, pool_tx, tx, pool_rx, reject_tx)) = senders.take() else {
-            return (Ok(None), Err(ImportError::Usage("internal: channels".into())), Ok(0));
+            return (Ok(ReadInfo::default()), Err(ImportError::Usage("internal: channels".into())), Ok(0));
         };
         let report = &report;
         let reader = std::thread::Builder::new()
             .name("import-read".into())
-            .spawn_scoped(s, move || read_main(csv_main, reader_store, chunk_tx, pool_rx, report));
+            .spawn_scoped(s, move || read_main(csv_main, reader_store, grouped_rows, chunk_tx, pool_rx, report));
         let mut handles = Vec::new();
         for k in 0..n_workers {
             let w = Worker {
@@ -733,6 +1054,9 @@ fn run(
                 stats: MapStats::default(),
                 pending_rejects: Vec::new(),
                 width,
+                fields_per_row: main_width,
+                filters: &filters,
+                cleaner: cleaner.clone(),
             };
             let (chunk_rx, pool_tx) = (&chunk_rx, pool_tx.clone());
             handles.push(
@@ -762,23 +1086,38 @@ fn run(
         (read_result, first_err.map_or(Ok(stats), Err), write_result)
     });
     // A refusal found by the reader (bad bytes at line N) explains any cancellation downstream.
-    let streamed_hash = read_result?;
+    let streamed = read_result?;
     let inserted = write_result?;
     let mut stats = stats?;
-    for rejects in reject_rx.try_iter() {
-        for (line, p) in rejects {
-            ing.reject(0, line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
-        }
+    if grouped {
+        stats.filtered = grouped_counts.1;
+    } else {
+        main_info = streamed;
     }
-    tracing::debug!(rows = inserted, "inserted the main file's records");
     tracing::debug!(
+        rows = inserted,
         seconds = t_map.elapsed().as_secs_f64(),
-        rows = stats.read,
         workers = n_workers,
-        "read and mapped the main file"
+        "mapped the main file"
     );
-    if let Some(h) = streamed_hash {
-        batch.files[0].sha256 = h;
+
+    // The bytes imported are the bytes hashed, and no file moved while it was read.
+    for (k, info) in std::iter::once(&main_info).chain(&joined_info).enumerate() {
+        let k = if grouped { 0 } else { k };
+        if let Some(h) = &info.sha256 {
+            if !batch.files[k].sha256.is_empty() && batch.files[k].sha256 != *h {
+                return Err(snapshots[k].changed());
+            }
+            batch.files[k].sha256 = h.clone();
+        }
+        snapshots[k].check(info.bytes)?;
+    }
+    for (k, snap) in snapshots.iter().enumerate() {
+        snap.check(None)?;
+        if let Some(j) = (0..k).find(|&j| batch.files[j].sha256 == batch.files[k].sha256) {
+            let role = |i: usize| (format!("{} file", roles[i].0), roles[i].1.clone());
+            return Err(same_content(&role(j), &role(k)));
+        }
     }
     batch.sha256 = identity(&batch.files);
     // The identity check of a streamed input: an earlier batch may hold it after all.
@@ -786,11 +1125,46 @@ fn run(
     if let Some(b) = store.find_committed_batch(&batch.dataset, &batch.profile, &batch.sha256)? {
         if !req.replace {
             ing.rollback();
-            return Ok(ImportOutcome::AlreadyImported(b));
+            return already_imported(profile, main_file, b);
         }
         replaces = Some(b.id);
     }
     ing.set_identity(batch.files.clone(), batch.sha256.clone(), replaces);
+    let data_rows = stats.read + stats.filtered + if grouped { 0 } else { early_rejects.len() as i64 };
+    if data_rows == 0 && grouped_counts.0 == 0 {
+        return Err(ImportError::refused(
+            &main_file.name,
+            None,
+            None,
+            format!(
+                "the file has a header but no data rows ({} lines read, {} of them blank)",
+                main_info.lines,
+                main_info.blank as i64 + stats.blank
+            ),
+        ));
+    }
+    for rejects in reject_rx.try_iter() {
+        for (line, p) in rejects {
+            ing.reject(0, line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
+        }
+    }
+    // Rows rejected before mapping: a joined file's rows of the wrong shape; a grouped file's rows of the
+    // wrong shape, without a key or in a group that is not constant. (In a grouped file each is a child row.)
+    for (file, line, p) in &early_rejects {
+        ing.reject(*file, *line as i64, Some(&p.column), p.value.as_deref(), &p.reason)?;
+    }
+    // They count with the child rows where the file's rows are children, else with the batch's rows.
+    let early = early_rejects.len() as i64;
+    let mut child_rejected = if grouped && !profile.toml.children.is_empty() { early } else { 0 };
+    if grouped && profile.toml.children.is_empty() {
+        stats.read += early;
+        stats.rejected += early;
+    }
+    let mut warnings = Vec::new();
+    let (superseded, key_rejects) = check_keys(&mut ing, profile, main_table, &mut stats, &mut warnings)?;
+    stats.rejected += key_rejects;
+    stats.accepted -= key_rejects;
+
     let main_counts = TableCounts {
         table: main_table.name().to_owned(),
         read: stats.read,
@@ -798,29 +1172,168 @@ fn run(
         rejected: stats.rejected,
     };
     let mut tables = vec![main_counts];
-    for (mut plan, fi) in child_plans {
-        let counts = import_children(&mut ing, &mut plan, &joined_data[fi], fi + 1, &stats.keys, batch_id)?;
+    for (mut plan, fi, file_no) in child_plans {
+        let mut counts =
+            import_children(&mut ing, &mut plan, &joined_data[fi], file_no, &stats.keys, batch_id, grouped)?;
+        counts.read += child_rejected;
+        counts.rejected += child_rejected;
+        child_rejected = 0;
         stats.read += counts.read;
         stats.accepted += counts.accepted;
         stats.rejected += counts.rejected;
         tables.push(counts);
     }
+    if !grouped {
+        stats.read += early;
+        stats.rejected += early;
+    }
     let created = ensure_jurisdictions(&ing, profile, &stats.jurisdictions)?;
+    let details = BatchDetails {
+        lines_read: main_info.lines as i64,
+        blank_lines: main_info.blank as i64 + stats.blank,
+        rows_filtered: stats.filtered,
+        records_superseded: superseded,
+        rules: stats.rules.clone(),
+    };
     let summary = IngestSummary {
         rows_read: stats.read,
         rows_accepted: stats.accepted,
         rows_rejected: stats.rejected,
         date_range: stats.date_range,
+        details,
     };
+    let reject_share = if stats.read > 0 { stats.rejected as f64 / stats.read as f64 } else { 0.0 };
+    let over_reject_share = reject_share > req.max_reject_share;
+    if over_reject_share && req.strict {
+        ing.rollback();
+        return Err(ImportError::TooManyRejects {
+            file: main_file.name.clone(),
+            message: format!(
+                "{} of {} rows ({:.1}%) were rejected, above the limit of {:.1}%: nothing landed (--strict); see the \
+                 rejects with --rejects FILE or `oversight profiles check`",
+                stats.rejected,
+                stats.read,
+                100.0 * reject_share,
+                100.0 * req.max_reject_share
+            ),
+        });
+    }
     let t_commit = std::time::Instant::now();
     let batch = ing.commit(summary)?;
     tracing::debug!(seconds = t_commit.elapsed().as_secs_f64(), "committed");
     progress(Progress { bytes_read: bytes_total, bytes_total, rows_read: stats.read as u64 });
     let top_reasons = store.top_reject_reasons(batch.id, 5)?;
-    Ok(ImportOutcome::Imported(ImportReport { batch, tables, top_reasons, jurisdictions_created: created }))
+    Ok(ImportOutcome::Imported(ImportReport {
+        batch,
+        tables,
+        top_reasons,
+        jurisdictions_created: created,
+        warnings,
+        reject_share,
+        over_reject_share,
+    }))
 }
 
-/// Child rows (allegations): each must belong to an accepted main record.
+fn filter_error(f: &InputFile, (column, message): (String, String)) -> ImportError {
+    ImportError::refused(&f.name, None, Some(&column), message)
+}
+
+/// The record-key rules: a key on several rows of the batch, and a key other batches hold. Returns the
+/// records superseded in other batches and the rows this batch rejected for their keys.
+fn check_keys(
+    ing: &mut Ingest<'_>,
+    profile: &Profile,
+    table: Table,
+    stats: &mut MapStats,
+    warnings: &mut Vec<String>,
+) -> Result<(i64, i64), ImportError> {
+    let key_fields = table.key_fields();
+    if key_fields.is_empty() {
+        return Ok((0, 0));
+    }
+    let unmapped: Vec<&str> = key_fields.iter().copied().filter(|f| !profile.toml.fields.contains_key(*f)).collect();
+    if !unmapped.is_empty() {
+        warnings.push(format!(
+            "the profile maps no {} (the record key of {table} is {}): rows that repeat a record cannot be found",
+            unmapped.join(" or "),
+            key_fields.join(" + ")
+        ));
+        return Ok((0, 0));
+    }
+    let label = key_fields
+        .iter()
+        .map(|f| match profile.toml.fields.get(*f) {
+            Some(crate::profile::FieldSpec::Column(c)) => c.clone(),
+            Some(spec) => spec.full().column.unwrap_or_else(|| (*f).to_owned()),
+            None => (*f).to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut dropped: Vec<i64> = Vec::new();
+    let list = |lines: &[i64]| {
+        let shown: Vec<String> = lines.iter().take(10).map(i64::to_string).collect();
+        let more = if lines.len() > 10 { format!(" and {} more", lines.len() - 10) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    use crate::profile::{ExistingAction, RepeatAction};
+    for rk in ing.repeated_keys(table)? {
+        let n = rk.lines.len();
+        let (drop, kept): (&[i64], Option<i64>) = match profile.toml.keys.repeat {
+            RepeatAction::Reject => (&rk.lines, None),
+            RepeatAction::First => (&rk.lines[1..], Some(rk.lines[0])),
+            RepeatAction::Last => (&rk.lines[..n - 1], Some(rk.lines[n - 1])),
+        };
+        for &line in drop {
+            let others: Vec<i64> = rk.lines.iter().copied().filter(|&l| l != line).collect();
+            let reason = match kept {
+                None => format!(
+                    "record key {} repeats: also on line(s) {} (all rejected: never guessed which is right; a file with \
+                     one row per child needs [group] by, a file of updates [keys] repeat = \"last\")",
+                    rk.key,
+                    list(&others)
+                ),
+                Some(k) => format!("record key {} repeats: line {k} is kept ([keys] repeat)", rk.key),
+            };
+            ing.reject(0, line, Some(&label), Some(&rk.key), &reason)?;
+        }
+        dropped.extend_from_slice(drop);
+        if kept.is_none() {
+            stats.keys.remove(&rk.key);
+        }
+    }
+    ing.remove_rows(table, &dropped)?;
+    let mut rejected = dropped.len() as i64;
+    let held = ing.keys_held_elsewhere(table)?;
+    let mut superseded = 0;
+    if !held.is_empty() {
+        match profile.toml.keys.existing {
+            ExistingAction::Reject => {
+                let mut lines = Vec::new();
+                for h in &held {
+                    if lines.last() == Some(&h.line) {
+                        continue;
+                    }
+                    lines.push(h.line);
+                    let reason = format!(
+                        "record key {} is already held by batch {} (line {}): imported before? set [keys] existing \
+                         = \"supersede\" if this file corrects that one",
+                        h.key, h.other_batch, h.other_line
+                    );
+                    ing.reject(0, h.line, Some(&label), Some(&h.key), &reason)?;
+                    stats.keys.remove(&h.key);
+                }
+                ing.remove_rows(table, &lines)?;
+                rejected += lines.len() as i64;
+            }
+            ExistingAction::Supersede => {
+                superseded = ing.supersede_keys(table, profile.dataset.child_tables())?;
+            }
+        }
+    }
+    Ok((superseded, rejected))
+}
+
+/// Child rows (allegations, charges): each must belong to an accepted main record.
 fn import_children(
     ing: &mut Ingest<'_>,
     plan: &mut TablePlan,
@@ -828,23 +1341,31 @@ fn import_children(
     file_no: usize,
     keys: &HashMap<String, String>,
     batch_id: i64,
+    grouped: bool,
 ) -> Result<TableCounts, ImportError> {
     let mut sink = TableSink::new(plan.table);
     let mut counts = TableCounts { table: plan.table.name().to_owned(), ..Default::default() };
     let jslot = plan.jurisdiction_slot;
     let mut out = Vec::new();
-    for (row, line) in fd.rows.iter() {
+    for (i, (row, line)) in fd.rows.iter().enumerate() {
+        if fd.excluded.contains(&i) {
+            continue;
+        }
         counts.read += 1;
         let cx = RowCtx { row, joined: &[], files: &[] };
         let mut problems = Vec::new();
         plan.eval(&cx, &mut out, &mut problems);
-        let key = row.get(fd.key_idx).map(str::trim).unwrap_or_default();
-        match keys.get(key) {
+        let key = fd.key_of(&row);
+        match keys.get(&key) {
             Some(j) => out[jslot] = Val::Str(std::borrow::Cow::Owned(j.clone())),
             None => problems.push(Problem {
-                column: fd.header[fd.key_idx].clone(),
-                value: Some(key.to_owned()),
-                reason: "no accepted record of the main file has this key".into(),
+                column: fd.key_cols.iter().map(|&c| fd.header[c].clone()).collect::<Vec<_>>().join(" + "),
+                value: Some(key.replace('\u{1f}', " / ")),
+                reason: if grouped {
+                    "the record this row belongs to was rejected (see its first line)".into()
+                } else {
+                    "no accepted record of the main file has this key".into()
+                },
             }),
         }
         if problems.is_empty() {

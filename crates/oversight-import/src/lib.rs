@@ -6,10 +6,13 @@
 //! Everything here blocks: async callers run it on the blocking pool.
 
 pub mod bench;
+mod check;
 mod dir;
 mod engine;
 mod error;
+mod filter;
 pub mod fixtures;
+mod group;
 mod hash;
 mod import;
 mod parse;
@@ -18,9 +21,13 @@ mod reader;
 pub mod shipped;
 mod values;
 
+pub use check::{CheckReport, FieldCheck, ProblemGroup, Unmapped, check};
 pub use dir::files_in;
 pub use error::ImportError;
-pub use import::{ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, TableCounts, import};
+pub use import::{
+    DEFAULT_MAX_REJECT_SHARE, ImportConfig, ImportOutcome, ImportReport, ImportRequest, InputFile, Progress,
+    TableCounts, import,
+};
 pub use profile::{Profile, ProfileError};
 pub use shipped::{resolve_profile, shipped_profiles};
 pub use values::glob_match;

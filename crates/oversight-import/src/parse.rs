@@ -167,6 +167,10 @@ enum Tok {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DateFormat {
     toks: Vec<Tok>,
+    /// Per token: it stands beside another number with no separator, so it must have all its digits.
+    exact: Vec<bool>,
+    /// Per token: it starts such a run of numbers, which needs this many digits in all.
+    run_width: Vec<Option<usize>>,
     pub(crate) source: String,
     /// The format is `%Y-%m-%d` or `%H:%M:%S`: values with every digit present take a short path.
     fixed: Option<Fixed>,
@@ -227,6 +231,27 @@ impl DateFormat {
         if toks.is_empty() {
             return Err("empty date format".into());
         }
+        // Numbers written side by side with no separator (`%H%M`, `%m%d%Y`) can only be told apart when
+        // each has all its digits: `100` as `%H%M` is 01:00 or 10:00.
+        let width = |t: &Tok| match t {
+            Tok::Year4 => Some(4),
+            Tok::Year2 | Tok::Month | Tok::Day | Tok::Hour24 | Tok::Hour12 | Tok::Minute | Tok::Second => Some(2),
+            _ => None,
+        };
+        let mut exact = vec![false; toks.len()];
+        let mut run_width = vec![None; toks.len()];
+        let mut k = 0;
+        while k < toks.len() {
+            let mut end = k;
+            while end < toks.len() && width(&toks[end]).is_some() {
+                end += 1;
+            }
+            if end - k >= 2 {
+                run_width[k] = Some(toks[k..end].iter().filter_map(width).sum());
+                exact[k..end].iter_mut().for_each(|e| *e = true);
+            }
+            k = end.max(k + 1);
+        }
         let fixed = if toks == [Tok::Year4, Tok::Lit('-'), Tok::Month, Tok::Lit('-'), Tok::Day] {
             Some(Fixed::IsoDate)
         } else if toks == [Tok::Hour24, Tok::Lit(':'), Tok::Minute, Tok::Lit(':'), Tok::Second] {
@@ -234,7 +259,7 @@ impl DateFormat {
         } else {
             None
         };
-        Ok(Self { toks, source: fmt.to_owned(), fixed })
+        Ok(Self { toks, exact, run_width, source: fmt.to_owned(), fixed })
     }
 
     /// Whether the format reads a date / a time of day.
@@ -255,20 +280,34 @@ impl DateFormat {
         let (mut hour, mut minute, mut second, mut nanos) = (None::<u32>, 0u32, 0u32, 0u32);
         let mut pm: Option<bool> = None;
         let mut offset = None;
-        let bad = || format!("does not match the date format {:?}", self.source);
-        for tok in &self.toks {
+        let what = if self.has_date() { "date" } else { "time" };
+        let bad = || format!("does not match the {what} format {:?}", self.source);
+        for (k, tok) in self.toks.iter().enumerate() {
+            if let Some(width) = self.run_width[k] {
+                let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if digits < width {
+                    return Err(format!(
+                        "ambiguous {what}: {what} format {:?} writes {width} digits side by side here and the value has \
+                         {digits}, so it can be read more than one way (\"100\" as %H%M is 01:00 or 10:00); if the \
+                         source drops leading zeros, declare pad = {{ width = {}, with = \"0\" }}",
+                        self.source,
+                        b.len() + width - digits
+                    ));
+                }
+            }
+            let lo = if self.exact[k] { 2 } else { 1 };
             match tok {
                 Tok::Year4 => year = Some(num(b, &mut i, 4, 4).ok_or_else(bad)? as i32),
                 Tok::Year2 => {
                     let y = num(b, &mut i, 2, 2).ok_or_else(bad)? as i32;
                     year = Some(if y >= 69 { 1900 + y } else { 2000 + y });
                 }
-                Tok::Month => month = Some(num(b, &mut i, 1, 2).ok_or_else(bad)?),
+                Tok::Month => month = Some(num(b, &mut i, lo, 2).ok_or_else(bad)?),
                 Tok::MonthName => month = Some(month_name(b, &mut i).ok_or_else(bad)?),
-                Tok::Day => day = Some(num(b, &mut i, 1, 2).ok_or_else(bad)?),
-                Tok::Hour24 | Tok::Hour12 => hour = Some(num(b, &mut i, 1, 2).ok_or_else(bad)?),
-                Tok::Minute => minute = num(b, &mut i, 1, 2).ok_or_else(bad)?,
-                Tok::Second => second = num(b, &mut i, 1, 2).ok_or_else(bad)?,
+                Tok::Day => day = Some(num(b, &mut i, lo, 2).ok_or_else(bad)?),
+                Tok::Hour24 | Tok::Hour12 => hour = Some(num(b, &mut i, lo, 2).ok_or_else(bad)?),
+                Tok::Minute => minute = num(b, &mut i, lo, 2).ok_or_else(bad)?,
+                Tok::Second => second = num(b, &mut i, lo, 2).ok_or_else(bad)?,
                 Tok::AmPm => {
                     let rest = b.get(i..i + 2).ok_or_else(bad)?;
                     pm = Some(match rest.to_ascii_uppercase().as_slice() {
@@ -466,6 +505,44 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    fn time(fmt: &str, s: &str) -> Result<NaiveTime, String> {
+        DateFormat::compile(fmt).unwrap().parse(s).map(|p| p.time.unwrap())
+    }
+
+    #[test]
+    fn compact_times_are_read_only_when_every_digit_is_there() {
+        // Never a wrong time: a value shorter than %H%M's four digits has several readings.
+        for short in ["5", "45", "100", "238"] {
+            let e = time("%H%M", short).unwrap_err();
+            assert!(e.starts_with("ambiguous time"), "{short}: {e}");
+            assert!(e.contains("pad = { width = 4"), "{short}: {e}");
+        }
+        assert_eq!(time("%H%M", "2359").unwrap(), NaiveTime::from_hms_opt(23, 59, 0).unwrap());
+        assert_eq!(time("%H%M", "0100").unwrap(), NaiveTime::from_hms_opt(1, 0, 0).unwrap());
+        assert!(time("%H%M", "12345").unwrap_err().contains("does not match the time format"));
+        assert!(time("%H%M", "2360").unwrap_err().contains("is not a time of day"));
+        // With separators, missing zeros are no ambiguity.
+        assert_eq!(time("%H:%M", "1:05").unwrap(), NaiveTime::from_hms_opt(1, 5, 0).unwrap());
+        assert_eq!(time("%H%M%S", "010203").unwrap(), NaiveTime::from_hms_opt(1, 2, 3).unwrap());
+        assert!(time("%H%M%S", "10203").unwrap_err().starts_with("ambiguous"));
+    }
+
+    #[test]
+    fn compact_dates_without_the_months_zero_are_ambiguous() {
+        let f = DateFormat::compile("%m%d%Y").unwrap();
+        let date = |s: &str| f.parse(s).map(|p| p.date.unwrap());
+        assert_eq!(date("12312014").unwrap(), d("2014-12-31"));
+        assert_eq!(date("01012014").unwrap(), d("2014-01-01"));
+        let e = date("1012014").unwrap_err();
+        assert!(e.starts_with("ambiguous date") && e.contains("width = 8"), "{e}");
+        let f = DateFormat::compile("%Y%m%d").unwrap();
+        assert_eq!(f.parse("20140704").unwrap().date.unwrap(), d("2014-07-04"));
+        assert!(f.parse("2014074").unwrap_err().starts_with("ambiguous"));
+        // Separated fields keep reading without leading zeros.
+        let f = DateFormat::compile("%m/%d/%Y").unwrap();
+        assert_eq!(f.parse("7/4/2017").unwrap().date.unwrap(), d("2017-07-04"));
     }
 
     #[test]

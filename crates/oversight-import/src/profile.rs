@@ -41,6 +41,152 @@ pub struct ProfileToml {
     /// Named code maps fields refer to with `map = "name"`.
     #[serde(default)]
     pub maps: BTreeMap<String, BTreeMap<String, String>>,
+    /// One record per group of the main file's rows (one row per allegation or charge): the rows sharing
+    /// these columns' values make one record, and children may be filled from each row.
+    pub group: Option<GroupToml>,
+    /// Rows of the main file to leave out (counted in the batch summary, not rejected).
+    #[serde(default, alias = "where")]
+    pub filter: Vec<RowFilterToml>,
+    /// What a repeated record key means.
+    #[serde(default)]
+    pub keys: KeysToml,
+    /// Cross-field rules by name -> what a row breaking it does.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleAction>,
+}
+
+/// `[group]`: the main file holds one row per child, the parent's columns repeated on each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupToml {
+    /// The column(s) whose values identify a record.
+    pub by: OneOrMany,
+    /// Columns that must hold one value throughout a group (the parent's columns); a group where one
+    /// differs is rejected, naming the lines.
+    #[serde(default)]
+    pub constant: Vec<String>,
+}
+
+/// `[[filter]]`: a row passes when every condition given holds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowFilterToml {
+    pub column: String,
+    /// Keep rows whose value is one of these (matched like map keys: trimmed, any case).
+    #[serde(rename = "in")]
+    pub is_in: Option<Vec<String>>,
+    /// Leave out rows whose value is one of these.
+    pub not_in: Option<Vec<String>>,
+    /// `true`: keep rows without a value; `false`: keep rows with one.
+    pub is_null: Option<bool>,
+    /// Comparisons: numbers compare as numbers (a value that is not one fails), text as text (ISO dates).
+    pub eq: Option<toml::Value>,
+    pub ne: Option<toml::Value>,
+    pub lt: Option<toml::Value>,
+    pub le: Option<toml::Value>,
+    pub gt: Option<toml::Value>,
+    pub ge: Option<toml::Value>,
+}
+
+/// `[keys]`: what a repeated record key (stop id, complaint id, ...) means.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysToml {
+    /// A key on several rows of one input.
+    #[serde(default)]
+    pub repeat: RepeatAction,
+    /// A key another batch of the same jurisdiction already holds.
+    #[serde(default)]
+    pub existing: ExistingAction,
+}
+
+/// What a key repeated within one input does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepeatAction {
+    /// Every row of the key is rejected, naming the other lines (never guess which is right).
+    #[default]
+    Reject,
+    /// The first row is kept, the later ones rejected as repeats.
+    First,
+    /// The last row is kept, the earlier ones rejected as repeats (a file of updates).
+    Last,
+}
+
+/// What a key another batch holds does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExistingAction {
+    /// The new row is rejected, naming the batch and line holding the key.
+    #[default]
+    Reject,
+    /// The new row replaces the old record (and its children), counted in the batch summary.
+    Supersede,
+}
+
+/// What a row breaking a cross-field rule does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleAction {
+    /// The row is rejected (the default).
+    #[default]
+    Reject,
+    /// The row is kept with the inconsistent field cleared, and counted.
+    Null,
+    /// The row is kept as it is, flagged with the rule's name (`flags`), and counted.
+    Keep,
+}
+
+/// A cross-field rule: its name, the table it checks, the field it clears under `null`, and what it says.
+#[derive(Debug, Clone, Copy)]
+pub struct CrossRule {
+    pub name: &'static str,
+    pub table: Table,
+    /// The field the rule finds inconsistent (cleared under `null`).
+    pub field: &'static str,
+    /// The field it is compared with.
+    pub other: &'static str,
+    pub description: &'static str,
+}
+
+/// Every cross-field rule.
+pub const CROSS_RULES: &[CrossRule] = &[
+    CrossRule {
+        name: "contraband_requires_search",
+        table: Table::Stops,
+        field: "contraband_found",
+        other: "search_conducted",
+        description: "contraband found only where a search was conducted (a source that records contraband \
+                      found in a frisk without a search breaks it)",
+    },
+    CrossRule {
+        name: "closed_after_received",
+        table: Table::Complaints,
+        field: "closed_date",
+        other: "received_date",
+        description: "a complaint is closed on or after the day it was received",
+    },
+    CrossRule {
+        name: "outcome_after_received",
+        table: Table::Detainers,
+        field: "outcome_date",
+        other: "received_date",
+        description: "a detainer's outcome is dated on or after the day it was received",
+    },
+];
+
+/// `pad = { width = 4, with = "0" }`: left-pad a value to this width before it is read (sources that drop
+/// leading zeros: `100` -> `0100`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PadToml {
+    pub width: usize,
+    #[serde(default = "default_pad")]
+    pub with: String,
+}
+
+fn default_pad() -> String {
+    "0".into()
 }
 
 /// How to read the files.
@@ -65,6 +211,19 @@ pub struct SourceToml {
     /// Lines to skip before the header line.
     #[serde(default)]
     pub skip_lines: usize,
+    /// The most lines one quoted field may span before the file is refused as a quote left open.
+    #[serde(default = "default_quoted_lines")]
+    pub max_quoted_lines: u64,
+    /// The most bytes one record with a quoted field may hold before the file is refused likewise.
+    #[serde(default = "default_quoted_bytes")]
+    pub max_quoted_bytes: usize,
+}
+
+fn default_quoted_lines() -> u64 {
+    100
+}
+fn default_quoted_bytes() -> usize {
+    1 << 20
 }
 
 fn default_delimiter() -> String {
@@ -93,6 +252,8 @@ impl Default for SourceToml {
             null_values: default_nulls(),
             trim: true,
             skip_lines: 0,
+            max_quoted_lines: default_quoted_lines(),
+            max_quoted_bytes: default_quoted_bytes(),
         }
     }
 }
@@ -209,6 +370,8 @@ pub struct FieldSpecFull {
     pub when: Option<FilterToml>,
     /// For joined columns: value when no joined row passes.
     pub empty: Option<String>,
+    /// Left-pad the value to a width before reading it (compact times and dates without leading zeros).
+    pub pad: Option<PadToml>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,8 +476,64 @@ impl Profile {
         }
     }
 
+    /// Whether the main file's rows are grouped into records (`[group]`).
+    pub fn grouped(&self) -> bool {
+        self.toml.group.is_some()
+    }
+
+    /// What a row breaking this rule does under this profile.
+    pub fn rule_action(&self, rule: &str) -> RuleAction {
+        self.toml.rules.get(rule).copied().unwrap_or_default()
+    }
+
     fn check(&self) -> Result<(), String> {
         let t = &self.toml;
+        for name in t.rules.keys() {
+            let main = self.dataset.main_table();
+            if !CROSS_RULES.iter().any(|r| r.name == name && r.table == main) {
+                let known: Vec<_> = CROSS_RULES.iter().filter(|r| r.table == main).map(|r| r.name).collect();
+                return Err(format!(
+                    "rules.{name}: {} has no rule {name:?} (rules: {})",
+                    self.dataset,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ));
+            }
+        }
+        for (i, f) in t.filter.iter().enumerate() {
+            let given = [
+                f.is_in.is_some(),
+                f.not_in.is_some(),
+                f.is_null.is_some(),
+                f.eq.is_some(),
+                f.ne.is_some(),
+                f.lt.is_some(),
+                f.le.is_some(),
+                f.gt.is_some(),
+                f.ge.is_some(),
+            ];
+            if !given.contains(&true) {
+                return Err(format!(
+                    "filter[{i}] ({}): give a condition: in, not_in, is_null, eq, ne, lt, le, gt or ge",
+                    f.column
+                ));
+            }
+            for v in [&f.eq, &f.ne, &f.lt, &f.le, &f.gt, &f.ge].into_iter().flatten() {
+                if !matches!(v, toml::Value::String(_) | toml::Value::Integer(_) | toml::Value::Float(_)) {
+                    return Err(format!("filter[{i}] ({}): compare with a number or a text, found {v}", f.column));
+                }
+            }
+        }
+        if let Some(g) = &t.group {
+            if g.by.to_vec().is_empty() {
+                return Err("group.by names no column".into());
+            }
+            if !t.expand.is_empty() {
+                return Err("group and expand cannot be combined".into());
+            }
+            if t.files.len() > 1 {
+                return Err("group reads one file: a profile with [[files]] joins them instead".into());
+            }
+        }
         // The reader splits records at single bytes: a character outside ASCII would split characters.
         let one_ascii = |c: &str| c.len() == 1 && c.is_ascii();
         if !one_ascii(&t.source.delimiter) && t.source.delimiter != "\\t" {
@@ -371,7 +590,8 @@ impl Profile {
                         self.dataset.child_tables().iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
                     )
                 })?;
-            if !roles.contains(&child.file) || roles.first() == Some(&child.file) {
+            let main_rows = t.group.is_some() && roles.first() == Some(&child.file);
+            if !main_rows && (!roles.contains(&child.file) || roles.first() == Some(&child.file)) {
                 return Err(format!(
                     "children.{name}.file {:?} is not a joined file role (roles: {})",
                     child.file,
@@ -403,6 +623,9 @@ impl Profile {
 
     fn check_fields(&self, table: Table, fields: &BTreeMap<String, FieldSpec>, at: &str) -> Result<(), String> {
         for (name, spec) in fields {
+            if name == "flags" {
+                return Err(format!("{at}.flags: flags are set by the importer ([rules] name = \"keep\"), not mapped"));
+            }
             let def = table.field(name).ok_or_else(|| {
                 let known: Vec<_> = table.fields().iter().map(|f| f.name).collect();
                 format!("{at}.{name}: {table} has no field {name:?} (fields: {})", known.join(", "))
@@ -505,6 +728,14 @@ impl Profile {
         }
         if s.hispanic.is_some() && ty != FieldType::Code("race") {
             return Err(format!("{at}: `hispanic` is for race fields"));
+        }
+        if let Some(p) = &s.pad {
+            if p.with.chars().count() != 1 {
+                return Err(format!("{at}: pad.with must be one character, found {:?}", p.with));
+            }
+            if p.width == 0 || p.width > 64 {
+                return Err(format!("{at}: pad.width must be from 1 to 64, found {}", p.width));
+            }
         }
         Ok(())
     }

@@ -33,6 +33,8 @@ impl Encoding {
 struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    /// Bytes this reader read.
+    own: u64,
     hasher: Option<sha2::Sha256>,
 }
 
@@ -40,6 +42,7 @@ impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.own += n as u64;
         if let Some(h) = &mut self.hasher {
             sha2::Digest::update(h, &buf[..n]);
         }
@@ -128,14 +131,94 @@ impl<R: Read> Read for Decoding<R> {
     }
 }
 
-/// What the start of a file says about how to read it.
-pub(crate) struct Sniffed {
-    /// Lines end in `\n` (or `\r\n`); false for old-style `\r`-only files.
-    pub(crate) newline: bool,
+/// A NUL byte in a text file (binary data), reported by [`LineEnds`] once the text before it is read.
+#[derive(Debug)]
+pub(crate) struct NulByte;
+
+impl std::fmt::Display for NulByte {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a NUL byte")
+    }
 }
 
-/// Sniffs the start of a file for things that are not delimited text.
-pub(crate) fn sniff(path: &Path, display: &str) -> Result<Sniffed, ImportError> {
+impl std::error::Error for NulByte {}
+
+/// Makes every line end a `\n` for the record reader: a bare `\r` (an old Mac line end, or one among `\n`
+/// ends) becomes `\n`, while `\r\n` stays as it is (the `\r` is dropped from the last field later). Also
+/// stops at a NUL byte: the text before it is returned, then an error of [`NulByte`]. It rewrites bytes in
+/// the caller's buffer, so text without `\r` or NUL passes with one scan and no copy.
+pub(crate) struct LineEnds<R> {
+    inner: R,
+    /// The last byte read was a `\r`, held back until the next byte says whether a `\n` follows.
+    pending_cr: bool,
+    /// A NUL byte came after the text returned.
+    nul: bool,
+}
+
+impl<R> LineEnds<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Self { inner, pending_cr: false, nul: false }
+    }
+
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.nul {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, NulByte));
+        }
+        if buf.len() < 2 {
+            // A held-back `\r` needs a byte of room before what is read.
+            return Err(std::io::Error::other("LineEnds reads into buffers of two bytes or more"));
+        }
+        loop {
+            let off = usize::from(self.pending_cr);
+            let n = self.inner.read(&mut buf[off..])?;
+            let mut len = off + n;
+            if self.pending_cr {
+                self.pending_cr = false;
+                buf[0] = if n > 0 && buf[1] == b'\n' { b'\r' } else { b'\n' };
+            }
+            let mut i = off;
+            while let Some(k) = memchr::memchr2(b'\r', 0, &buf[i..len]) {
+                let at = i + k;
+                if buf[at] == 0 {
+                    self.nul = true;
+                    len = at;
+                    break;
+                }
+                if at + 1 < len {
+                    if buf[at + 1] != b'\n' {
+                        buf[at] = b'\n';
+                    }
+                } else {
+                    // The last byte: whether a `\n` follows is for the next read to say.
+                    self.pending_cr = true;
+                    len = at;
+                    break;
+                }
+                i = at + 1;
+            }
+            if len > 0 || n == 0 || self.nul {
+                if len == 0 && self.nul {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, NulByte));
+                }
+                return Ok(len);
+            }
+            // Only a held-back `\r` arrived: read on.
+        }
+    }
+}
+
+fn is_nul_error(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<NulByte>())
+}
+
+/// Sniffs the start of a file for things that are not delimited text in the profile's encoding.
+pub(crate) fn sniff(path: &Path, display: &str, enc: Encoding) -> Result<(), ImportError> {
     let mut f = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
     let mut head = vec![0u8; 8192];
     let mut n = 0;
@@ -148,8 +231,32 @@ pub(crate) fn sniff(path: &Path, display: &str) -> Result<Sniffed, ImportError> 
     }
     let head = &head[..n];
     let refuse = |line: Option<u64>, message: String| ImportError::refused(display, line, None, message);
-    if head.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(refuse(None, "the file is empty".into()));
+    if head.is_empty() {
+        return Err(refuse(None, "the file is empty (0 bytes)".into()));
+    }
+    let wide = matches!(enc, Encoding::Other(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
+    let bom = if head.starts_with(&[0xFF, 0xFE, 0, 0]) || head.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        Some("UTF-32")
+    } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        Some("UTF-16")
+    } else {
+        None
+    };
+    match bom {
+        Some("UTF-16") if wide => return Ok(()),
+        Some(kind) => {
+            let how = if kind == "UTF-16" {
+                "convert it to UTF-8 or set [source] encoding = \"utf-16le\" (or \"utf-16be\") in the profile"
+            } else {
+                "convert it to UTF-8 (this reader has no UTF-32 decoder)"
+            };
+            return Err(refuse(
+                Some(1),
+                format!("this file is {kind} (it starts with a {kind} byte-order mark): {how}"),
+            ));
+        }
+        None if wide => return Ok(()),
+        None => {}
     }
     if head.starts_with(b"PAR1") {
         return Err(refuse(
@@ -168,9 +275,18 @@ pub(crate) fn sniff(path: &Path, display: &str) -> Result<Sniffed, ImportError> 
     }
     if let Some(pos) = head.iter().position(|&b| b == 0) {
         let line = head[..pos].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let zeros = head.iter().filter(|&&b| b == 0).count();
+        if head.len() >= 4 && zeros * 3 >= head.len() {
+            return Err(refuse(
+                Some(line),
+                "this file looks like UTF-16 without a byte-order mark (every other byte is NUL): convert it to \
+                 UTF-8 or set [source] encoding = \"utf-16le\" (or \"utf-16be\")"
+                    .into(),
+            ));
+        }
         return Err(refuse(Some(line), "this is not a CSV file: it holds binary data (a NUL byte)".into()));
     }
-    Ok(Sniffed { newline: head.contains(&b'\n') || !head.contains(&b'\r') })
+    Ok(())
 }
 
 /// Records of a source stored back to back: all their text in one string and where each field ends. A
@@ -248,6 +364,22 @@ impl Rows {
     }
 }
 
+/// The reason a record with the wrong number of fields is rejected, if it has.
+pub(crate) fn shape_problem(row: &Row<'_>, width: usize) -> Option<String> {
+    (row.len() != width).then(|| {
+        format!(
+            "the row has {} fields where the header has {width} (a delimiter or quote missing or one too many, or \
+             a truncated row)",
+            row.len()
+        )
+    })
+}
+
+/// Whether every field of the record is blank (a line of spaces or of delimiters only): no record.
+pub(crate) fn is_blank(row: &Row<'_>) -> bool {
+    row.iter().all(|f| f.trim().is_empty())
+}
+
 /// One record of [`Rows`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Row<'a> {
@@ -287,6 +419,34 @@ enum RecordError {
     TooLong {
         line: u64,
     },
+    /// A NUL byte on this line.
+    Nul {
+        line: u64,
+    },
+    /// A quoted field opened on this line is never closed: it runs to the end of the input.
+    Unclosed {
+        line: u64,
+    },
+    /// A quoted field opened on this line runs over more lines or bytes than the limits allow.
+    QuotedTooLong {
+        line: u64,
+        lines: u64,
+        bytes: usize,
+    },
+}
+
+/// How far one quoted field may run before the file is refused (a quote left open swallows the rows after
+/// it into one field).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QuoteLimits {
+    pub(crate) lines: u64,
+    pub(crate) bytes: usize,
+}
+
+impl Default for QuoteLimits {
+    fn default() -> Self {
+        Self { lines: 100, bytes: 1 << 20 }
+    }
 }
 
 /// What the short path did.
@@ -306,8 +466,6 @@ enum Short {
 struct Records<R> {
     src: R,
     core: csv_core::Reader,
-    /// Whether records end at `\n` (the short path applies); false for `\r`-only files.
-    newline: bool,
     delimiter: u8,
     quote: u8,
     buf: Vec<u8>,
@@ -320,6 +478,11 @@ struct Records<R> {
     /// Whether the general path has read anything yet (it alone reads the first record, where `csv_core`
     /// drops a byte-order mark).
     started: bool,
+    /// Empty lines passed (they are no record).
+    blank: u64,
+    /// The last byte of the input read so far (whether the last line ends in `\n`).
+    last_byte: Option<u8>,
+    limits: QuoteLimits,
 }
 
 /// High bit set in each byte of `x` that is zero, and nothing else (the exact test: the shorter
@@ -331,13 +494,15 @@ fn zero_bytes(x: u64) -> u64 {
 }
 
 impl<R: Read> Records<R> {
-    fn new(src: R, newline: bool, delimiter: u8, quote: u8) -> Self {
-        let terminator = if newline { csv_core::Terminator::Any(b'\n') } else { csv_core::Terminator::CRLF };
-        let core = csv_core::ReaderBuilder::new().terminator(terminator).delimiter(delimiter).quote(quote).build();
+    fn new(src: R, delimiter: u8, quote: u8, limits: QuoteLimits) -> Self {
+        let core = csv_core::ReaderBuilder::new()
+            .terminator(csv_core::Terminator::Any(b'\n'))
+            .delimiter(delimiter)
+            .quote(quote)
+            .build();
         Self {
             src,
             core,
-            newline,
             delimiter,
             quote,
             buf: vec![0; 1 << 20],
@@ -347,7 +512,25 @@ impl<R: Read> Records<R> {
             fields: vec![0; 1 << 12],
             ends: vec![0; 64],
             started: false,
+            blank: 0,
+            last_byte: None,
+            limits,
         }
+    }
+
+    /// Physical lines read so far (all of them, once the input has ended).
+    fn lines(&self) -> u64 {
+        let newlines = self.core.line() - 1;
+        newlines + u64::from(self.last_byte.is_some_and(|b| b != b'\n') && self.start == self.end)
+    }
+
+    /// The line the next unread byte is on, and the line of a NUL byte met after the buffered text.
+    fn nul_line(&self) -> u64 {
+        self.core.line() + memchr::memchr_iter(b'\n', &self.buf[self.start..self.end]).count() as u64
+    }
+
+    fn io_error(&self, e: std::io::Error) -> RecordError {
+        if is_nul_error(&e) { RecordError::Nul { line: self.nul_line() } } else { RecordError::Io(e) }
     }
 
     /// Reads more input after what is buffered, keeping what is not consumed yet; false at the end.
@@ -360,11 +543,14 @@ impl<R: Read> Records<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end == self.buf.len() {
+        if self.buf.len() - self.end < 2 {
             self.buf.resize(self.buf.len() * 2, 0);
         }
         let n = self.src.read(&mut self.buf[self.end..])?;
         self.end += n;
+        if n > 0 {
+            self.last_byte = Some(self.buf[self.end - 1]);
+        }
         self.eof = n == 0;
         Ok(n > 0)
     }
@@ -390,10 +576,10 @@ impl<R: Read> Records<R> {
     fn read(&mut self, rows: &mut Rows, max: usize, max_text: usize) -> Result<usize, RecordError> {
         let before = rows.len();
         while rows.len() < max && rows.text.len() < max_text {
-            if self.newline && self.started {
+            if self.started {
                 match self.short(rows, max)? {
                     Short::Read => continue,
-                    Short::NeedData if self.fill_line().map_err(RecordError::Io)? => continue,
+                    Short::NeedData if self.fill_line().map_err(|e| self.io_error(e))? => continue,
                     // The end of the input (a last line without `\n`) or a quoted record.
                     Short::NeedData | Short::Quoted => {}
                 }
@@ -438,14 +624,17 @@ impl<R: Read> Records<R> {
                 let at = pos + (bit / 8) as usize;
                 if ends_line >> bit & 1 == 1 {
                     line += 1;
-                    // A blank line is no record (as csv_core reads it).
+                    // A blank line is no record (as csv_core reads it): it is counted and passed, and the
+                    // next record is numbered with its own line.
                     if at > line_start {
                         rows.ends.push((base + at) as u32);
                         rows.starts.push(((base + line_start) as u32, first as u32));
                         rows.lines.push(rec_line);
-                        rec_line = line;
-                        done = at + 1;
+                    } else {
+                        self.blank += 1;
                     }
+                    rec_line = line;
+                    done = at + 1;
                     line_start = at + 1;
                     first = rows.ends.len();
                     if rows.len() >= max {
@@ -490,25 +679,55 @@ impl<R: Read> Records<R> {
         Ok(Short::Read)
     }
 
-    /// One record through `csv_core`'s state machine; false at the end of the input.
+    /// One record through `csv_core`'s state machine; false at the end of the input. Empty lines before
+    /// it are counted and passed first, so the record is numbered with the line it starts on. A quoted
+    /// field that runs to the end of the input, or past the limits, fails with the line it opened on.
     fn read_general(&mut self, rows: &mut Rows) -> Result<bool, RecordError> {
         use csv_core::ReadRecordResult as R;
         self.started = true;
+        loop {
+            if self.start == self.end && !self.fill().map_err(|e| self.io_error(e))? {
+                break;
+            }
+            if self.buf[self.start] != b'\n' {
+                break;
+            }
+            self.start += 1;
+            self.blank += 1;
+            self.core.set_line(self.core.line() + 1);
+        }
         let line = self.core.line();
         let (mut nout, mut nend) = (0, 0);
+        // Quote characters met in the record, and the line of the first one.
+        let (mut quotes, mut quote_line) = (0usize, None::<u64>);
+        let mut raw_bytes = 0usize;
         loop {
             // An empty input tells csv_core the file has ended: read more first while there is more.
             if self.start == self.end {
-                self.fill().map_err(RecordError::Io)?;
+                self.fill().map_err(|e| self.io_error(e))?;
             }
+            let line_before = self.core.line();
             let (res, nin, o, e) = self.core.read_record(
                 &self.buf[self.start..self.end],
                 &mut self.fields[nout..],
                 &mut self.ends[nend..],
             );
+            let consumed = &self.buf[self.start..self.start + nin];
+            if let Some(k) = memchr::memchr(self.quote, consumed) {
+                quotes += memchr::memchr_iter(self.quote, consumed).count();
+                quote_line
+                    .get_or_insert_with(|| line_before + memchr::memchr_iter(b'\n', &consumed[..k]).count() as u64);
+            }
+            raw_bytes += nin;
             self.start += nin;
             nout += o;
             nend += e;
+            let spanned = self.core.line() - line;
+            if (spanned > self.limits.lines || raw_bytes > self.limits.bytes)
+                && let Some(q) = quote_line
+            {
+                return Err(RecordError::QuotedTooLong { line: q, lines: spanned, bytes: raw_bytes });
+            }
             match res {
                 R::InputEmpty => {}
                 R::OutputFull => {
@@ -524,6 +743,10 @@ impl<R: Read> Records<R> {
             }
         }
         let text = std::str::from_utf8(&self.fields[..nout]).map_err(|_| RecordError::Utf8 { line })?;
+        // A record that ends with the input while an odd number of quotes is open never closed its quote.
+        if quotes % 2 == 1 && self.eof && self.start == self.end && self.core.line() > line {
+            return Err(RecordError::Unclosed { line: quote_line.unwrap_or(line) });
+        }
         let mut from = 0;
         let fields = self.ends[..nend].iter().map(|&to| {
             let f = text.get(from..to).unwrap_or_default();
@@ -537,8 +760,10 @@ impl<R: Read> Records<R> {
 
 /// A CSV file being read.
 pub(crate) struct CsvSource {
-    reader: Records<Decoding<BufReader<Counting<std::fs::File>>>>,
+    reader: Records<LineEnds<Decoding<BufReader<Counting<std::fs::File>>>>>,
     pub(crate) header: Vec<String>,
+    /// Fields of the header record as read (every record must have as many).
+    pub(crate) width: usize,
     display: String,
     line_offset: u64,
 }
@@ -553,12 +778,12 @@ impl CsvSource {
         counter: Arc<AtomicU64>,
         hash: bool,
     ) -> Result<Self, ImportError> {
-        let sniffed = sniff(path, display)?;
         let enc = Encoding::from_label(&src.encoding).map_err(|m| ImportError::refused(display, None, None, m))?;
+        sniff(path, display, enc)?;
         let file = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
         let mut buf = BufReader::with_capacity(
             1 << 20,
-            Counting { inner: file, count: counter, hasher: hash.then(sha2::Sha256::default) },
+            Counting { inner: file, count: counter, own: 0, hasher: hash.then(sha2::Sha256::default) },
         );
         let mut skipped = 0u64;
         for _ in 0..src.skip_lines {
@@ -571,28 +796,70 @@ impl CsvSource {
         }
         let delimiter = if src.delimiter == "\\t" { b'\t' } else { src.delimiter.as_bytes()[0] };
         // Records end at '\n' so that line numbers count physical lines exactly (a CRLF's '\r' is dropped
-        // from the last field when values are read); files with '\r'-only line ends use CR as well.
-        let reader = Records::new(Decoding::new(buf, enc), sniffed.newline, delimiter, src.quote.as_bytes()[0]);
-        let mut s = Self { reader, header: Vec::new(), display: display.to_owned(), line_offset: skipped };
+        // from the last field when values are read); a bare '\r' ends a line too, and is read as '\n'.
+        let limits = QuoteLimits { lines: src.max_quoted_lines, bytes: src.max_quoted_bytes };
+        let reader = Records::new(LineEnds::new(Decoding::new(buf, enc)), delimiter, src.quote.as_bytes()[0], limits);
+        let mut s = Self { reader, header: Vec::new(), width: 0, display: display.to_owned(), line_offset: skipped };
+        // The header is the first line with a value: lines of blanks or delimiters before it are blank lines.
         let mut first = Rows::default();
-        if s.read_rows(&mut first, 1, usize::MAX)? == 0 {
-            return Err(ImportError::refused(display, None, None, "the file is empty (no header line)".into()));
+        loop {
+            first.clear();
+            if s.read_rows(&mut first, 1, usize::MAX)? == 0 {
+                return Err(ImportError::refused(
+                    display,
+                    None,
+                    None,
+                    format!(
+                        "the file is empty: it has no header line ({} blank lines and nothing else)",
+                        s.reader.blank
+                    ),
+                ));
+            }
+            if !is_blank(&first.row(0)) {
+                break;
+            }
+            s.reader.blank += 1;
         }
         let (rec, line) = (first.row(0), Some(first.line(0)));
+        s.width = rec.len();
         s.header = rec.iter().map(|h| h.trim().to_owned()).collect();
         if s.header.last().is_some_and(|h| h.is_empty()) && rec.len() > 1 && rec.get(rec.len() - 1) == Some("\r") {
             s.header.pop();
         }
-        if s.header.iter().all(String::is_empty) {
-            return Err(ImportError::refused(display, line, None, "the header line is blank".into()));
+        for (i, h) in s.header.iter().enumerate() {
+            if !h.is_empty() && s.header[..i].contains(h) {
+                return Err(ImportError::refused(
+                    display,
+                    line,
+                    Some(h),
+                    format!(
+                        "the header names column {h:?} twice (columns {} and {}): rename one so it is clear which \
+                         the profile reads",
+                        s.header[..i].iter().position(|x| x == h).unwrap_or(0) + 1,
+                        i + 1
+                    ),
+                ));
+            }
         }
         Ok(s)
     }
 
-    /// The sha256 of the whole file (when opened with `hash`), once it has been read to the end.
-    pub(crate) fn finish_hash(self) -> Option<String> {
-        let mut counting = self.reader.src.inner.into_inner();
-        counting.hasher.take().map(|h| hex::encode(sha2::Digest::finalize(h)))
+    /// The sha256 of the bytes read (when opened with `hash`) and how many were read: of the whole file,
+    /// once it has been read to the end.
+    pub(crate) fn finish(self) -> (Option<String>, u64) {
+        let mut counting = self.reader.src.into_inner().inner.into_inner();
+        (counting.hasher.take().map(|h| hex::encode(sha2::Digest::finalize(h))), counting.own)
+    }
+
+    /// Empty lines passed so far (the lines skipped before the header not included).
+    pub(crate) fn blank_lines(&self) -> u64 {
+        self.reader.blank
+    }
+
+    /// Physical lines read so far, the lines skipped before the header included (all of them, once the
+    /// file has been read to its end).
+    pub(crate) fn lines_read(&self) -> u64 {
+        self.reader.lines() + self.line_offset
     }
 
     /// Reads records into `rows` until it holds `max` records or `max_text` bytes of text, or the file
@@ -617,6 +884,26 @@ impl CsvSource {
             Err(RecordError::TooLong { line }) => {
                 Err(refused(line, "more than 4 GiB of text in records held at once: the file is too large for this use".to_owned()))
             }
+            Err(RecordError::Nul { line }) => Err(refused(
+                line,
+                "a NUL byte (binary data) in the text: the file is damaged or not a text file in the profile's \
+                 encoding"
+                    .to_owned(),
+            )),
+            Err(RecordError::Unclosed { line }) => Err(refused(
+                line,
+                "a quoted field opened on this line is never closed: it runs to the end of the file (a quote \
+                 character missing or one too many)"
+                    .to_owned(),
+            )),
+            Err(RecordError::QuotedTooLong { line, lines, bytes }) => Err(refused(
+                line,
+                format!(
+                    "a quoted field opened on this line runs over {lines} lines ({bytes} bytes) without closing: a \
+                     quote character is missing or one too many (if such long fields are right, raise [source] \
+                     max_quoted_lines or max_quoted_bytes)"
+                ),
+            )),
             Err(RecordError::Io(e)) => {
                 Err(ImportError::refused(&self.display, None, None, format!("unreadable CSV: {e}")))
             }
@@ -631,11 +918,12 @@ mod tests {
     use rand_chacha::rand_core::{Rng, SeedableRng};
 
     /// What `csv::Reader`, set up as this module used it before `Records`, reads: (line, fields) per
-    /// record, or the line of the first record that is not UTF-8.
-    fn reference(data: &[u8], newline: bool, delimiter: u8) -> (Vec<(u64, Vec<String>)>, Option<u64>) {
-        let terminator = if newline { csv::Terminator::Any(b'\n') } else { csv::Terminator::CRLF };
+    /// record, or the line of the first record that is not UTF-8. A record is numbered with the line it
+    /// starts on (the csv crate numbers it with the first of the empty lines before it).
+    fn reference(data: &[u8], delimiter: u8) -> (Vec<(u64, Vec<String>)>, Option<u64>) {
+        let blank_before = |byte: u64| data[byte as usize..].iter().take_while(|&&b| b == b'\n').count() as u64;
         let mut r = csv::ReaderBuilder::new()
-            .terminator(terminator)
+            .terminator(csv::Terminator::Any(b'\n'))
             .delimiter(delimiter)
             .quote(b'"')
             .has_headers(false)
@@ -646,10 +934,11 @@ mod tests {
         loop {
             match r.read_record(&mut rec) {
                 Ok(true) => {
-                    out.push((rec.position().map(|p| p.line()).unwrap_or(0), rec.iter().map(str::to_owned).collect()))
+                    let line = rec.position().map(|p| p.line() + blank_before(p.byte())).unwrap_or(0);
+                    out.push((line, rec.iter().map(str::to_owned).collect()))
                 }
                 Ok(false) => return (out, None),
-                Err(e) => return (out, e.position().map(|p| p.line())),
+                Err(e) => return (out, e.position().map(|p| p.line() + blank_before(p.byte()))),
             }
         }
     }
@@ -676,9 +965,9 @@ mod tests {
     }
 
     /// What `Records` reads, `max` records at a time: (line, fields) per record, or the line of the first
-    /// record that is not UTF-8.
-    fn ours(src: impl Read, newline: bool, delimiter: u8, max: usize) -> (Vec<(u64, Vec<String>)>, Option<u64>) {
-        let mut r = Records::new(src, newline, delimiter, b'"');
+    /// record that is not UTF-8 (or of a quote never closed: `u64::MAX - line`).
+    fn ours(src: impl Read, delimiter: u8, max: usize) -> (Vec<(u64, Vec<String>)>, Option<u64>) {
+        let mut r = Records::new(src, delimiter, b'"', QuoteLimits { lines: u64::MAX, bytes: usize::MAX });
         let mut out = Vec::new();
         let mut rows = Rows::default();
         loop {
@@ -690,7 +979,9 @@ mod tests {
                     out.extend(rows.iter().map(|(row, line)| (line, row.iter().map(str::to_owned).collect())));
                 }
                 Err(RecordError::Utf8 { line }) => return (out, Some(line)),
-                Err(RecordError::TooLong { .. }) => panic!("too long"),
+                Err(RecordError::Unclosed { line }) => return (out, Some(u64::MAX - line)),
+                Err(RecordError::TooLong { .. } | RecordError::QuotedTooLong { .. }) => panic!("too long"),
+                Err(RecordError::Nul { line }) => panic!("NUL at {line}"),
                 Err(RecordError::Io(e)) => panic!("{e}"),
             }
         }
@@ -698,18 +989,27 @@ mod tests {
 
     /// Reads the same records with the same line numbers as `csv::Reader`, however many are read at a
     /// time and however the input arrives. Records read together with one that is not UTF-8 are not
-    /// returned (the file is refused).
-    fn same(data: &[u8], newline: bool, delimiter: u8) {
-        let (want, want_err) = reference(data, newline, delimiter);
+    /// returned (the file is refused); a quote left open to the end refuses the file where the csv crate
+    /// reads the rest as one field.
+    fn same(data: &[u8], delimiter: u8) {
+        let (want, want_err) = reference(data, delimiter);
         for max in [1, 3, usize::MAX] {
             // (Trickling a long file a few bytes at a time takes long, and adds nothing.)
             for trickle in [false, data.len() < 100_000] {
                 let (got, err) = if trickle {
-                    ours(Trickle { data, step: max % 5 }, newline, delimiter, max)
+                    ours(Trickle { data, step: max % 5 }, delimiter, max)
                 } else {
-                    ours(data, newline, delimiter, max)
+                    ours(data, delimiter, max)
                 };
                 let what = format!("{:?}, {max} at a time, trickled {trickle}", String::from_utf8_lossy(data));
+                if let Some(open) = err.filter(|e| *e > u64::MAX / 2) {
+                    // The last record the csv crate read holds the open quote, on a line of its own or after.
+                    let open = u64::MAX - open;
+                    let last = want.last().expect("a record");
+                    assert!(want_err.is_none() && got.len() < want.len() && last.0 <= open, "{what}");
+                    assert!(got == want[..got.len()] && data.contains(&b'"'), "{what}");
+                    continue;
+                }
                 assert_eq!(err, want_err, "{what}");
                 if err.is_some() {
                     assert!(got.len() <= want.len() && got == want[..got.len()], "{what}");
@@ -736,15 +1036,12 @@ mod tests {
             "\u{feff}a,b\n1,2\n",
             "a;b;c\n1;\"2;3\";4\n",
         ] {
-            same(text.as_bytes(), true, b',');
-            same(text.as_bytes(), true, b';');
-            same(text.as_bytes(), false, b',');
+            same(text.as_bytes(), b',');
+            same(text.as_bytes(), b';');
         }
-        // Old Mac line ends.
-        same(b"a,b\r1,2\r3,\"4\r5\"\r", false, b',');
         // Bytes that are not UTF-8, in a plain line and in a quoted one.
-        same(b"a,b\n1,\xff\n2,3\n", true, b',');
-        same(b"a,b\n1,2\n\"x\xff\",3\n", true, b',');
+        same(b"a,b\n1,\xff\n2,3\n", b',');
+        same(b"a,b\n1,2\n\"x\xff\",3\n", b',');
     }
 
     #[test]
@@ -759,7 +1056,7 @@ mod tests {
         }
         data.push_str(&format!("long,{}\n", "y".repeat(3 << 20)));
         data.push_str("last,\"q\"");
-        same(data.as_bytes(), true, b',');
+        same(data.as_bytes(), b',');
     }
 
     #[test]
@@ -769,9 +1066,8 @@ mod tests {
         for _ in 0..3000 {
             let len = (rng.next_u32() % 60) as usize;
             let data: Vec<u8> = (0..len).map(|_| alphabet[(rng.next_u32() % 8) as usize]).collect();
-            same(&data, true, b',');
-            same(&data, false, b',');
-            same(&data, true, b'\t');
+            same(&data, b',');
+            same(&data, b'\t');
         }
     }
 
@@ -791,9 +1087,76 @@ mod tests {
             if round % 50 == 0 && data.len() > 3 {
                 data[2] = 0xC3;
             }
-            same(&data, true, b',');
-            same(&data, true, b';');
+            same(&data, b',');
+            same(&data, b';');
         }
+    }
+
+    /// Everything `LineEnds` makes of `data` read through `Trickle` reads of every size, or the bytes
+    /// before a NUL and the error.
+    fn line_ends(data: &[u8], step: usize) -> (Vec<u8>, bool) {
+        let mut r = LineEnds::new(Trickle { data, step });
+        let mut out = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (out, false),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => {
+                    assert!(is_nul_error(&e), "{e}");
+                    return (out, true);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bare_carriage_returns_end_lines_and_crlf_stays_whatever_the_reads() {
+        for step in 0..13 {
+            assert_eq!(line_ends(b"a,b\r1,2\r\n3,4\n5,6\r", step), (b"a,b\n1,2\r\n3,4\n5,6\n".to_vec(), false));
+            assert_eq!(line_ends(b"\r\r\n\r", step), (b"\n\r\n\n".to_vec(), false));
+            assert_eq!(line_ends(b"x\r", step), (b"x\n".to_vec(), false));
+            assert_eq!(line_ends(b"ab\ncd\0ef\n", step), (b"ab\ncd".to_vec(), true));
+        }
+    }
+
+    #[test]
+    fn a_quote_left_open_refuses_the_file_at_the_line_it_opened_on() {
+        let read_all = |data: &[u8], limits: QuoteLimits| {
+            let mut r = Records::new(data, b',', b'"', limits);
+            let mut rows = Rows::default();
+            loop {
+                match r.read(&mut rows, usize::MAX, usize::MAX) {
+                    Ok(0) => return Ok(rows.len()),
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let mut data = b"id,location\n1,\"Main St\n2,Elm St\n".to_vec();
+        for i in 3..40 {
+            data.extend_from_slice(format!("{i},Oak St\n").as_bytes());
+        }
+        match read_all(&data, QuoteLimits::default()) {
+            Err(RecordError::Unclosed { line }) => assert_eq!(line, 2),
+            _ => panic!("an open quote was read"),
+        }
+        match read_all(&data, QuoteLimits { lines: 10, bytes: 1 << 20 }) {
+            Err(RecordError::QuotedTooLong { line, lines, .. }) => assert!(line == 2 && lines > 10, "{lines}"),
+            _ => panic!("a long quoted field was read"),
+        }
+        // A closed quoted field over a few lines is fine.
+        assert_eq!(read_all(b"id,note\n1,\"two\nlines\"\n2,x\n", QuoteLimits::default()).ok(), Some(3));
+    }
+
+    #[test]
+    fn blank_lines_are_counted_and_records_keep_their_own_line() {
+        let mut r = Records::new(&b"h\n\n\na\n\nb\n\n"[..], b',', b'"', QuoteLimits::default());
+        let mut rows = Rows::default();
+        while r.read(&mut rows, usize::MAX, usize::MAX).ok().unwrap() > 0 {}
+        let lines: Vec<u64> = rows.iter().map(|r| r.1).collect();
+        assert_eq!(lines, vec![1, 4, 6]);
+        assert_eq!((r.blank, r.lines()), (4, 7));
     }
 
     #[test]
@@ -824,7 +1187,7 @@ mod tests {
                     data.push(b'\n');
                 }
             }
-            same(&data, true, b',');
+            same(&data, b',');
         }
     }
 }

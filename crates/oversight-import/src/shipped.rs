@@ -78,7 +78,7 @@ pub fn canonical_profile(d: Dataset) -> Profile {
 
 fn field_lines(out: &mut String, table: Table, skip: &[&str]) {
     for f in table.fields() {
-        if skip.contains(&f.name) {
+        if skip.contains(&f.name) || f.name == "flags" {
             continue;
         }
         let extra = match f.ty {
@@ -89,6 +89,39 @@ fn field_lines(out: &mut String, table: Table, skip: &[&str]) {
         let optional = if f.required && f.name != "jurisdiction_id" { "" } else { ", optional = true" };
         let _ = writeln!(out, "{} = {{ column = \"{}\"{extra}{optional} }}", f.name, f.name);
     }
+}
+
+/// The allowed codes of each coded field of a dataset, with their meanings, as TOML comments.
+fn codes_comment(d: Dataset) -> String {
+    let mut s = String::from("# Coded fields take these codes (map a source's own values to them with `map`):\n");
+    let mut lists_done: Vec<&str> = Vec::new();
+    for t in d.tables() {
+        for f in t.fields() {
+            let FieldType::Code(list) = f.ty else { continue };
+            let _ = writeln!(s, "#   {}.{} ({list}): {}", t.name(), f.name, f.description);
+            if lists_done.contains(&list) {
+                let _ = writeln!(s, "#     the {list} codes above");
+                continue;
+            }
+            lists_done.push(list);
+            for (code, meaning) in oversight_core::code_list_meanings(list).unwrap_or_default() {
+                if meaning.is_empty() {
+                    let _ = writeln!(s, "#     {code}");
+                } else {
+                    let _ = writeln!(s, "#     {code}: {meaning}");
+                }
+            }
+            if list == "race" {
+                let _ = writeln!(
+                    s,
+                    "#     (a race map may also name a finer category, counted under its race: {})",
+                    oversight_core::code_list_values("race_detail").unwrap_or_default().join(", ")
+                );
+            }
+        }
+    }
+    s.push('\n');
+    s
 }
 
 fn canonical_toml(d: Dataset) -> String {
@@ -105,6 +138,7 @@ fn canonical_toml(d: Dataset) -> String {
         "description = \"Columns named as the canonical model names them; codes in canonical form (any case); \
          dates YYYY-MM-DD, times HH:MM[:SS]. Every column but the required ones may be absent.\"\n"
     );
+    s.push_str(&codes_comment(d));
     let main = d.main_table();
     if d == Dataset::Complaints {
         s.push_str("[[files]]\nrole = \"complaints\"\nmatch = \"*complaints*\"\n\n");

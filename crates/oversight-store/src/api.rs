@@ -60,6 +60,12 @@ pub struct DatasetSummary {
     pub last_import: Option<NaiveDateTime>,
 }
 
+/// Columns an extract gives as a keyed hash of a source record id instead of the id (which joins back to
+/// the published file with names): (the extract's column, the stored column). The hash is the one officer
+/// ids get (the first 16 hex digits of sha256(database key ":" id)): the same id gives the same value within
+/// one database, and the id cannot be recovered without the key.
+pub const KEYED_ID_COLUMNS: &[(&str, &str)] = &[("complaint_key", "complaint_id")];
+
 /// What an extract reads: `table` and `columns` come from the caller's allow-list, never from a request;
 /// the jurisdiction and dates are bound as parameters (CSV) or quoted (Parquet's COPY).
 #[derive(Debug, Clone)]
@@ -297,7 +303,7 @@ impl Store {
     /// bound parameters. `sink` returning false (the client went away) stops the query. Returns the rows sent.
     pub fn stream_csv(&self, q: &ExtractQuery<'_>, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<u64> {
         let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
-        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let quoted = self.extract_columns(columns)?;
         let sql = format!(
             "SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
              AND ($2::DATE IS NULL OR {date_column} >= $2) AND ($3::DATE IS NULL OR {date_column} <= $3)",
@@ -346,10 +352,33 @@ impl Store {
         Ok(sent)
     }
 
+    /// The select list of an extract: allow-listed column names quoted, keyed-hash columns as their
+    /// expression (the database's own key, checked to be plain hex, is written into it).
+    fn extract_columns(&self, columns: &[&str]) -> Result<Vec<String>> {
+        let mut key = None;
+        columns
+            .iter()
+            .map(|c| match KEYED_ID_COLUMNS.iter().find(|k| k.0 == *c) {
+                None => Ok(format!("\"{c}\"")),
+                Some((alias, source)) => {
+                    if key.is_none() {
+                        let k = self.hash_key()?;
+                        if !k.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                            return Err(StoreError::Invalid("the database's hash key is not plain text".into()));
+                        }
+                        key = Some(k);
+                    }
+                    let k = key.as_deref().unwrap_or_default();
+                    Ok(format!("left(sha256('{k}:' || \"{source}\"), 16) AS \"{alias}\""))
+                }
+            })
+            .collect()
+    }
+
     /// Writes `SELECT columns FROM table WHERE …` to a Parquet file (zstd), for streaming from disk.
     pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
         let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
-        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let quoted = self.extract_columns(columns)?;
         let lit = |d: Option<NaiveDate>| d.map(|d| format!("DATE '{d}'")).unwrap_or_else(|| "NULL".into());
         let j = jurisdiction.map(|j| format!("'{}'", j.replace('\'', "''"))).unwrap_or_else(|| "NULL".into());
         let path = out.to_string_lossy().replace('\'', "''");

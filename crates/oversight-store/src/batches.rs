@@ -102,6 +102,23 @@ pub struct BatchRecord {
     pub superseded_by: Option<i64>,
     pub origin: String,
     pub message: Option<String>,
+    /// What the reading counted besides records (absent for batches imported before it was recorded).
+    pub details: Option<BatchDetails>,
+}
+
+/// What a batch's reading counted besides records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchDetails {
+    /// Physical lines of the main file, the header and lines skipped before it included.
+    pub lines_read: i64,
+    /// Lines without a value (empty, blanks or delimiters only): skipped.
+    pub blank_lines: i64,
+    /// Rows the profile's `[[filter]]` left out.
+    pub rows_filtered: i64,
+    /// Records of other batches whose keys this batch's records superseded (`[keys] existing = "supersede"`).
+    pub records_superseded: i64,
+    /// Rows each cross-field rule kept (cleared under `null`, flagged under `keep`), by rule name.
+    pub rules: std::collections::BTreeMap<String, i64>,
 }
 
 impl BatchRecord {
@@ -132,6 +149,7 @@ impl BatchRecord {
             superseded_by: r.get("superseded_by")?,
             origin: r.get("origin")?,
             message: r.get("message")?,
+            details: None,
         })
     }
 }
@@ -177,6 +195,19 @@ impl Store {
             Ok(BatchFile { role: r.get(0)?, name: r.get(1)?, sha256: r.get(2)?, bytes: r.get::<_, i64>(3)? as u64 })
         })?;
         batch.files = rows.collect::<duckdb::Result<_>>()?;
+        let mut st = self.conn.prepare_cached(queries::BATCH_DETAILS)?;
+        batch.details = st
+            .query_row(params![batch.id], |r| {
+                let rules: String = r.get(4)?;
+                Ok(BatchDetails {
+                    lines_read: r.get(0)?,
+                    blank_lines: r.get(1)?,
+                    rows_filtered: r.get(2)?,
+                    records_superseded: r.get(3)?,
+                    rules: serde_json::from_str(&rules).unwrap_or_default(),
+                })
+            })
+            .optional()?;
         Ok(batch)
     }
 
@@ -230,8 +261,16 @@ impl Store {
     ) -> Result<i64> {
         let id: i64 = self.conn.query_row(queries::NEXT_BATCH_ID, [], |r| r.get(0))?;
         self.conn.execute_batch("BEGIN TRANSACTION")?;
-        let row =
-            BatchRow { id, rows_read, rows_accepted: 0, rows_rejected: 0, date_range: None, status, replaces: None };
+        let row = BatchRow {
+            id,
+            rows_read,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            date_range: None,
+            status,
+            replaces: None,
+            details: None,
+        };
         let res = self.insert_batch_row(batch, &row, Some(message));
         match res {
             Ok(()) => self.conn.execute_batch("COMMIT")?,
@@ -271,6 +310,11 @@ impl Store {
         for f in &batch.files {
             st.execute(params![row.id, f.role, f.name, f.sha256, f.bytes as i64])?;
         }
+        if let Some(d) = &row.details {
+            let rules = serde_json::to_string(&d.rules).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let mut st = self.conn.prepare_cached(queries::INSERT_BATCH_DETAILS)?;
+            st.execute(params![row.id, d.lines_read, d.blank_lines, d.rows_filtered, d.records_superseded, rules])?;
+        }
         Ok(())
     }
 }
@@ -285,4 +329,5 @@ pub(crate) struct BatchRow {
     pub(crate) date_range: Option<(NaiveDate, NaiveDate)>,
     pub(crate) status: BatchStatus,
     pub(crate) replaces: Option<i64>,
+    pub(crate) details: Option<BatchDetails>,
 }

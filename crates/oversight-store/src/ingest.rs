@@ -18,6 +18,40 @@ pub struct IngestSummary {
     pub rows_rejected: i64,
     /// Earliest and latest record date (the periods a recompute must revisit).
     pub date_range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    pub details: crate::BatchDetails,
+}
+
+/// A record key on several rows of one batch.
+#[derive(Debug, Clone)]
+pub struct RepeatedKey {
+    pub jurisdiction_id: String,
+    /// The key's values, joined with " / " where it has several columns.
+    pub key: String,
+    /// The source lines holding it, in order.
+    pub lines: Vec<i64>,
+}
+
+/// A record key of this batch that another batch already holds.
+#[derive(Debug, Clone)]
+pub struct HeldKey {
+    pub line: i64,
+    pub key: String,
+    pub other_batch: i64,
+    pub other_line: i64,
+}
+
+/// The key columns of a table as SQL: (key expression over alias `t`, "all present" condition, join
+/// condition between aliases `n` and `o`). Column names come from the closed schema, never from users.
+fn key_sql(table: Table) -> Option<(String, String, String)> {
+    let cols = table.key_fields();
+    if cols.is_empty() {
+        return None;
+    }
+    let expr = |a: &str| cols.iter().map(|c| format!("{a}.\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let key = format!("concat_ws(' / ', {})", expr("t"));
+    let present = cols.iter().map(|c| format!("t.\"{c}\" IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
+    let join = cols.iter().map(|c| format!("n.\"{c}\" = o.\"{c}\"")).collect::<Vec<_>>().join(" AND ");
+    Some((key, present, join))
 }
 
 /// An open import transaction.
@@ -104,6 +138,97 @@ impl<'s> Ingest<'s> {
         Ok(n as u64)
     }
 
+    /// Keys of `table` that several rows of this batch hold (within one jurisdiction).
+    pub fn repeated_keys(&self, table: Table) -> Result<Vec<RepeatedKey>> {
+        let Some((key, present, _)) = key_sql(table) else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT t.jurisdiction_id, {key} AS k, list(t.source_row ORDER BY t.source_row)::VARCHAR
+             FROM {} t WHERE t.batch_id = ? AND {present}
+             GROUP BY t.jurisdiction_id, k HAVING count(*) > 1 ORDER BY min(t.source_row)",
+            table.name()
+        );
+        let mut st = self.store.conn.prepare(&sql)?;
+        let rows = st.query_map(params![self.id], |r| {
+            let lines: String = r.get(2)?;
+            Ok(RepeatedKey {
+                jurisdiction_id: r.get(0)?,
+                key: r.get(1)?,
+                lines: lines
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .filter_map(|x| x.trim().parse().ok())
+                    .collect(),
+            })
+        })?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// Keys of this batch's records in `table` that records of other batches hold in the same
+    /// jurisdiction (the batch this one replaces aside).
+    pub fn keys_held_elsewhere(&self, table: Table) -> Result<Vec<HeldKey>> {
+        let Some((key, present, join)) = key_sql(table) else { return Ok(Vec::new()) };
+        // Most often no other batch has records of the table yet: one row tells.
+        let others = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE batch_id <> ? AND batch_id <> ?)", table.name());
+        let any: bool =
+            self.store.conn.query_row(&others, params![self.id, self.replaces.unwrap_or(-1)], |r| r.get(0))?;
+        if !any {
+            return Ok(Vec::new());
+        }
+        let key = key.replace("t.", "n.");
+        let present = present.replace("t.", "n.");
+        let sql = format!(
+            "SELECT n.source_row, {key}, o.batch_id, o.source_row
+             FROM {t} n JOIN {t} o ON n.jurisdiction_id = o.jurisdiction_id AND {join}
+             WHERE n.batch_id = ? AND o.batch_id <> ? AND o.batch_id <> ? AND {present}
+             ORDER BY n.source_row, o.batch_id",
+            t = table.name()
+        );
+        let mut st = self.store.conn.prepare(&sql)?;
+        let rows = st.query_map(params![self.id, self.id, self.replaces.unwrap_or(-1)], |r| {
+            Ok(HeldKey { line: r.get(0)?, key: r.get(1)?, other_batch: r.get(2)?, other_line: r.get(3)? })
+        })?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// Removes records of this batch from `table` (rows found to break a key rule after they were written),
+    /// by source line.
+    pub fn remove_rows(&mut self, table: Table, lines: &[i64]) -> Result<()> {
+        if let Some(mut app) = self.appenders.remove(&table) {
+            app.flush()?;
+        }
+        for chunk in lines.chunks(1000) {
+            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            // The lines are integers: formatting them into the statement is safe.
+            let sql = format!("DELETE FROM {} WHERE batch_id = ? AND source_row IN ({list})", table.name());
+            self.store.conn.execute(&sql, params![self.id])?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the records of other batches whose keys records of this batch hold in `table` (and their
+    /// child rows); returns how many main records went.
+    pub fn supersede_keys(&mut self, table: Table, children: &[Table]) -> Result<i64> {
+        let Some((_, _, join)) = key_sql(table) else { return Ok(0) };
+        let t = table.name();
+        for child in children {
+            // Children link by the parent's key columns (complaint_id).
+            let cjoin =
+                table.key_fields().iter().map(|c| format!("n.\"{c}\" = o.\"{c}\"")).collect::<Vec<_>>().join(" AND ");
+            let sql = format!(
+                "DELETE FROM {c} o WHERE o.batch_id <> ? AND EXISTS (SELECT 1 FROM {t} n WHERE n.batch_id = ? AND
+                 n.jurisdiction_id = o.jurisdiction_id AND {cjoin})",
+                c = child.name()
+            );
+            self.store.conn.execute(&sql, params![self.id, self.id])?;
+        }
+        let sql = format!(
+            "DELETE FROM {t} o WHERE o.batch_id <> ? AND o.batch_id <> ? AND EXISTS (SELECT 1 FROM {t} n WHERE
+             n.batch_id = ? AND n.jurisdiction_id = o.jurisdiction_id AND {join})"
+        );
+        let replaced = self.replaces.unwrap_or(-1);
+        Ok(self.store.conn.execute(&sql, params![self.id, replaced, self.id])? as i64)
+    }
+
     /// Records one problem with one row of the batch's file number `file` (its index in the batch's files).
     /// Rejects are numbered in source order (file, line, problem), whatever order they arrive in.
     pub fn reject(
@@ -187,6 +312,7 @@ impl<'s> Ingest<'s> {
             date_range: summary.date_range,
             status: BatchStatus::Committed,
             replaces: self.replaces,
+            details: Some(summary.details.clone()),
         };
         self.store.insert_batch_row(&self.batch, &row, None)?;
         conn.execute_batch("COMMIT")?;

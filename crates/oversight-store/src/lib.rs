@@ -22,8 +22,10 @@ pub mod queries;
 mod store;
 mod stream;
 
-pub use api::{ApiKey, AuditEntry, DatasetSummary, ExtractQuery, NewAuditEntry, ScheduleRun, date_column};
-pub use batches::{BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
+pub use api::{
+    ApiKey, AuditEntry, DatasetSummary, ExtractQuery, KEYED_ID_COLUMNS, NewAuditEntry, ScheduleRun, date_column,
+};
+pub use batches::{BatchDetails, BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
 pub use files::bench;

@@ -10,6 +10,7 @@ pub static MIGRATIONS: &[(u32, &str, &str)] = &[
     (3, "metrics", include_str!("../../../sql/migrations/0003_metrics.sql")),
     (4, "api", include_str!("../../../sql/migrations/0004_api.sql")),
     (5, "schedules", include_str!("../../../sql/migrations/0005_schedules.sql")),
+    (6, "import_integrity", include_str!("../../../sql/migrations/0006_import_integrity.sql")),
 ];
 
 pub(crate) fn migrate(conn: &Connection, path: &std::path::Path) -> Result<()> {

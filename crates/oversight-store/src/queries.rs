@@ -16,6 +16,8 @@ queries! {
     GET_BATCH = "batches/get.sql";
     LIST_BATCHES = "batches/list.sql";
     BATCH_FILES = "batches/files.sql";
+    BATCH_DETAILS = "batches/details.sql";
+    INSERT_BATCH_DETAILS = "batches/insert_details.sql";
     INSERT_BATCH = "batches/insert.sql";
     INSERT_BATCH_FILE = "batches/insert_file.sql";
     NEXT_BATCH_ID = "batches/next_id.sql";

@@ -116,7 +116,15 @@ fn a_committed_ingest_is_found_by_its_hash_and_a_replacement_supersedes_it_atomi
     let first = ing.id();
     ing.append(Table::Populations, population_rows(first, 3)).unwrap();
     ing.reject(0, 7, Some("year"), Some("x"), "not a number").unwrap();
-    let b = ing.commit(IngestSummary { rows_read: 4, rows_accepted: 3, rows_rejected: 1, date_range: None }).unwrap();
+    let b = ing
+        .commit(IngestSummary {
+            rows_read: 4,
+            rows_accepted: 3,
+            rows_rejected: 1,
+            date_range: None,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(b.status, BatchStatus::Committed);
     assert_eq!(b.files.len(), 1);
     assert_eq!(store.find_committed_batch("populations", "test", "a").unwrap().unwrap().id, first);
