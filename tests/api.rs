@@ -377,6 +377,20 @@ fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
         &mp,
     );
     assert_status(&r, 201, "multipart import");
+    // A file that is mostly rejects lands, but is no success: 422 with the import summary.
+    let mostly =
+        "jurisdiction_id,stop_id,date\ndemo-city,m1,2020-01-01\ndemo-city,m2,not-a-date\ndemo-city,m3,2020-13-01\n";
+    let r = srv.send(
+        "POST",
+        "/v1/imports/stops?profile=canonical&filename=mostly.csv",
+        Some(&analyst),
+        "text/csv",
+        mostly.as_bytes(),
+    );
+    assert_status(&r, 422, "mostly rejects");
+    let j = r.json();
+    assert_eq!(j["status"], "imported_with_too_many_rejects", "{j}");
+    assert_eq!((j["batch"]["rows_accepted"].as_i64(), j["batch"]["rows_rejected"].as_i64()), (Some(1), Some(2)));
 
     // The CLI cannot open the file the server owns: it says so and points at --server, which uploads.
     let fixture = repo().join("fixtures/crime_reports.csv");

@@ -663,3 +663,44 @@ fn profiles_check_shows_codes_unmapped_values_ambiguities_and_repeats_without_wr
     assert!(out.contains("record key"), "{out}");
     assert!(!s.db().exists(), "profiles check wrote a database");
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Smaller.
+
+#[test]
+fn canonical_profiles_list_the_allowed_codes_of_each_coded_field_with_their_meanings() {
+    let s = Scratch::new();
+    let out = s.ok(&["profiles", "--show", "canonical-detainers"]).stdout();
+    assert!(out.contains("#   detainers.outcome (detainer_outcome):"), "{out}");
+    assert!(out.contains("#     honored: The person was handed over to ICE."), "{out}");
+    assert!(out.contains("#     declined: The agency refused the request."), "{out}");
+    assert!(out.contains("#     asian/pacific islander"), "{out}");
+    let out = s.ok(&["profiles", "--show", "canonical-complaints"]).stdout();
+    assert!(out.contains("#     no_affidavit: Closed because no sworn affidavit was obtained"), "{out}");
+}
+
+#[test]
+fn series_refuses_an_unknown_jurisdiction_or_group_like_the_api() {
+    let s = Scratch::new();
+    let profile = s.write("p.toml", STOP_PROFILE);
+    let file = s.write("s.csv", "id,date,race\n1,2020-01-01,W\n");
+    s.ok(&["import", "--dataset", "stops", "--profile", p(&profile), p(&file)]);
+    let r = s.run(&["series", "--indicator", "stops.search_rate", "--jurisdiction", "nowhere", "--grain", "year"]);
+    assert_eq!(r.code(), Some(2), "{}", r.stderr());
+    assert!(r.stderr().contains("no such jurisdiction"), "{}", r.stderr());
+    let r = s.run(&[
+        "series",
+        "--indicator",
+        "stops.search_rate",
+        "--jurisdiction",
+        "riverton",
+        "--grain",
+        "year",
+        "--group",
+        "colour:blue",
+    ]);
+    assert_eq!(r.code(), Some(2), "{}", r.stderr());
+    assert!(r.stderr().contains("is broken down by all"), "{}", r.stderr());
+    let r = s.run(&["series", "--indicator", "stops.nope", "--jurisdiction", "riverton"]);
+    assert_eq!(r.code(), Some(2), "{}", r.stderr());
+}

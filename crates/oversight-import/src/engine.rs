@@ -338,6 +338,8 @@ pub(crate) struct TablePlan {
     set: FieldSet,
     pub(crate) date_slot: Option<usize>,
     pub(crate) jurisdiction_slot: usize,
+    /// Slots of the table's record key fields, where the profile fills every one of them.
+    pub(crate) key_slots: Vec<usize>,
     today: NaiveDate,
     checks: Vec<Check>,
     /// The cross-field rules of the table, with what breaking them does.
@@ -450,6 +452,9 @@ impl TablePlan {
         }
         let date_slot = table.date_column().map(|c| slots[c]);
         let jurisdiction_slot = slots["jurisdiction_id"];
+        let key_slots: Vec<usize> =
+            table.key_fields().iter().filter(|k| merged.contains_key(*k)).map(|k| slots[*k]).collect();
+        let key_slots = if key_slots.len() == table.key_fields().len() { key_slots } else { Vec::new() };
         let today = chrono::Utc::now().date_naive();
         let label = |name: &str| {
             fields
@@ -478,6 +483,7 @@ impl TablePlan {
             set: FieldSet::new(fields, cleaner, width),
             date_slot,
             jurisdiction_slot,
+            key_slots,
             today,
             checks,
             rules,
@@ -497,6 +503,22 @@ impl TablePlan {
             put(&mut out[fs], Val::Null);
         }
         self.check_row(out, problems);
+    }
+
+    /// A 64-bit hash of a mapped row's jurisdiction and record key (None where a key field is empty or the
+    /// table has none). Equal keys hash alike, so rows whose hashes are all distinct hold no repeated key.
+    pub(crate) fn key_hash(&self, out: &[Val<'_>]) -> Option<u64> {
+        use std::hash::Hasher;
+        if self.key_slots.is_empty() {
+            return None;
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(out[self.jurisdiction_slot].as_str()?.as_bytes());
+        for &k in &self.key_slots {
+            h.write_u8(0xff);
+            h.write(out[k].as_str()?.as_bytes());
+        }
+        Some(h.finish())
     }
 
     /// Rows each cross-field rule kept (cleared or flagged) so far, by rule name.

@@ -597,6 +597,36 @@ struct MapStats {
     filtered: i64,
     /// Rows kept under each cross-field rule set to `null` or `keep`.
     rules: BTreeMap<String, i64>,
+    /// Hashes of the accepted rows' record keys, sorted, one list per worker.
+    key_hashes: Vec<Vec<u64>>,
+}
+
+impl MapStats {
+    /// Whether two accepted rows may share a record key: some hash occurs twice. (Distinct hashes prove
+    /// distinct keys; an equal pair may be a collision, which the exact check then clears.)
+    fn keys_may_repeat(&self) -> bool {
+        let lists = &self.key_hashes;
+        if lists.iter().any(|l| l.windows(2).any(|w| w[0] == w[1])) {
+            return true;
+        }
+        for i in 0..lists.len() {
+            for j in 0..i {
+                let (mut a, mut b) = (lists[i].iter().peekable(), lists[j].iter().peekable());
+                while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                    match x.cmp(y) {
+                        std::cmp::Ordering::Less => {
+                            a.next();
+                        }
+                        std::cmp::Ordering::Greater => {
+                            b.next();
+                        }
+                        std::cmp::Ordering::Equal => return true,
+                    }
+                }
+            }
+        }
+        false
+    }
 }
 
 impl MapStats {
@@ -614,6 +644,7 @@ impl MapStats {
         }
         self.blank += o.blank;
         self.filtered += o.filtered;
+        self.key_hashes.extend(o.key_hashes);
         for (k, v) in o.rules {
             *self.rules.entry(k).or_default() += v;
         }
@@ -646,6 +677,8 @@ struct Worker<'a> {
     fields_per_row: Option<usize>,
     filters: &'a [RowFilter],
     cleaner: Cleaner,
+    /// Hashes of the accepted rows' record keys.
+    key_hash_list: Vec<u64>,
 }
 
 fn cancelled<T>(_: T) -> ImportError {
@@ -710,6 +743,9 @@ impl<'w> Worker<'w> {
         if !self.stats.jurisdictions.contains_key(jid) {
             let attrs = self.attrs.eval(&cx);
             self.stats.jurisdictions.insert(jid.to_owned(), attrs);
+        }
+        if let Some(h) = self.plans[0].key_hash(&outs[0]) {
+            self.key_hash_list.push(h);
         }
         if let Some(kc) = self.key_col {
             let k = key_of(&rec, &[kc]);
@@ -837,6 +873,8 @@ fn work(
         let _ = pool.try_send(chunk);
     }
     w.flush()?;
+    w.key_hash_list.sort_unstable();
+    w.stats.key_hashes.push(std::mem::take(&mut w.key_hash_list));
     for plan in &w.plans {
         for (rule, n) in plan.rule_hits() {
             *w.stats.rules.entry(rule.to_owned()).or_default() += n;
@@ -1057,6 +1095,7 @@ fn run(
                 fields_per_row: main_width,
                 filters: &filters,
                 cleaner: cleaner.clone(),
+                key_hash_list: Vec::new(),
             };
             let (chunk_rx, pool_tx) = (&chunk_rx, pool_tx.clone());
             handles.push(
@@ -1251,6 +1290,7 @@ fn check_keys(
     if key_fields.is_empty() {
         return Ok((0, 0));
     }
+    let may_repeat = stats.keys_may_repeat();
     let unmapped: Vec<&str> = key_fields.iter().copied().filter(|f| !profile.toml.fields.contains_key(*f)).collect();
     if !unmapped.is_empty() {
         warnings.push(format!(
@@ -1276,7 +1316,8 @@ fn check_keys(
         format!("{}{more}", shown.join(", "))
     };
     use crate::profile::{ExistingAction, RepeatAction};
-    for rk in ing.repeated_keys(table)? {
+    let repeated = if may_repeat { ing.repeated_keys(table)? } else { Vec::new() };
+    for rk in repeated {
         let n = rk.lines.len();
         let (drop, kept): (&[i64], Option<i64>) = match profile.toml.keys.repeat {
             RepeatAction::Reject => (&rk.lines, None),

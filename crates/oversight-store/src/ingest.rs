@@ -141,10 +141,13 @@ impl<'s> Ingest<'s> {
     /// Keys of `table` that several rows of this batch hold (within one jurisdiction).
     pub fn repeated_keys(&self, table: Table) -> Result<Vec<RepeatedKey>> {
         let Some((key, present, _)) = key_sql(table) else { return Ok(Vec::new()) };
+        // The repeated keys first (one count per key), then the lines of those alone.
         let sql = format!(
-            "SELECT t.jurisdiction_id, {key} AS k, list(t.source_row ORDER BY t.source_row)::VARCHAR
-             FROM {} t WHERE t.batch_id = ? AND {present}
-             GROUP BY t.jurisdiction_id, k HAVING count(*) > 1 ORDER BY min(t.source_row)",
+            "WITH keyed AS (SELECT t.jurisdiction_id AS j, {key} AS k, t.source_row AS line FROM {} t
+                            WHERE t.batch_id = ? AND {present}),
+                  repeated AS (SELECT j, k FROM keyed GROUP BY j, k HAVING count(*) > 1)
+             SELECT keyed.j, keyed.k, list(keyed.line ORDER BY keyed.line)::VARCHAR
+             FROM keyed JOIN repeated USING (j, k) GROUP BY keyed.j, keyed.k ORDER BY min(keyed.line)",
             table.name()
         );
         let mut st = self.store.conn.prepare(&sql)?;
