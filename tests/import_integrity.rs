@@ -133,6 +133,55 @@ fn a_one_row_per_allegation_file_imports_as_complaints_and_allegations_with_hand
 }
 
 #[test]
+fn a_sorted_grouped_file_streams_and_gives_the_same_records_as_the_unsorted_one_read_in_memory() {
+    // 3,000 complaints with 1 to 4 allegations each: more rows than one streamed chunk holds.
+    let mut rows = Vec::new();
+    for c in 0..3000usize {
+        for a in 0..(c % 4 + 1) {
+            let f = ["SUS", "NS", "EX", "UNF", "NS"][(c * 7 + a * 3) % 5];
+            rows.push(format!("CR-{c:05},{}/{}/2019,{},Force {a},{f}", c % 12 + 1, c % 28 + 1, ["W", "B", "H"][c % 3]));
+        }
+    }
+    let header = "CR No,Received,Complainant Race,Allegation,Finding\n";
+    let sorted = format!("{header}{}\n", rows.join("\n"));
+    let mut shuffled = rows.clone();
+    shuffled.sort_by_key(|r| (r.split(',').nth(3).map(str::to_owned), r.clone()));
+    let unsorted = format!("{header}{}\n", shuffled.join("\n"));
+    let mut results = Vec::new();
+    for (name, text, streams) in [("sorted.csv", &sorted, true), ("unsorted.csv", &unsorted, false)] {
+        let s = Scratch::new();
+        let profile = s.write("complaints.toml", COMPLAINT_PROFILE);
+        let file = s.write(name, text);
+        let out = s
+            .cmd()
+            .env("OVERSIGHT_LOG", "oversight_import=debug")
+            .args(["import", "--dataset", "complaints", "--profile", p(&profile), p(&file)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(!log.contains("grouping it in memory"), streams, "{name}: {log}");
+        assert_eq!(one(&s, "SELECT count(*) FROM complaints"), "3000");
+        assert_eq!(one(&s, "SELECT count(*) FROM allegations"), rows.len().to_string());
+        results.push(rows_of_records(&s));
+        let b = last_batch(&s);
+        assert_eq!(b.details.unwrap().lines_read, rows.len() as i64 + 1);
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+/// Every complaint with its count and its allegations' findings, in key order.
+fn rows_of_records(s: &Scratch) -> Vec<String> {
+    rows(
+        s,
+        "SELECT c.complaint_id || ' ' || c.received_date || ' ' || c.complainant_race || ' ' || c.complainant_count
+         || ' ' || string_agg(a.category || '=' || a.finding, ',' ORDER BY a.category)
+         FROM complaints c JOIN allegations a USING (complaint_id)
+         GROUP BY c.complaint_id, c.received_date, c.complainant_race, c.complainant_count ORDER BY 1",
+    )
+}
+
+#[test]
 fn a_group_whose_constant_column_differs_is_rejected_with_the_lines_that_disagree() {
     let s = Scratch::new();
     let profile = s.write("complaints.toml", COMPLAINT_PROFILE);
@@ -150,6 +199,23 @@ fn a_group_whose_constant_column_differs_is_rejected_with_the_lines_that_disagre
     assert!(r[0].starts_with("2|Received|1/2/2019|column \"Received\" differs") && r[0].contains("line 4"), "{r:?}");
     assert!(r[1].starts_with("4|Received|1/9/2019|"), "{r:?}");
     assert!(r[2].starts_with("5|CR No||the row has no value in the group column"), "{r:?}");
+    // The same rows sorted by key go the streaming way, with the same outcome.
+    let t = Scratch::new();
+    let profile = t.write("complaints.toml", COMPLAINT_PROFILE);
+    let file = t.write(
+        "c.csv",
+        "CR No,Received,Complainant Race,Allegation,Finding\nA,1/2/2019,W,x,SUS\nA,1/9/2019,W,z,NS\nB,1/3/2019,B,y,NS\n\
+         ,1/3/2019,B,w,NS\n",
+    );
+    assert_eq!(t.run(&["import", "--dataset", "complaints", "--profile", p(&profile), p(&file)]).code(), Some(4));
+    assert_eq!(rows(&t, "SELECT complaint_id FROM complaints"), vec!["B"]);
+    assert_eq!(rows(&t, "SELECT category FROM allegations"), vec!["y"]);
+    let r = rejects(&t);
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert!(r[0].starts_with("2|Received|1/2/2019|column \"Received\" differs") && r[0].contains("line 3"), "{r:?}");
+    assert!(r[2].starts_with("5|CR No||the row has no value in the group column"), "{r:?}");
+    let b = last_batch(&t);
+    assert_eq!((b.rows_read, b.rows_accepted, b.rows_rejected), (5, 2, 3), "1 complaint + 1 allegation land");
 }
 
 /// A jail file with one row per charge: booking, race and dates repeat on every row.

@@ -14,6 +14,10 @@ pub enum ImportError {
     /// More rows were rejected than the request allows, and it asked for nothing to land then (`--strict`).
     #[error("{file}: {message}")]
     TooManyRejects { file: String, message: String },
+    /// A grouped file is not sorted by its group key: the streaming pass gives way to the in-memory one.
+    /// (Never returned by `import`.)
+    #[error("the file is not sorted by its group key")]
+    Unsorted,
     #[error("{0}")]
     Usage(String),
     #[error("cannot read {file}: {source}")]
@@ -43,7 +47,7 @@ impl ImportError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Refused { .. } | Self::TooManyRejects { .. } => ErrorCode::FileRefused,
-            Self::Profile(_) | Self::Usage(_) => ErrorCode::InvalidParameter,
+            Self::Profile(_) | Self::Usage(_) | Self::Unsorted => ErrorCode::InvalidParameter,
             Self::Io { .. } => ErrorCode::FileRefused,
             Self::Store(e) => e.code(),
         }

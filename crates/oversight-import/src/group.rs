@@ -1,7 +1,8 @@
 //! One file, parents and children: a main file with one row per child (one row per allegation, per
 //! charge), the parent's columns repeated on each, read as one record per group of rows sharing a key.
-//! The rows are grouped in memory, so a file sorted by the key and an unsorted one give the same records;
-//! columns said to be constant must hold one value throughout a group, or its rows are rejected.
+//! `group_rows` groups the rows it is given in memory: the whole file when it is not sorted by the key, or
+//! one streamed chunk of whole groups at a time when it is (see `read_groups` in `import.rs`); columns said
+//! to be constant must hold one value throughout a group, or its rows are rejected.
 
 use crate::ImportError;
 use crate::engine::{Cleaner, FileData, Problem, key_of};
@@ -21,6 +22,8 @@ pub(crate) struct Grouped {
     pub(crate) filtered: i64,
     /// Rows read (not blank, of the right shape).
     pub(crate) rows: i64,
+    /// Keys of the groups rejected for a column that is not constant.
+    pub(crate) rejected: HashSet<String>,
 }
 
 /// Groups the rows of `fd` by the profile's `[group] by` columns: indexes `fd` by the group key (the key
@@ -42,7 +45,7 @@ pub(crate) fn group_rows(
     let constant: Vec<(usize, &str)> =
         group.constant.iter().map(|c| col(c, "constant").map(|i| (i, c.as_str()))).collect::<Result<_, _>>()?;
     let by_names = group.by.to_vec().join(", ");
-    let mut out = Grouped { parents: Vec::new(), rejects: Vec::new(), filtered: 0, rows: 0 };
+    let mut out = Grouped { parents: Vec::new(), rejects: Vec::new(), filtered: 0, rows: 0, rejected: HashSet::new() };
     let mut index: HashMap<String, Vec<u32>> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut excluded = HashSet::new();
@@ -129,6 +132,7 @@ pub(crate) fn group_rows(
         out.parents.push(parents);
     }
     out.rejects.sort_by_key(|r| r.0);
+    out.rejected = rejected;
     fd.key_cols = by;
     fd.index = index;
     fd.excluded = excluded;

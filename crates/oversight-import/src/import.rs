@@ -197,7 +197,16 @@ pub fn import(
             return already_imported(profile, &roles[0].1, b);
         }
     }
-    match run(store, req, &roles, &snapshots, batch.clone(), jurisdiction_id.as_deref(), progress) {
+    // A grouped file sorted by its key streams; one that is not is read again, whole, in memory.
+    let attempt = |stream: bool| run(store, req, &roles, &snapshots, batch.clone(), progress, stream);
+    let result = match attempt(true) {
+        Err(ImportError::Unsorted) => {
+            tracing::debug!("the grouped file is not sorted by its key: grouping it in memory");
+            attempt(false)
+        }
+        other => other,
+    };
+    match result {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             let status = if e.is_refusal() { BatchStatus::Refused } else { BatchStatus::Failed };
@@ -461,6 +470,37 @@ struct ReadInfo {
     bytes: Option<u64>,
     lines: u64,
     blank: u64,
+    /// A grouped file read as a stream: what grouping found.
+    groups: GroupCounts,
+}
+
+/// What streaming a grouped file through its groups found: rows rejected before mapping (a wrong shape, no
+/// key, a column that is not constant), keys of the groups rejected, rows filtered out, rows read.
+#[derive(Debug, Clone, Default)]
+struct GroupCounts {
+    rejects: Vec<(u64, Problem)>,
+    rejected_keys: std::collections::HashSet<String>,
+    filtered: i64,
+    rows: i64,
+}
+
+/// A grouped CSV file streamed through its groups (sorted by the group key): the reader cuts it into
+/// chunks of whole groups, each with its rows, so memory holds a chunk at a time. A key that comes back
+/// after its group ended means the file is not sorted: the import then starts over in memory.
+struct GroupStream<'a> {
+    src: CsvSource,
+    group: &'a crate::profile::GroupToml,
+    filters: &'a [RowFilter],
+    cleaner: Cleaner,
+    by: Vec<usize>,
+    header: Vec<String>,
+    display: String,
+}
+
+/// A chunk of the main file for a mapping worker: its rows, and for a grouped file the rows of its groups.
+struct Chunk {
+    rows: Rows,
+    group: Option<FileData>,
 }
 
 /// A file read whole, what reading counted, and its rows of the wrong shape (line, problem).
@@ -686,22 +726,30 @@ fn cancelled<T>(_: T) -> ImportError {
 }
 
 impl<'w> Worker<'w> {
-    /// Maps a chunk of rows; the row buffers (one per output plan) serve the whole chunk.
-    fn rows<'r>(&mut self, rows: &'r Rows) -> Result<(), ImportError>
+    /// Maps a chunk of rows; the row buffers (one per output plan) serve the whole chunk. A grouped file's
+    /// chunk brings the rows of its groups.
+    fn rows<'r>(&mut self, rows: &'r Rows, group: Option<&'r FileData>) -> Result<(), ImportError>
     where
         'w: 'r,
     {
-        let mut outs: Vec<Vec<Val<'r>>> = (0..self.plans.len()).map(|_| Vec::with_capacity(self.width)).collect();
+        let files: Vec<&FileData> = match group {
+            Some(g) => vec![g],
+            None => self.files.to_vec(),
+        };
+        let mut outs: Vec<Vec<Val<'_>>> = (0..self.plans.len()).map(|_| Vec::with_capacity(self.width)).collect();
         for (rec, line) in rows.iter() {
-            self.row(rec, line, &mut outs)?;
+            self.row(rec, line, &mut outs, &files)?;
         }
         Ok(())
     }
 
-    fn row<'r>(&mut self, rec: Row<'r>, line: u64, outs: &mut [Vec<Val<'r>>]) -> Result<(), ImportError>
-    where
-        'w: 'r,
-    {
+    fn row<'r>(
+        &mut self,
+        rec: Row<'r>,
+        line: u64,
+        outs: &mut [Vec<Val<'r>>],
+        files: &'r [&'r FileData],
+    ) -> Result<(), ImportError> {
         if let Some(width) = self.fields_per_row {
             if rec.get(0).is_some_and(|f| f.trim().is_empty()) && is_blank(&rec) {
                 self.stats.blank += 1;
@@ -723,13 +771,12 @@ impl<'w> Worker<'w> {
         }
         self.stats.read += 1;
         let empty: &[u32] = &[];
-        let joined: Vec<&[u32]> = self
-            .files
+        let joined: Vec<&[u32]> = files
             .iter()
             .zip(self.join_cols)
             .map(|(f, &c)| f.index.get(&key_of(&rec, &[c])).map(|v| v.as_slice()).unwrap_or(empty))
             .collect();
-        let cx = RowCtx { row: rec, joined: &joined, files: self.files };
+        let cx = RowCtx { row: rec, joined: &joined, files };
         let mut problems = Vec::new();
         for (plan, out) in self.plans.iter_mut().zip(outs.iter_mut()) {
             plan.eval(&cx, out, &mut problems);
@@ -805,13 +852,14 @@ fn workers() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
-/// Reads the main file into chunks for the workers (or hands them the groups' rows, already read).
-/// Returns what reading counted.
+/// Reads the main file into chunks for the workers (or hands them the groups' rows, already read, or
+/// streams a sorted grouped file through its groups). Returns what reading counted.
 fn read_main(
     csv: Option<CsvSource>,
     parquet: Option<(Store, PathBuf)>,
     grouped: Vec<Rows>,
-    tx: mpsc::SyncSender<Rows>,
+    stream: Option<GroupStream<'_>>,
+    tx: mpsc::SyncSender<Chunk>,
     pool: mpsc::Receiver<Rows>,
     report: &(dyn Fn(u64) + Sync),
 ) -> Result<ReadInfo, ImportError> {
@@ -819,7 +867,10 @@ fn read_main(
     let mut rows = 0u64;
     for chunk in grouped {
         rows += chunk.len() as u64;
-        tx.send(chunk).map_err(cancelled)?;
+        tx.send(Chunk { rows: chunk, group: None }).map_err(cancelled)?;
+    }
+    if let Some(stream) = stream {
+        return read_groups(stream, &tx, report);
     }
     if let Some(mut src) = csv {
         let mut sent = 0u64;
@@ -834,11 +885,11 @@ fn read_main(
             if sent.is_multiple_of(16) {
                 report(rows);
             }
-            tx.send(chunk).map_err(cancelled)?;
+            tx.send(Chunk { rows: chunk, group: None }).map_err(cancelled)?;
         }
         let (lines, blank) = (src.lines_read(), src.blank_lines());
         let (sha256, bytes) = src.finish();
-        return Ok(ReadInfo { sha256, bytes: Some(bytes), lines, blank });
+        return Ok(ReadInfo { sha256, bytes: Some(bytes), lines, blank, ..Default::default() });
     }
     if let Some((store, path)) = parquet {
         let mut n = 0u64;
@@ -852,25 +903,166 @@ fn read_main(
                 })?;
             }
             report(n);
-            tx.send(chunk).map_err(cancelled)
+            tx.send(Chunk { rows: chunk, group: None }).map_err(cancelled)
         })?;
         return Ok(ReadInfo { lines: n, ..Default::default() });
     }
     Ok(ReadInfo::default())
 }
 
+/// Streams a grouped file sorted by its key: chunks of whole groups, each grouped and sent with its rows.
+fn read_groups(
+    mut st: GroupStream<'_>,
+    tx: &mpsc::SyncSender<Chunk>,
+    report: &(dyn Fn(u64) + Sync),
+) -> Result<ReadInfo, ImportError> {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let hash = |k: &str| BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(k);
+    let mut info = ReadInfo::default();
+    let width = st.src.width;
+    let mut carry = Rows::default();
+    let mut closed: rustc_hash::FxHashSet<u64> = Default::default();
+    let mut current = String::new();
+    let mut buf = Rows::default();
+    let send = |carry: &mut Rows, info: &mut ReadInfo| -> Result<(), ImportError> {
+        if carry.len() == 0 {
+            return Ok(());
+        }
+        let mut fd = FileData {
+            role: "group".into(),
+            display: st.display.clone(),
+            header: st.header.clone(),
+            rows: std::mem::take(carry),
+            key_cols: Vec::new(),
+            index: HashMap::new(),
+            excluded: Default::default(),
+        };
+        let g = group_rows(&mut fd, st.group, st.filters, &st.cleaner, usize::MAX)?;
+        info.groups.rejects.extend(g.rejects);
+        info.groups.rejected_keys.extend(g.rejected);
+        info.groups.filtered += g.filtered;
+        info.groups.rows += g.rows;
+        let parents = g.parents.into_iter().next().unwrap_or_default();
+        tx.send(Chunk { rows: parents, group: Some(fd) }).map_err(cancelled)
+    };
+    let mut read = 0u64;
+    loop {
+        buf.clear();
+        if st.src.read_rows(&mut buf, READ_CHUNK, READ_CHUNK_TEXT)? == 0 {
+            break;
+        }
+        read += buf.len() as u64;
+        report(read);
+        for (row, line) in buf.iter() {
+            if is_blank(&row) {
+                info.blank += 1;
+                continue;
+            }
+            if let Some(reason) = shape_problem(&row, width) {
+                info.groups.rejects.push((line, Problem { column: WHOLE_ROW.into(), value: None, reason }));
+                continue;
+            }
+            let key = key_of(&row, &st.by);
+            if !key.is_empty() && key != current {
+                if !current.is_empty() {
+                    closed.insert(hash(&current));
+                }
+                if closed.contains(&hash(&key)) {
+                    return Err(ImportError::Unsorted);
+                }
+                current = key;
+                // A new group starts: the groups before it are whole.
+                if carry.len() >= READ_CHUNK || carry.text_len() >= READ_CHUNK_TEXT {
+                    send(&mut carry, &mut info)?;
+                }
+            }
+            carry.push(row.iter(), line).map_err(|_| {
+                ImportError::refused(&st.display, Some(line), None, "a group holds more than 4 GiB of text".into())
+            })?;
+        }
+    }
+    send(&mut carry, &mut info)?;
+    info.groups.rejects.sort_by_key(|r| r.0);
+    info.lines = st.src.lines_read();
+    info.blank += st.src.blank_lines();
+    let (sha256, bytes) = st.src.finish();
+    (info.sha256, info.bytes) = (sha256, Some(bytes));
+    Ok(info)
+}
+
+/// Which rows of a grouped file belong to a record: those with a key (`by`), kept by the filters, in no
+/// rejected group.
+#[derive(Clone, Copy)]
+struct RecordRows<'a> {
+    by: &'a [usize],
+    filters: &'a [RowFilter],
+    cleaner: &'a Cleaner,
+    rejected: &'a std::collections::HashSet<String>,
+}
+
+/// The child rows of a grouped file read as a stream: the file is read again, chunk by chunk, and each
+/// row that belongs to a record (not blank, of the right shape, kept by the filters, with a key, in no
+/// rejected group) is imported as a child of its record. Returns the counts and the sha256 of the bytes
+/// read (which must be those of the first pass).
+fn stream_children(
+    ing: &mut Ingest<'_>,
+    plan: &mut TablePlan,
+    mut src: CsvSource,
+    rows_of: &RecordRows<'_>,
+    keys: &HashMap<String, String>,
+    batch_id: i64,
+) -> Result<(TableCounts, Option<String>), ImportError> {
+    let RecordRows { by, filters, cleaner, rejected } = *rows_of;
+    let mut counts = TableCounts { table: plan.table.name().to_owned(), ..Default::default() };
+    let width = src.width;
+    let mut buf = Rows::default();
+    loop {
+        buf.clear();
+        if src.read_rows(&mut buf, READ_CHUNK, READ_CHUNK_TEXT)? == 0 {
+            break;
+        }
+        let mut fd = FileData {
+            role: "group".into(),
+            display: String::new(),
+            header: src.header.clone(),
+            rows: std::mem::take(&mut buf),
+            key_cols: by.to_vec(),
+            index: HashMap::new(),
+            excluded: Default::default(),
+        };
+        for (i, (row, _)) in fd.rows.iter().enumerate() {
+            let keep = !is_blank(&row)
+                && shape_problem(&row, width).is_none()
+                && filters.iter().all(|f| f.keeps(&row, cleaner).unwrap_or(false))
+                && {
+                    let k = key_of(&row, by);
+                    !k.is_empty() && !rejected.contains(&k)
+                };
+            if !keep {
+                fd.excluded.insert(i);
+            }
+        }
+        let c = import_children(ing, plan, &fd, 0, keys, batch_id, true)?;
+        counts.read += c.read;
+        counts.accepted += c.accepted;
+        counts.rejected += c.rejected;
+        buf = fd.rows;
+    }
+    Ok((counts, src.finish().0))
+}
+
 /// Maps chunks until the reader is done.
 fn work(
     mut w: Worker<'_>,
-    rx: &std::sync::Mutex<mpsc::Receiver<Rows>>,
+    rx: &std::sync::Mutex<mpsc::Receiver<Chunk>>,
     pool: &mpsc::SyncSender<Rows>,
 ) -> Result<MapStats, ImportError> {
     loop {
         let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
-        w.rows(&chunk)?;
-        chunk.clear();
-        let _ = pool.try_send(chunk);
+        w.rows(&chunk.rows, chunk.group.as_ref())?;
+        chunk.rows.clear();
+        let _ = pool.try_send(chunk.rows);
     }
     w.flush()?;
     w.key_hash_list.sort_unstable();
@@ -889,10 +1081,12 @@ fn run(
     roles: &[(String, InputFile)],
     snapshots: &[FileSnapshot],
     mut batch: NewBatch,
-    jurisdiction_id: Option<&str>,
     progress: &(dyn Fn(Progress) + Sync),
+    stream_groups: bool,
 ) -> Result<ImportOutcome, ImportError> {
     let profile = &req.profile;
+    let jurisdiction_id = batch.jurisdiction_id.clone();
+    let jurisdiction_id = jurisdiction_id.as_deref();
     let counter = Arc::new(AtomicU64::new(0));
     let bytes_total = batch.bytes();
     let hash_key = store.hash_key()?;
@@ -923,7 +1117,29 @@ fn run(
     let mut grouped_rows = Vec::new();
     let mut grouped_counts = (0i64, 0i64);
     let mut main_info = ReadInfo::default();
-    let (csv_main, main_header, main_width) = if let Some(g) = &profile.toml.group {
+    // A grouped CSV file is streamed through its groups when it is sorted by the key (the reader finds out);
+    // otherwise, or from Parquet, it is read whole.
+    let mut group_filters = Vec::new();
+    let mut stream_setup: Option<(CsvSource, Vec<usize>)> = None;
+    let (csv_main, main_header, main_width) = if let Some(g) =
+        profile.toml.group.as_ref().filter(|_| stream_groups && !main_parquet)
+    {
+        let s = CsvSource::open(&main_file.path, &main_file.name, src, counter.clone(), true)?;
+        group_filters = RowFilter::compile(&profile.toml.filter, &s.header).map_err(|e| filter_error(main_file, e))?;
+        let by = g
+            .by
+            .to_vec()
+            .iter()
+            .map(|c| {
+                s.header.iter().position(|h| h == c).ok_or_else(|| {
+                    ImportError::refused(&main_file.name, None, Some(c), format!("the group column {c:?} is missing"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let header = s.header.clone();
+        stream_setup = Some((s, by));
+        (None, header, None)
+    } else if let Some(g) = &profile.toml.group {
         let (mut fd, info, bad) = load_file(store, profile, main_role, main_file, counter.clone())?;
         let filters = RowFilter::compile(&profile.toml.filter, &fd.header).map_err(|e| filter_error(main_file, e))?;
         let grouped = group_rows(&mut fd, g, &filters, &cleaner, READ_CHUNK)?;
@@ -949,8 +1165,11 @@ fn run(
     } else {
         RowFilter::compile(&profile.toml.filter, &main_header).map_err(|e| filter_error(main_file, e))?
     };
-    let joined_headers: Vec<(&str, &[String])> =
-        joined_data.iter().map(|f| (f.role.as_str(), f.header.as_slice())).collect();
+    let joined_headers: Vec<(&str, &[String])> = if grouped {
+        vec![("group", main_header.as_slice())]
+    } else {
+        joined_data.iter().map(|f| (f.role.as_str(), f.header.as_slice())).collect()
+    };
     let cx = PlanCtx {
         profile,
         header: &main_header,
@@ -1023,11 +1242,16 @@ fn run(
                 .position(|f| f.role == child.file)
                 .ok_or_else(|| ImportError::Usage(format!("no file {}", child.file)))?
         };
-        let fd = &joined_data[fi];
+        let (header, role, display) = if grouped {
+            (main_header.as_slice(), main_role.as_str(), main_file.name.as_str())
+        } else {
+            let fd = &joined_data[fi];
+            (fd.header.as_slice(), fd.role.as_str(), fd.display.as_str())
+        };
         let ccx = PlanCtx {
             profile,
-            header: &fd.header,
-            role: &fd.role,
+            header,
+            role,
             joined: Vec::new(),
             cli_jurisdiction: None,
             local_tz,
@@ -1040,11 +1264,27 @@ fn run(
         let placeholder =
             crate::profile::FieldSpecFull { value: Some(toml::Value::String("pending".into())), ..Default::default() };
         fields.insert("jurisdiction_id".into(), crate::profile::FieldSpec::Full(Box::new(placeholder)));
-        let plan = TablePlan::compile(&ccx, table, &[&fields]).map_err(|e| plan_error(&fd.display, e))?;
+        let plan = TablePlan::compile(&ccx, table, &[&fields]).map_err(|e| plan_error(display, e))?;
         let file_no = if grouped { 0 } else { fi + 1 };
         child_plans.push((plan, fi, file_no));
     }
 
+    let (group_stream, stream_by) = match stream_setup {
+        Some((src, by)) => {
+            let g = profile.toml.group.as_ref().ok_or_else(|| ImportError::Usage("no group".into()))?;
+            let st = GroupStream {
+                src,
+                group: g,
+                filters: &group_filters,
+                cleaner: cleaner.clone(),
+                by: by.clone(),
+                header: main_header.clone(),
+                display: main_file.name.clone(),
+            };
+            (Some(st), Some(by))
+        }
+        None => (None, None),
+    };
     let mut ing = store.begin_ingest(batch.clone(), None)?;
     let batch_id = ing.id();
     let files_ref: Vec<&FileData> = joined_data.iter().collect();
@@ -1063,7 +1303,7 @@ fn run(
         |rows: u64| progress(Progress { bytes_read: counter.load(Ordering::Relaxed), bytes_total, rows_read: rows });
     // Reader -> workers (chunks of rows), workers -> reader (emptied chunks to reuse), workers -> DuckDB
     // (record batches), workers -> here (rejects, written once the rows are in).
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Rows>(2 * n_workers);
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(2 * n_workers);
     let (pool_tx, pool_rx) = mpsc::sync_channel::<Rows>(4 * n_workers);
     let (tx, rx) = mpsc::sync_channel::<RecordBatch>(2 * n_workers);
     let (reject_tx, reject_rx) = mpsc::channel::<Vec<(u64, Problem)>>();
@@ -1074,9 +1314,9 @@ fn run(
             return (Ok(ReadInfo::default()), Err(ImportError::Usage("internal: channels".into())), Ok(0));
         };
         let report = &report;
-        let reader = std::thread::Builder::new()
-            .name("import-read".into())
-            .spawn_scoped(s, move || read_main(csv_main, reader_store, grouped_rows, chunk_tx, pool_rx, report));
+        let reader = std::thread::Builder::new().name("import-read".into()).spawn_scoped(s, move || {
+            read_main(csv_main, reader_store, grouped_rows, group_stream, chunk_tx, pool_rx, report)
+        });
         let mut handles = Vec::new();
         for k in 0..n_workers {
             let w = Worker {
@@ -1128,7 +1368,15 @@ fn run(
     let streamed = read_result?;
     let inserted = write_result?;
     let mut stats = stats?;
-    if grouped {
+    if stream_by.is_some() {
+        let g = std::mem::take(&mut main_info.groups);
+        main_info = streamed;
+        let groups = std::mem::take(&mut main_info.groups);
+        grouped_counts = (groups.rows + groups.rejects.len() as i64, groups.filtered);
+        stats.filtered = groups.filtered;
+        early_rejects.extend(groups.rejects.into_iter().map(|(l, p)| (0, l, p)));
+        main_info.groups = GroupCounts { rejected_keys: groups.rejected_keys, ..g };
+    } else if grouped {
         stats.filtered = grouped_counts.1;
     } else {
         main_info = streamed;
@@ -1212,8 +1460,23 @@ fn run(
     };
     let mut tables = vec![main_counts];
     for (mut plan, fi, file_no) in child_plans {
-        let mut counts =
-            import_children(&mut ing, &mut plan, &joined_data[fi], file_no, &stats.keys, batch_id, grouped)?;
+        let mut counts = if let Some(by) = &stream_by {
+            // The children of a streamed file: the file again, chunk by chunk, and the same bytes.
+            let src = CsvSource::open(&main_file.path, &main_file.name, src, counter.clone(), true)?;
+            let rows_of = RecordRows {
+                by,
+                filters: &group_filters,
+                cleaner: &cleaner,
+                rejected: &main_info.groups.rejected_keys,
+            };
+            let (c, sha) = stream_children(&mut ing, &mut plan, src, &rows_of, &stats.keys, batch_id)?;
+            if sha != main_info.sha256 {
+                return Err(snapshots[0].changed());
+            }
+            c
+        } else {
+            import_children(&mut ing, &mut plan, &joined_data[fi], file_no, &stats.keys, batch_id, grouped)?
+        };
         counts.read += child_rejected;
         counts.rejected += child_rejected;
         child_rejected = 0;

@@ -319,6 +319,11 @@ impl Rows {
         self.starts.len()
     }
 
+    /// Bytes of text held.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.ends.clear();
