@@ -255,6 +255,7 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
                 }
                 let req = ImportRequest {
                     jurisdiction: cfg.jurisdiction.clone(),
+                    max_reject_share: state.cfg().import.max_reject_share,
                     ..ImportRequest::new(profile.clone(), vec![InputFile::new(&f)], &format!("schedule:{}", cfg.name))
                 };
                 match oversight_import::import(store, &req, &|_| {}) {
@@ -263,6 +264,17 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
                         run.rows_accepted += r.batch.rows_accepted;
                         run.batches.push(r.batch.id);
                         known.extend(file_stamp);
+                        // Landed, but mostly rejects: the run says so (as the CLI's exit 4 and the API's 422).
+                        if r.over_reject_share {
+                            errors.push(format!(
+                                "{}: batch {} landed with {:.1}% of its rows rejected, above [import] \
+                                 max_reject_share",
+                                f.display(),
+                                r.batch.id,
+                                100.0 * r.reject_share
+                            ));
+                            run.outcome = "partial".into();
+                        }
                     }
                     Ok(ImportOutcome::AlreadyImported(_)) => {
                         run.files_skipped += 1;
