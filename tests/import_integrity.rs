@@ -589,6 +589,8 @@ fn ragged_and_truncated_rows_are_rejected_with_their_line_numbers() {
         match i {
             20 => text.push_str("20,2020-01-01\n"),
             30 => text.push_str("30,2020-01-01,W,extra\n"),
+            // A delimiter at the end of a row adds an empty field: no value is lost, the row lands.
+            40 => text.push_str("40,2020-01-01,W,\n"),
             _ => text.push_str(&format!("{i},2020-01-01,W\n")),
         }
     }
@@ -602,6 +604,19 @@ fn ragged_and_truncated_rows_are_rejected_with_their_line_numbers() {
     assert!(r[1].starts_with("32|(whole row)||the row has 4 fields"), "{r:?}");
     assert!(r[2].starts_with("62|(whole row)||the row has 2 fields"), "{r:?}");
     accounts_for_every_line(&s, 62);
+}
+
+#[test]
+fn a_delimiter_at_the_end_of_the_header_or_of_each_row_adds_no_field_that_matters() {
+    for text in
+        ["id,date,race,\n1,2020-01-01,W\n2,2020-01-02,B,\n", "id,date,race\n1,2020-01-01,W,\n2,2020-01-02,B,,\n"]
+    {
+        let s = Scratch::new();
+        let file = s.write("trailing.csv", text);
+        let (code, err) = import_file(&s, &file);
+        assert_eq!(code, Some(0), "{text:?}: {err}");
+        assert_eq!(one(&s, "SELECT count(*) FROM stops"), "2", "{text:?}");
+    }
 }
 
 #[test]

@@ -369,9 +369,11 @@ impl Rows {
     }
 }
 
-/// The reason a record with the wrong number of fields is rejected, if it has.
+/// The reason a record with the wrong number of fields is rejected, if it has. Extra fields that are all
+/// empty (a delimiter at the end of each row, as some exports write) hold no value and are let through.
 pub(crate) fn shape_problem(row: &Row<'_>, width: usize) -> Option<String> {
-    (row.len() != width).then(|| {
+    let empty_tail = row.len() > width && (width..row.len()).all(|i| row.get(i).is_some_and(|f| f.trim().is_empty()));
+    (row.len() != width && !empty_tail).then(|| {
         format!(
             "the row has {} fields where the header has {width} (a delimiter or quote missing or one too many, or \
              a truncated row)",
@@ -767,7 +769,7 @@ impl<R: Read> Records<R> {
 pub(crate) struct CsvSource {
     reader: Records<LineEnds<Decoding<BufReader<Counting<std::fs::File>>>>>,
     pub(crate) header: Vec<String>,
-    /// Fields of the header record as read (every record must have as many).
+    /// Fields every record must have: the header's, up to its last named one (more are allowed when empty).
     pub(crate) width: usize,
     display: String,
     line_offset: u64,
@@ -826,8 +828,10 @@ impl CsvSource {
             s.reader.blank += 1;
         }
         let (rec, line) = (first.row(0), Some(first.line(0)));
-        s.width = rec.len();
         s.header = rec.iter().map(|h| h.trim().to_owned()).collect();
+        // Rows must have the header's fields up to its last named one; empty names after it (a delimiter at
+        // the end of the header line) are extra fields like any other.
+        s.width = s.header.iter().rposition(|h| !h.is_empty()).map_or(rec.len(), |i| i + 1);
         if s.header.last().is_some_and(|h| h.is_empty()) && rec.len() > 1 && rec.get(rec.len() - 1) == Some("\r") {
             s.header.pop();
         }
