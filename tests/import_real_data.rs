@@ -295,6 +295,7 @@ fn profiles_check_lists_no_unmapped_values_for_any_shipped_profile_on_its_real_f
     let s = Scratch::new();
     let cpdp = data.join("chicago_cpd_complaints_2000_2016");
     let travis = data.join("ice_detainers_travis_county_tx");
+    let ppd = data.join("philadelphia_ppd_complaints_2013_2018");
     let cases: Vec<(&str, Vec<std::path::PathBuf>, Option<&str>)> = vec![
         ("opp", vec![data.join("opp_hartford_ct/ct_hartford_2020_04_01.csv")], Some("ct-hartford")),
         ("mpls-stops", vec![data.join("minneapolis_stops_2017/MplsStops.csv")], None),
@@ -320,6 +321,15 @@ fn profiles_check_lists_no_unmapped_values_for_any_shipped_profile_on_its_real_f
         ),
         ("ice-287g", vec![data.join("ice_287g_agreements/participatingAgencies07182025pm.csv")], None),
         (
+            "ppd-complaints",
+            vec![
+                ppd.join("ppd_complaints_7-18.csv"),
+                ppd.join("ppd_complaint_complainants_7-18_corrected.csv"),
+                ppd.join("ppd_complaint_disciplines_7-18.csv"),
+            ],
+            None,
+        ),
+        (
             "acs-b03002",
             vec![data.join("acs2017_race_by_county_state/acs_2017_5_year_county_level_race_data.csv")],
             None,
@@ -338,4 +348,29 @@ fn profiles_check_lists_no_unmapped_values_for_any_shipped_profile_on_its_real_f
         assert!(v["batch"]["rows_accepted"].as_i64().unwrap_or(0) > 0, "{profile}");
     }
     assert!(!s.db().exists(), "profiles check wrote a database");
+}
+
+#[test]
+fn philadelphia_complaints_join_three_files_with_every_complaint_and_allegation_landing() {
+    let Some(data) = shared_data() else { return };
+    let s = Scratch::new();
+    let dir = data.join("philadelphia_ppd_complaints_2013_2018");
+    let f = |n: &str| dir.join(n);
+    let (c, cl, d) = (
+        f("ppd_complaints_7-18.csv"),
+        f("ppd_complaint_complainants_7-18_corrected.csv"),
+        f("ppd_complaint_disciplines_7-18.csv"),
+    );
+    s.ok(&["import", "--dataset", "complaints", "--profile", "ppd-complaints", p(&d), p(&c), p(&cl)]);
+    let store = s.store();
+    let b = store.list_batches(None, 1).unwrap().remove(0);
+    // SOURCE.txt: 3,786 complaints (unique cap numbers), 8,978 officer x allegation rows, all of known complaints.
+    assert_eq!((b.rows_read, b.rows_accepted, b.rows_rejected), (3_786 + 8_978, 3_786 + 8_978, 0));
+    assert_eq!(n(&store, "SELECT count(*) FROM allegations WHERE finding = 'sustained'"), 1_283);
+    assert_eq!(n(&store, "SELECT count(*) FROM allegations WHERE finding = 'pending'"), 617);
+    assert_eq!(n(&store, "SELECT count(*) FROM allegations WHERE finding = 'other'"), 7_078);
+    // 263 complaints list several complainants; 19 list none.
+    assert_eq!(n(&store, "SELECT count(*) FROM complaints WHERE complainant_count > 1"), 263);
+    assert_eq!(n(&store, "SELECT count(*) FROM complaints WHERE complainant_count = 0"), 19);
+    assert_eq!(b.details.unwrap().lines_read, 3_787);
 }

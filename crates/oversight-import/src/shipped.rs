@@ -15,6 +15,7 @@ static SHIPPED: &[(&str, &str)] = &[
     ("ice-287g", include_str!("../../../profiles/ice-287g.toml")),
     ("acs-b03002", include_str!("../../../profiles/acs-b03002.toml")),
     ("mpls-demo", include_str!("../../../profiles/mpls-demo.toml")),
+    ("ppd-complaints", include_str!("../../../profiles/ppd-complaints.toml")),
 ];
 
 /// Every shipped profile, then the canonical one of each dataset.
