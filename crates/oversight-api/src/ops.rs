@@ -62,7 +62,7 @@ impl Stats {
 /// Middleware: counts and times every request by its route template (never the raw path: ids would explode
 /// the label set).
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let route =
         req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let start = Instant::now();
@@ -77,6 +77,22 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .or_default() += 1;
     stats.latency.lock().unwrap_or_else(PoisonError::into_inner).entry((method, route)).or_default().observe(secs);
     resp
+}
+
+/// A request method as a metric label, from a closed set: any method a client invents is `other` (each
+/// new label would otherwise add a series to `/metrics` for as long as the server runs).
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Liveness: the process answers.

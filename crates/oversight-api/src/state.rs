@@ -24,6 +24,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Requests taking longer are cut off with 408 (imports and extracts excepted: they stream).
     pub request_timeout_secs: u64,
+    /// Memory the read caches may hold, in bytes, whatever clients ask (rendered series responses and the
+    /// series points behind them); a response larger than an eighth of it is served uncached.
+    pub cache_bytes: u64,
     /// The `[import]` settings (read from their own section, not `[api]`).
     #[serde(skip)]
     pub import: oversight_import::ImportConfig,
@@ -37,6 +40,7 @@ impl Default for ApiConfig {
             max_upload_bytes: 1 << 30,
             max_body_bytes: 1 << 20,
             request_timeout_secs: 60,
+            cache_bytes: 64 << 20,
             import: oversight_import::ImportConfig::default(),
         }
     }
@@ -86,11 +90,49 @@ pub(crate) struct Inner {
     pub(crate) schedules: Vec<crate::schedule::Schedule>,
     /// Bumped by every write: cached responses of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
-    /// Rendered read responses (series), by canonical request, with the generation they were made in.
-    cache: Mutex<std::collections::HashMap<String, (u64, Cached)>>,
+    /// Rendered read responses (series), by canonical request, with the generation they were made in;
+    /// weighed in bytes (three quarters of `cache_bytes`).
+    cache: moka::sync::Cache<String, (u64, Cached)>,
     /// Every point of an (indicator, jurisdiction, grain), all groups and periods, by generation: any
-    /// group or date window of it is then filtered in memory.
-    points: Mutex<std::collections::HashMap<PointsKey, (u64, SeriesPoints)>>,
+    /// group or date window of it is then filtered in memory; weighed in bytes (a quarter of `cache_bytes`).
+    points: moka::sync::Cache<PointsKey, (u64, SeriesPoints)>,
+}
+
+/// Bytes a cached response holds (its body, key and bookkeeping).
+fn response_weight(key: &str, c: &Cached) -> u64 {
+    (key.len() + c.body.len() + c.filename.as_ref().map_or(0, String::len) + 96) as u64
+}
+
+/// Bytes the points of a series hold (the rows and their text).
+fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let text: usize = pts
+        .iter()
+        .map(|p| {
+            p.indicator.len()
+                + p.jurisdiction_id.len()
+                + p.grain.len()
+                + p.group.len()
+                + opt(&p.ci_method)
+                + opt(&p.reference_group)
+                + opt(&p.suppression_reason)
+                + opt(&p.note)
+        })
+        .sum();
+    (key.0.len() + key.1.len() + key.2.len() + pts.len() * std::mem::size_of::<oversight_store::PointRow>() + text + 96)
+        as u64
+}
+
+/// A byte-weighed cache: `weight` gives an entry's bytes (at most u32::MAX each).
+fn weighed_cache<K, V>(bytes: u64, weight: fn(&K, &V) -> u64) -> moka::sync::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    moka::sync::Cache::builder()
+        .max_capacity(bytes.max(1))
+        .weigher(move |k: &K, v: &V| -> u32 { weight(k, v).min(u64::from(u32::MAX)) as u32 })
+        .build()
 }
 
 /// (indicator, jurisdiction, grain).
@@ -106,9 +148,6 @@ pub(crate) struct Cached {
     pub(crate) content_type: &'static str,
     pub(crate) filename: Option<String>,
 }
-
-/// Entries kept before the cache is emptied (a crude bound; the working set of a dashboard is small).
-const CACHE_ENTRIES: usize = 4096;
 
 /// Cheap to clone; every handler gets one.
 #[derive(Clone)]
@@ -132,6 +171,7 @@ impl AppState {
             }
             checked.push(crate::schedule::Schedule::new(s)?);
         }
+        let cache_bytes = cfg.cache_bytes;
         Ok(Self(Arc::new(Inner {
             writer: Mutex::new(store),
             readers: Mutex::new(Vec::new()),
@@ -141,8 +181,8 @@ impl AppState {
             stats: crate::ops::Stats::default(),
             schedules: checked,
             generation: std::sync::atomic::AtomicU64::new(0),
-            cache: Mutex::new(std::collections::HashMap::new()),
-            points: Mutex::new(std::collections::HashMap::new()),
+            cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
+            points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
         })))
     }
 
@@ -273,8 +313,7 @@ impl AppState {
     /// A cached response for `key` made since the last write.
     pub(crate) fn cached(&self, key: &str) -> Option<Cached> {
         let gen_now = self.0.generation.load(std::sync::atomic::Ordering::SeqCst);
-        let cache = self.0.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.get(key).filter(|(g, _)| *g == gen_now).map(|(_, c)| c.clone())
+        self.0.cache.get(key).filter(|(g, _)| *g == gen_now).map(|(_, c)| c)
     }
 
     /// Caches a response made while the generation was `gen_at_start` (if no write happened meanwhile).
@@ -282,11 +321,11 @@ impl AppState {
         if self.0.generation.load(std::sync::atomic::Ordering::SeqCst) != gen_at_start {
             return;
         }
-        let mut cache = self.0.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= CACHE_ENTRIES {
-            cache.clear();
+        // A response too large for its share of the cache is served, not kept.
+        if response_weight(&key, &value) > self.0.cfg.cache_bytes / 8 {
+            return;
         }
-        cache.insert(key, (gen_at_start, value));
+        self.0.cache.insert(key, (gen_at_start, value));
     }
 
     /// Every point of (indicator, jurisdiction, grain), from memory when no write happened since it was read.
@@ -298,10 +337,10 @@ impl AppState {
     ) -> ApiResult<SeriesPoints> {
         let key = (indicator.to_owned(), jurisdiction.to_owned(), grain.to_owned());
         let generation = self.generation();
-        if let Some((g, pts)) = self.0.points.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
-            && *g == generation
+        if let Some((g, pts)) = self.0.points.get(&key)
+            && g == generation
         {
-            return Ok(pts.clone());
+            return Ok(pts);
         }
         let k2 = key.clone();
         let pts: SeriesPoints = Arc::new(
@@ -310,12 +349,8 @@ impl AppState {
             })
             .await?,
         );
-        if self.generation() == generation {
-            let mut map = self.0.points.lock().unwrap_or_else(PoisonError::into_inner);
-            if map.len() >= CACHE_ENTRIES {
-                map.clear();
-            }
-            map.insert(key, (generation, pts.clone()));
+        if self.generation() == generation && points_weight(&key, &pts) <= self.0.cfg.cache_bytes / 8 {
+            self.0.points.insert(key, (generation, pts.clone()));
         }
         Ok(pts)
     }
