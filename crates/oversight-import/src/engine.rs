@@ -40,11 +40,16 @@ impl FileData {
     }
 }
 
+/// One key column's value as keys compare it: without a CRLF's `\r` and trimmed.
+pub(crate) fn key_part<'a>(row: &Row<'a>, col: usize) -> &'a str {
+    row.get(col).map(|v| v.strip_suffix('\r').unwrap_or(v).trim()).unwrap_or_default()
+}
+
 /// The trimmed values of `cols` in the row, joined by a unit separator; empty when any is empty.
 pub(crate) fn key_of(row: &Row<'_>, cols: &[usize]) -> String {
     let mut k = String::new();
     for (i, &c) in cols.iter().enumerate() {
-        let v = row.get(c).map(|v| v.strip_suffix('\r').unwrap_or(v).trim()).unwrap_or_default();
+        let v = key_part(row, c);
         if v.is_empty() {
             return String::new();
         }

@@ -48,8 +48,12 @@ pub(crate) fn group_rows(
     let mut out = Grouped { parents: Vec::new(), rejects: Vec::new(), filtered: 0, rows: 0, rejected: HashSet::new() };
     let mut index: HashMap<String, Vec<u32>> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
-    let mut excluded = HashSet::new();
+    // Rows already excluded (blank, of the wrong shape) belong to no record.
+    let mut excluded = std::mem::take(&mut fd.excluded);
     'rows: for (i, (row, line)) in fd.rows.iter().enumerate() {
+        if excluded.contains(&i) {
+            continue;
+        }
         out.rows += 1;
         for f in filters {
             match f.keeps(&row, cleaner) {

@@ -3,7 +3,7 @@
 
 use crate::ImportError;
 use crate::engine::{
-    AttrPlan, Cleaner, FileData, PlanCtx, PlanError, Problem, RowCtx, TablePlan, TableSink, Val, key_of,
+    AttrPlan, Cleaner, FileData, PlanCtx, PlanError, Problem, RowCtx, TablePlan, TableSink, Val, key_of, key_part,
 };
 use crate::filter::RowFilter;
 use crate::group::group_rows;
@@ -159,11 +159,16 @@ pub fn import(
     let roles = assign_roles(store, profile, &req.files)?;
     let snapshots: Vec<FileSnapshot> = roles.iter().map(|(_, f)| FileSnapshot::take(f)).collect::<Result<_, _>>()?;
     let dataset = profile.dataset.as_str().to_owned();
-    let mut files: Vec<BatchFile> = Vec::new();
-    for (role, f) in &roles {
-        let bytes = std::fs::metadata(&f.path).map_err(|e| ImportError::io(&f.name, e))?.len();
-        files.push(BatchFile { role: role.clone(), name: f.name.clone(), sha256: String::new(), bytes });
-    }
+    let mut files: Vec<BatchFile> = roles
+        .iter()
+        .zip(&snapshots)
+        .map(|((role, f), snap)| BatchFile {
+            role: role.clone(),
+            name: f.name.clone(),
+            sha256: String::new(),
+            bytes: snap.len,
+        })
+        .collect();
     // The input's identity is its sha256. A CSV main file is hashed while it is read (one pass over the
     // bytes); when an earlier batch of this profile has the same size the input may be a re-run, so it is
     // hashed first and a re-run costs one pass and nothing more.
@@ -506,8 +511,8 @@ struct Chunk {
 /// A file read whole, what reading counted, and its rows of the wrong shape (line, problem).
 type Loaded = (FileData, ReadInfo, Vec<(u64, Problem)>);
 
-/// Loads a file whole (a joined file, or a main file whose rows are grouped): its rows but blank ones,
-/// with the rows of the wrong shape set aside as problems. Not indexed yet.
+/// Loads a file whole (a joined file, or a main file whose rows are grouped): blank rows and rows of the
+/// wrong shape are marked excluded (the latter also returned as problems). Not indexed yet.
 fn load_file(
     store: &Store,
     profile: &Profile,
@@ -518,6 +523,7 @@ fn load_file(
     let mut rows = Rows::default();
     let mut info = ReadInfo::default();
     let mut bad = Vec::new();
+    let mut excluded = std::collections::HashSet::new();
     let too_long = |_| {
         ImportError::refused(
             &f.name,
@@ -542,16 +548,15 @@ fn load_file(
         header
     } else {
         let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter, true)?;
-        let mut all = Rows::default();
-        while src.read_rows(&mut all, usize::MAX, usize::MAX)? > 0 {}
+        while src.read_rows(&mut rows, usize::MAX, usize::MAX)? > 0 {}
         let width = src.width;
-        for (row, line) in all.iter() {
+        for (i, (row, line)) in rows.iter().enumerate() {
             if is_blank(&row) {
                 info.blank += 1;
+                excluded.insert(i);
             } else if let Some(reason) = shape_problem(&row, width) {
                 bad.push((line, Problem { column: WHOLE_ROW.into(), value: None, reason }));
-            } else {
-                rows.push(row.iter(), line).map_err(too_long)?;
+                excluded.insert(i);
             }
         }
         info.lines = src.lines_read();
@@ -568,7 +573,7 @@ fn load_file(
         rows,
         key_cols: Vec::new(),
         index: HashMap::new(),
-        excluded: Default::default(),
+        excluded,
     };
     Ok((fd, info, bad))
 }
@@ -584,6 +589,9 @@ fn index_by(fd: &mut FileData, key: &str) -> Result<(), ImportError> {
     fd.key_cols = vec![key_idx];
     let mut index: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, (r, _)) in fd.rows.iter().enumerate() {
+        if fd.excluded.contains(&i) {
+            continue;
+        }
         let k = fd.key_of(&r);
         if !k.is_empty() {
             index.entry(k).or_default().push(i as u32);
@@ -774,7 +782,7 @@ impl<'w> Worker<'w> {
         let joined: Vec<&[u32]> = files
             .iter()
             .zip(self.join_cols)
-            .map(|(f, &c)| f.index.get(&key_of(&rec, &[c])).map(|v| v.as_slice()).unwrap_or(empty))
+            .map(|(f, &c)| f.index.get(key_part(&rec, c)).map(|v| v.as_slice()).unwrap_or(empty))
             .collect();
         let cx = RowCtx { row: rec, joined: &joined, files };
         let mut problems = Vec::new();
@@ -795,9 +803,9 @@ impl<'w> Worker<'w> {
             self.key_hash_list.push(h);
         }
         if let Some(kc) = self.key_col {
-            let k = key_of(&rec, &[kc]);
+            let k = key_part(&rec, kc);
             if !k.is_empty() {
-                self.stats.keys.insert(k, jid.to_owned());
+                self.stats.keys.insert(k.to_owned(), jid.to_owned());
             }
         }
         for (plan, out) in self.plans.iter().zip(outs.iter()) {
@@ -1399,8 +1407,7 @@ fn run(
         }
         snapshots[k].check(info.bytes)?;
     }
-    for (k, snap) in snapshots.iter().enumerate() {
-        snap.check(None)?;
+    for k in 0..batch.files.len() {
         if let Some(j) = (0..k).find(|&j| batch.files[j].sha256 == batch.files[k].sha256) {
             let role = |i: usize| (format!("{} file", roles[i].0), roles[i].1.clone());
             return Err(same_content(&role(j), &role(k)));
