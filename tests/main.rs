@@ -11,3 +11,4 @@ mod import_real_data;
 mod import_rules;
 mod metrics;
 mod run_it;
+mod server;

@@ -17,7 +17,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// invalid_parameter, unknown_parameter, not_found, unauthorized, forbidden, conflict, payload_too_large,
-    /// file_refused, unprocessable, unavailable or internal.
+    /// file_refused, unprocessable, unavailable, database_corrupt, read_only, insufficient_storage,
+    /// too_many_requests, request_timeout or internal.
     pub code: String,
     pub message: String,
     /// Extra structured context (e.g. the parameter at fault), or null.
@@ -43,7 +44,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::FileRefused | ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unavailable | ErrorCode::DatabaseCorrupt => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -72,14 +77,20 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(self.code);
-        let message = if status.is_server_error() && self.code != ErrorCode::Unavailable {
+        // Internals stay in the log; the 5xx errors with their own code say what happened in words written
+        // for the client.
+        let message = if self.code == ErrorCode::Internal {
             "internal error; the server log has the details".to_owned()
         } else {
             self.message
         };
         let body =
             ErrorBody { error: ErrorDetail { code: self.code.as_str().to_owned(), message, details: self.details } };
-        (status, axum::Json(body)).into_response()
+        let mut resp = (status, axum::Json(body)).into_response();
+        if self.code == ErrorCode::ReadOnly {
+            resp.headers_mut().insert(axum::http::header::ALLOW, axum::http::HeaderValue::from_static("GET, HEAD"));
+        }
+        resp
     }
 }
 

@@ -290,7 +290,9 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
                 Err(e) => {
                     tracing::error!("extract failed mid-stream: {e}");
                     let _ = tx.blocking_send(Err(std::io::Error::other("extract failed")));
-                    (500, None)
+                    let code = e.code();
+                    let _ = st2.note::<()>(Err(ApiError::new(code, e.to_string())));
+                    (crate::error::status_of(code).as_u16(), None)
                 }
             };
             st2.give_back(store);

@@ -37,6 +37,7 @@ pub(crate) async fn import(
     req: Request,
 ) -> ApiResult<Response> {
     let caller = st.authorize(req.headers(), Some(Role::Analyst)).await?;
+    st.writable()?;
     let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", &dataset))?;
     let p = Params::parse(q.as_deref(), &["profile", "jurisdiction", "replace", "filename"])?;
     let profile_name = p.required("profile")?.to_owned();
@@ -53,19 +54,18 @@ pub(crate) async fn import(
     let filename = sanitize(p.str("filename")?.unwrap_or("upload.csv"));
     let max = st.cfg().max_upload_bytes;
 
-    let dir = tempfile::Builder::new()
-        .prefix("oversight-upload-")
-        .tempdir()
-        .map_err(|e| ApiError::internal("upload dir", e))?;
+    let dir =
+        tempfile::Builder::new().prefix("oversight-upload-").tempdir().map_err(|e| spool_error("upload dir", e))?;
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("multipart/form-data"));
+    let pace = Pace::new(st.cfg());
     let spooled = if is_multipart {
-        spool_multipart(req, dir.path(), max).await
+        spool_multipart(req, dir.path(), max, pace).await
     } else {
-        spool_body(req.into_body(), &dir.path().join(&filename), max).await.map(|f| vec![f])
+        spool_body(req.into_body(), &dir.path().join(&filename), max, pace).await.map(|f| vec![f])
     };
     let files = spooled?;
     if files.is_empty() {
@@ -160,44 +160,103 @@ fn too_large(max: u64) -> ApiError {
     )
 }
 
-async fn spool_body(body: Body, path: &FsPath, max: u64) -> ApiResult<InputFile> {
-    let mut f = tokio::fs::File::create(path).await.map_err(|e| ApiError::internal("upload file", e))?;
+/// The pace an upload must keep: no silence longer than `body_timeout_secs`, and after that long an average
+/// of at least `min_upload_bytes_per_sec` (a client trickling a body cannot hold a connection and a spool
+/// file open for hours).
+#[derive(Clone, Copy)]
+struct Pace {
+    start: Instant,
+    silence: std::time::Duration,
+    min_rate: u64,
+}
+
+impl Pace {
+    fn new(cfg: &crate::state::ApiConfig) -> Self {
+        Self {
+            start: Instant::now(),
+            silence: std::time::Duration::from_secs(cfg.body_timeout_secs.max(1)),
+            min_rate: cfg.min_upload_bytes_per_sec,
+        }
+    }
+
+    /// The next chunk, or 408 when the client fell silent for too long.
+    async fn next<T>(&self, chunk: impl std::future::Future<Output = T>) -> ApiResult<T> {
+        tokio::time::timeout(self.silence, chunk).await.map_err(|_| {
+            slow(format!("no byte of the upload arrived for {} s ([api] body_timeout_secs)", self.silence.as_secs()))
+        })
+    }
+
+    /// 408 when `received` bytes so far are below the minimum average rate.
+    fn check(&self, received: u64) -> ApiResult<()> {
+        let secs = self.start.elapsed().as_secs_f64();
+        if secs > self.silence.as_secs_f64() && (received as f64) < self.min_rate as f64 * secs {
+            return Err(slow(format!(
+                "the upload averaged {:.0} bytes/s, below the server's minimum of {} ([api] min_upload_bytes_per_sec)",
+                received as f64 / secs,
+                self.min_rate
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn slow(message: String) -> ApiError {
+    ApiError::new(ErrorCode::RequestTimeout, message)
+}
+
+/// A failed write of the spool file: a full disk is 507 with its own message, anything else internal.
+fn spool_error(context: &str, e: std::io::Error) -> ApiError {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        tracing::error!("{context}: {e}");
+        ApiError::new(
+            ErrorCode::InsufficientStorage,
+            "the server's disk is full: the upload could not be stored, and nothing was imported",
+        )
+    } else {
+        ApiError::internal(context, e)
+    }
+}
+
+async fn spool_body(body: Body, path: &FsPath, max: u64, pace: Pace) -> ApiResult<InputFile> {
+    let mut f = tokio::fs::File::create(path).await.map_err(|e| spool_error("upload file", e))?;
     let mut n = 0u64;
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    while let Some(chunk) = pace.next(stream.next()).await? {
         let chunk = chunk.map_err(|e| ApiError::param("body", format!("could not read the upload: {e}")))?;
         n += chunk.len() as u64;
         if n > max {
             return Err(too_large(max));
         }
-        f.write_all(&chunk).await.map_err(|e| ApiError::internal("upload write", e))?;
+        pace.check(n)?;
+        f.write_all(&chunk).await.map_err(|e| spool_error("upload write", e))?;
     }
-    f.flush().await.map_err(|e| ApiError::internal("upload flush", e))?;
+    f.flush().await.map_err(|e| spool_error("upload flush", e))?;
     Ok(InputFile::new(path))
 }
 
-async fn spool_multipart(req: Request, dir: &FsPath, max: u64) -> ApiResult<Vec<InputFile>> {
+async fn spool_multipart(req: Request, dir: &FsPath, max: u64, pace: Pace) -> ApiResult<Vec<InputFile>> {
     let mut mp = Multipart::from_request(req, &())
         .await
         .map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?;
     let mut files = Vec::new();
     let mut total = 0u64;
     while let Some(mut field) =
-        mp.next_field().await.map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?
+        pace.next(mp.next_field()).await?.map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?
     {
         let name = sanitize(field.file_name().or(field.name()).unwrap_or("upload.csv"));
         let path = dir.join(format!("{}-{name}", files.len()));
-        let mut f = tokio::fs::File::create(&path).await.map_err(|e| ApiError::internal("upload file", e))?;
+        let mut f = tokio::fs::File::create(&path).await.map_err(|e| spool_error("upload file", e))?;
         while let Some(chunk) =
-            field.chunk().await.map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?
+            pace.next(field.chunk()).await?.map_err(|e| ApiError::param("body", format!("bad multipart body: {e}")))?
         {
             total += chunk.len() as u64;
             if total > max {
                 return Err(too_large(max));
             }
-            f.write_all(&chunk).await.map_err(|e| ApiError::internal("upload write", e))?;
+            pace.check(total)?;
+            f.write_all(&chunk).await.map_err(|e| spool_error("upload write", e))?;
         }
-        f.flush().await.map_err(|e| ApiError::internal("upload flush", e))?;
+        f.flush().await.map_err(|e| spool_error("upload flush", e))?;
         files.push(InputFile { path, name });
     }
     Ok(files)

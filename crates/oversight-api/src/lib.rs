@@ -3,6 +3,7 @@
 //! keys with roles, an audit log of writes and extracts, streamed extracts, and `serve()` with graceful
 //! shutdown. Every DuckDB and polars call runs on the blocking pool.
 
+mod conns;
 mod disparities;
 mod error;
 mod extracts;
@@ -109,12 +110,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, running the schedules; in-flight requests (imports included) finish first.
+/// Serves until `shutdown` resolves, running the schedules (not on a read-only database), with the
+/// connection discipline of [`conns`]: header, idle and upload deadlines, at most `max_connections`, and
+/// requests in flight given `shutdown_grace_secs` to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    schedule::spawn_all(&state);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    match state.read_only() {
+        None => schedule::spawn_all(&state),
+        Some(why) if !state.0.schedules.is_empty() => {
+            tracing::warn!("the database is read-only ({why}): the schedules do not run");
+        }
+        Some(_) => {}
+    }
+    // Every block read once, in the background: a damaged file shows in /readyz soon after start-up, not
+    // only when some request happens to read the bad block.
+    let st = state.clone();
+    tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        match st.read(|s| Ok(s.scrub()?)).await {
+            Ok(()) => tracing::info!("read every block of the database in {:.1} s", t.elapsed().as_secs_f64()),
+            Err(e) => tracing::warn!("reading every block of the database: {}", e.message),
+        }
+    });
+    let app = router(state.clone());
+    conns::run(listener, state, app, shutdown).await
 }

@@ -1,20 +1,25 @@
-//! Operations: health, readiness and Prometheus metrics (request counts and latencies by route, import and
-//! compute durations).
+//! Operations: health, readiness, Prometheus metrics (request counts and latencies by route, import and
+//! compute durations, connections) and the per-client limit on requests without a key.
 
-use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use crate::conns::{CloseReason, Guarded};
+use crate::error::ApiError;
+use crate::state::{AppState, Role};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::collections::BTreeMap;
+use oversight_core::ErrorCode;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use std::sync::{Mutex, PoisonError};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 /// Latency histogram bucket bounds, seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Histogram {
     counts: [u64; BUCKETS.len()],
     count: u64,
@@ -42,56 +47,164 @@ impl Histogram {
     }
 }
 
-/// Counters of the running server.
+/// Counters of the running server. Every label comes from a closed set: a method outside [`METHODS`] is
+/// `other`, a route is the matched template (or `unmatched`), a status is a number.
 #[derive(Default)]
 pub(crate) struct Stats {
-    /// (method, route, status) → count.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// (method, route) → latency.
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Route template → per-method counts by status and latency.
+    routes: Mutex<HashMap<String, [MethodStats; METHODS.len()]>>,
     /// "import" / "compute" → duration.
     jobs: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// Connections the server closed, by [`CloseReason`].
+    closed: [AtomicU64; CloseReason::ALL.len()],
+    /// Requests answered 429 by the per-client limit.
+    limited: AtomicU64,
 }
+
+#[derive(Default)]
+struct MethodStats {
+    statuses: Vec<(u16, u64)>,
+    latency: Histogram,
+}
+
+/// The method labels; the last is every other method.
+const METHODS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"];
 
 impl Stats {
     pub(crate) fn job(&self, kind: &'static str, secs: f64) {
         self.jobs.lock().unwrap_or_else(PoisonError::into_inner).entry(kind).or_default().observe(secs);
     }
+
+    pub(crate) fn closed(&self, reason: CloseReason, n: u64) {
+        if n > 0 {
+            self.closed[reason as usize].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    fn observe(&self, method: usize, route: &str, status: u16, secs: f64) {
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let per = match routes.get_mut(route) {
+            Some(p) => p,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        let m = &mut per[method];
+        match m.statuses.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => m.statuses.push((status, 1)),
+        }
+        m.latency.observe(secs);
+    }
 }
 
-/// Middleware: counts and times every request by its route template (never the raw path: ids would explode
-/// the label set).
-pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = method_label(req.method()).to_owned();
-    let route =
-        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    let secs = start.elapsed().as_secs_f64();
-    let stats = &state.0.stats;
-    *stats
-        .requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry((method.clone(), route.clone(), resp.status().as_u16()))
-        .or_default() += 1;
-    stats.latency.lock().unwrap_or_else(PoisonError::into_inner).entry((method, route)).or_default().observe(secs);
-    resp
-}
-
-/// A request method as a metric label, from a closed set: any method a client invents is `other` (each
-/// new label would otherwise add a series to `/metrics` for as long as the server runs).
-fn method_label(m: &axum::http::Method) -> &'static str {
-    use axum::http::Method;
+/// A request method as an index into [`METHODS`]: any method a client invents is `other` (each new label
+/// would otherwise add a series to `/metrics` for as long as the server runs).
+fn method_index(m: &Method) -> usize {
     match *m {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::PATCH => 4,
+        Method::DELETE => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
+
+/// Requests without a key in flight, per client address (an IPv6 address by its /64: one host may hold
+/// a whole prefix). An address leaves the map when its last request finishes, so the map is never larger
+/// than the open connections.
+#[derive(Default)]
+pub(crate) struct PerClient(Arc<Mutex<HashMap<IpAddr, u32>>>);
+
+/// Holds one request's place in [`PerClient`] until its response body is dropped.
+pub(crate) struct ClientSlot {
+    map: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    ip: IpAddr,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl PerClient {
+    fn acquire(&self, addr: IpAddr, limit: u32) -> Option<ClientSlot> {
+        let ip = client_key(addr);
+        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = m.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { map: self.0.clone(), ip })
+    }
+}
+
+/// The address a client is limited by: IPv4 as it is (also when mapped into IPv6), IPv6 by its /64.
+fn client_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !0xffff_ffff_ffff_ffffu128).into()),
+        },
+    }
+}
+
+/// Routes the per-client limit never applies to (cheap, and what monitors poll).
+fn unlimited(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Middleware: the per-client limit on requests without a key, then counts and times every request by its
+/// route template (never the raw path: ids would explode the label set).
+pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = method_index(req.method());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let start = Instant::now();
+    let limit = state.cfg().public_concurrency_per_client;
+    let mut slot = None;
+    if limit > 0 && !req.headers().contains_key(header::AUTHORIZATION) && !unlimited(route) {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
+        let forwarded = || {
+            let last = req.headers().get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?;
+            last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        };
+        let client = if state.cfg().trust_forwarded_for { forwarded().or(peer) } else { peer };
+        if let Some(ip) = client {
+            match state.0.per_client.acquire(ip, limit) {
+                Some(s) => slot = Some(s),
+                None => {
+                    state.0.stats.limited.fetch_add(1, Ordering::Relaxed);
+                    let mut resp = ApiError::new(
+                        ErrorCode::TooManyRequests,
+                        format!(
+                            "this address already has {limit} requests without a key in flight \
+                             ([api] public_concurrency_per_client); retry when one has finished, or use an API key"
+                        ),
+                    )
+                    .into_response();
+                    resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                    state.0.stats.observe(method, route, 429, start.elapsed().as_secs_f64());
+                    return resp;
+                }
+            }
+        }
+    }
+    let resp = next.run(req).await;
+    state.0.stats.observe(method, route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    match slot {
+        Some(slot) => Guarded::wrap(resp, slot),
+        None => resp,
     }
 }
 
@@ -101,37 +214,97 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers a query.
+/// Readiness: the database answers a query that reads a block of every table, and no request has found
+/// the file damaged since the server started.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
-    (status = 200, description = "The database answers", body = String, example = "ready"),
-    (status = 503, description = "The database does not answer", body = crate::error::ErrorBody)))]
+    (status = 200, description = "The database answers (`ready`, or `ready (read-only: …)`)", body = String, example = "ready"),
+    (status = 503, description = "The database does not answer or is damaged (code `database_corrupt` or `unavailable`)", body = crate::error::ErrorBody)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
-    match state.read(|s| Ok(s.schema_version()?)).await {
-        Ok(_) => "ready".into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database not ready").into_response(),
+    if let Some(why) = state.corruption() {
+        return ApiError::new(ErrorCode::DatabaseCorrupt, why).into_response();
+    }
+    match state.read(|s| Ok(s.probe()?)).await {
+        Ok(()) => match state.read_only() {
+            None => "ready".into_response(),
+            Some(why) => format!("ready (read-only: {why})").into_response(),
+        },
+        Err(e) if e.code == ErrorCode::DatabaseCorrupt => e.into_response(),
+        Err(e) => {
+            tracing::error!("readiness: {}", e.message);
+            ApiError::new(ErrorCode::Unavailable, "the database does not answer; the server log has the details")
+                .into_response()
+        }
     }
 }
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain",
-    example = "# TYPE oversight_http_requests_total counter\noversight_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1\n")))]
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    example = "# TYPE oversight_http_requests_total counter\noversight_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1\n"),
+    (status = 401, description = "`[api] metrics_need_key` is on and no valid key was given", body = crate::error::ErrorBody)))]
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.cfg().metrics_need_key
+        && let Err(e) = state.authorize(&headers, Some(Role::Viewer)).await
+    {
+        return e.into_response();
+    }
     let stats = &state.0.stats;
     let mut out = String::new();
+    let routes = {
+        let r = stats.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut v: Vec<(String, Vec<(usize, Vec<(u16, u64)>, Histogram)>)> = r
+            .iter()
+            .map(|(route, per)| {
+                let ms = per
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.latency.count > 0)
+                    .map(|(i, m)| {
+                        let mut st = m.statuses.clone();
+                        st.sort_unstable();
+                        (i, st, m.latency.clone())
+                    })
+                    .collect();
+                (route.clone(), ms)
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
     out.push_str("# HELP oversight_http_requests_total Requests by method, route and status.\n");
     out.push_str("# TYPE oversight_http_requests_total counter\n");
-    for ((m, r, s), n) in stats.requests.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-        let _ = writeln!(out, "oversight_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}");
+    for (r, ms) in &routes {
+        for (i, statuses, _) in ms {
+            for (s, n) in statuses {
+                let m = METHODS[*i];
+                let _ =
+                    writeln!(out, "oversight_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}");
+            }
+        }
     }
     out.push_str("# HELP oversight_http_request_duration_seconds Request latency by method and route.\n");
     out.push_str("# TYPE oversight_http_request_duration_seconds histogram\n");
-    for ((m, r), h) in stats.latency.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-        h.write(&mut out, "oversight_http_request_duration_seconds", &format!("method=\"{m}\",route=\"{r}\""));
+    for (r, ms) in &routes {
+        for (i, _, h) in ms {
+            let m = METHODS[*i];
+            h.write(&mut out, "oversight_http_request_duration_seconds", &format!("method=\"{m}\",route=\"{r}\""));
+        }
     }
     out.push_str("# HELP oversight_job_duration_seconds Import and compute durations.\n");
     out.push_str("# TYPE oversight_job_duration_seconds histogram\n");
     for (k, h) in stats.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter() {
         h.write(&mut out, "oversight_job_duration_seconds", &format!("job=\"{k}\""));
     }
+    out.push_str("# HELP oversight_connections_open Open client connections.\n");
+    out.push_str("# TYPE oversight_connections_open gauge\n");
+    let _ = writeln!(out, "oversight_connections_open {}", state.0.conns.open());
+    out.push_str("# HELP oversight_connections_closed_total Connections the server closed, by reason.\n");
+    out.push_str("# TYPE oversight_connections_closed_total counter\n");
+    for r in CloseReason::ALL {
+        let n = stats.closed[r as usize].load(Ordering::Relaxed);
+        let _ = writeln!(out, "oversight_connections_closed_total{{reason=\"{}\"}} {n}", r.as_str());
+    }
+    out.push_str("# HELP oversight_http_limited_total Requests without a key answered 429 by the per-client limit.\n");
+    out.push_str("# TYPE oversight_http_limited_total counter\n");
+    let _ = writeln!(out, "oversight_http_limited_total {}", stats.limited.load(Ordering::Relaxed));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

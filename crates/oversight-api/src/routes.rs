@@ -237,6 +237,9 @@ fn cached_response(c: crate::state::Cached) -> Response {
     {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
+    if let Some(b) = &c.basis {
+        b.headers(r.headers_mut());
+    }
     r
 }
 
@@ -263,7 +266,9 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
             ),
         ));
     }
-    let all = st.series_points(ind.id, &jurisdiction, grain.as_str()).await?;
+    let series = st.series_points(ind.id, &jurisdiction, grain.as_str()).await?;
+    let basis = Some(series.basis.clone());
+    let all = &series.points;
     if all.is_empty() {
         let j2 = jurisdiction.clone();
         if st.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {
@@ -297,7 +302,7 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
         .collect();
     if !csv {
         let body = serde_json::to_vec(&out).map_err(|e| ApiError::internal("json", e))?;
-        return Ok(crate::state::Cached { body: body.into(), content_type: "application/json", filename: None });
+        return Ok(crate::state::Cached { body: body.into(), content_type: "application/json", filename: None, basis });
     }
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let body = csv_bytes(
@@ -336,6 +341,7 @@ async fn render_series(st: &AppState, id: &str, q: Option<&str>, csv: bool) -> A
         body: body.into(),
         content_type: "text/csv; charset=utf-8",
         filename: Some(format!("{id}-{jurisdiction}-{grain_s}.csv")),
+        basis,
     })
 }
 
@@ -587,22 +593,30 @@ pub(crate) async fn datasets(
 ) -> ApiResult<Response> {
     st.authorize(&headers, None).await?;
     Params::parse(q.as_deref(), &[])?;
-    let out = st
+    let (basis, out) = st
         .read(|s| {
-            let notes = s.quality_notes(None)?;
-            Ok(s.dataset_summaries()?
-                .into_iter()
-                .map(|d| {
-                    let cube_name = d.dataset.replace('-', "_");
-                    let n = notes.iter().filter(|q| q.dataset == d.dataset || q.dataset == cube_name).count();
-                    let mut v = serde_json::to_value(&d).unwrap_or(Value::Null);
-                    v["quality_notes"] = json!(n);
-                    v
-                })
-                .collect::<Vec<_>>())
+            Ok(s.snapshot(|s| {
+                let basis = crate::state::Basis::read(s)?;
+                let notes = s.quality_notes(None)?;
+                Ok((
+                    basis,
+                    s.dataset_summaries()?
+                        .into_iter()
+                        .map(|d| {
+                            let cube_name = d.dataset.replace('-', "_");
+                            let n = notes.iter().filter(|q| q.dataset == d.dataset || q.dataset == cube_name).count();
+                            let mut v = serde_json::to_value(&d).unwrap_or(Value::Null);
+                            v["quality_notes"] = json!(n);
+                            v
+                        })
+                        .collect::<Vec<_>>(),
+                ))
+            })?)
         })
         .await?;
-    Ok(Json(out).into_response())
+    let mut r = Json(out).into_response();
+    basis.headers(r.headers_mut());
+    Ok(r)
 }
 
 // ---------------------------------------------------------------- policy events and analyses

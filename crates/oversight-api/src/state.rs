@@ -27,6 +27,29 @@ pub struct ApiConfig {
     /// Memory the read caches may hold, in bytes, whatever clients ask (rendered series responses and the
     /// series points behind them); a response larger than an eighth of it is served uncached.
     pub cache_bytes: u64,
+    /// A request header not complete this many seconds after its first byte closes the connection.
+    pub header_timeout_secs: u64,
+    /// A connection that sends nothing for this long between requests is closed.
+    pub idle_timeout_secs: u64,
+    /// An upload that sends no byte for this long, or averages less than `min_upload_bytes_per_sec` after
+    /// it, is cut off with 408.
+    pub body_timeout_secs: u64,
+    /// The slowest average rate an upload may keep (bytes per second, measured after `body_timeout_secs`).
+    pub min_upload_bytes_per_sec: u64,
+    /// Open connections at most (checked against the process's descriptor limit at start-up); past it the
+    /// connection that has waited longest without a request is closed, or accepting waits.
+    pub max_connections: u64,
+    /// After SIGTERM, requests in flight get this long to finish before their connections are closed.
+    pub shutdown_grace_secs: u64,
+    /// Requests without a key that one client address (an IPv6 /64) may have in flight at once; past it
+    /// 429 with `Retry-After`. Keys are not limited by it; 0 turns it off.
+    pub public_concurrency_per_client: u32,
+    /// Behind a reverse proxy every request comes from the proxy's address: when true, the per-client
+    /// limit reads the client from the last address of `X-Forwarded-For` (the one the proxy added).
+    /// Leave it off when clients reach the server directly (they could write the header themselves).
+    pub trust_forwarded_for: bool,
+    /// `/metrics` needs a key (any role) when true.
+    pub metrics_need_key: bool,
     /// The `[import]` settings (read from their own section, not `[api]`).
     #[serde(skip)]
     pub import: oversight_import::ImportConfig,
@@ -41,6 +64,15 @@ impl Default for ApiConfig {
             max_body_bytes: 1 << 20,
             request_timeout_secs: 60,
             cache_bytes: 64 << 20,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_timeout_secs: 30,
+            min_upload_bytes_per_sec: 1024,
+            max_connections: 512,
+            shutdown_grace_secs: 30,
+            public_concurrency_per_client: 16,
+            trust_forwarded_for: false,
+            metrics_need_key: false,
             import: oversight_import::ImportConfig::default(),
         }
     }
@@ -96,17 +128,29 @@ pub(crate) struct Inner {
     /// Every point of an (indicator, jurisdiction, grain), all groups and periods, by generation: any
     /// group or date window of it is then filtered in memory; weighed in bytes (a quarter of `cache_bytes`).
     points: moka::sync::Cache<PointsKey, (u64, SeriesPoints)>,
+    /// Open connections (see [`crate::conns`]).
+    pub(crate) conns: Arc<crate::conns::Registry>,
+    /// Requests without a key in flight per client address.
+    pub(crate) per_client: crate::ops::PerClient,
+    /// Why the database is read-only, when it is (writes answer 405 saying so).
+    read_only: Option<String>,
+    /// The database file.
+    db_path: std::path::PathBuf,
+    /// Set by the first error that shows the database file is damaged; `/readyz` answers 503 with it.
+    corrupt: Mutex<Option<String>>,
 }
 
 /// Bytes a cached response holds (its body, key and bookkeeping).
 fn response_weight(key: &str, c: &Cached) -> u64 {
-    (key.len() + c.body.len() + c.filename.as_ref().map_or(0, String::len) + 96) as u64
+    let basis = c.basis.as_ref().map_or(0, |b| b.batches.len() + 16);
+    (key.len() + c.body.len() + c.filename.as_ref().map_or(0, String::len) + basis + 96) as u64
 }
 
 /// Bytes the points of a series hold (the rows and their text).
 fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
     let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let text: usize = pts
+        .points
         .iter()
         .map(|p| {
             p.indicator.len()
@@ -119,8 +163,13 @@ fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
                 + opt(&p.note)
         })
         .sum();
-    (key.0.len() + key.1.len() + key.2.len() + pts.len() * std::mem::size_of::<oversight_store::PointRow>() + text + 96)
-        as u64
+    (key.0.len()
+        + key.1.len()
+        + key.2.len()
+        + pts.points.len() * std::mem::size_of::<oversight_store::PointRow>()
+        + pts.basis.batches.len()
+        + text
+        + 96) as u64
 }
 
 /// A byte-weighed cache: `weight` gives an entry's bytes (at most u32::MAX each).
@@ -138,8 +187,71 @@ where
 /// (indicator, jurisdiction, grain).
 type PointsKey = (String, String, String);
 
-/// The points of one (indicator, jurisdiction, grain), in period order.
-pub(crate) type SeriesPoints = Arc<Vec<oversight_store::PointRow>>;
+/// The points of one (indicator, jurisdiction, grain), in period order, and the indicator run they are
+/// as of (read in one snapshot).
+pub(crate) type SeriesPoints = Arc<SeriesData>;
+
+pub(crate) struct SeriesData {
+    pub(crate) basis: Basis,
+    pub(crate) points: Vec<oversight_store::PointRow>,
+}
+
+/// Which import batches the indicators in a response include: the last indicator run and the batches it
+/// read. Sent as `X-Oversight-Indicator-Run` and `X-Oversight-Indicator-Batches`, so a response read while
+/// a batch has landed but its indicators are still being computed says so (see `/v1/datasets`'
+/// `batches_in_indicators`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Basis {
+    pub(crate) run: Option<i64>,
+    /// The batch ids, as ranges: `1-7,9`.
+    pub(crate) batches: Arc<str>,
+}
+
+impl Basis {
+    pub(crate) fn read(s: &Store) -> Result<Self, oversight_store::StoreError> {
+        let run = s.last_metric_run()?;
+        Ok(Self {
+            run: run.as_ref().map(|r| r.id),
+            batches: run.map(|r| ranges(&r.batches)).unwrap_or_default().into(),
+        })
+    }
+
+    pub(crate) fn headers(&self, h: &mut HeaderMap) {
+        use axum::http::HeaderValue;
+        let run = self.run.map_or_else(|| "none".to_owned(), |r| r.to_string());
+        if let Ok(v) = HeaderValue::from_str(&run) {
+            h.insert("x-oversight-indicator-run", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&self.batches) {
+            h.insert("x-oversight-indicator-batches", v);
+        }
+    }
+}
+
+/// Sorted ids as ranges: `[1,2,3,5]` → `1-3,5`.
+pub(crate) fn ranges(ids: &[i64]) -> String {
+    let mut v = ids.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if j > i {
+            out.push_str(&format!("{}-{}", v[i], v[j]));
+        } else {
+            out.push_str(&v[i].to_string());
+        }
+        i = j + 1;
+    }
+    out
+}
 
 /// A rendered response body and its content type.
 #[derive(Clone)]
@@ -147,6 +259,7 @@ pub(crate) struct Cached {
     pub(crate) body: bytes::Bytes,
     pub(crate) content_type: &'static str,
     pub(crate) filename: Option<String>,
+    pub(crate) basis: Option<Basis>,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -172,6 +285,9 @@ impl AppState {
             checked.push(crate::schedule::Schedule::new(s)?);
         }
         let cache_bytes = cfg.cache_bytes;
+        crate::conns::check_limits(cfg.max_connections)?;
+        let read_only = store.read_only().map(str::to_owned);
+        let db_path = store.path().to_owned();
         Ok(Self(Arc::new(Inner {
             writer: Mutex::new(store),
             readers: Mutex::new(Vec::new()),
@@ -183,6 +299,11 @@ impl AppState {
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
+            conns: Arc::new(crate::conns::Registry::default()),
+            per_client: crate::ops::PerClient::default(),
+            read_only,
+            db_path,
+            corrupt: Mutex::new(None),
         })))
     }
 
@@ -196,13 +317,52 @@ impl AppState {
         f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
         let inner = self.0.clone();
-        tokio::task::spawn_blocking(move || {
+        let out = tokio::task::spawn_blocking(move || {
             let store = inner.take_reader()?;
             let out = f(&store);
             inner.readers.lock().unwrap_or_else(PoisonError::into_inner).push(store);
             out
         })
-        .await?
+        .await?;
+        self.note(out)
+    }
+
+    /// Remembers an error that shows the database file is damaged (readiness fails from then on) and logs
+    /// it once with the file's name.
+    pub(crate) fn note<T>(&self, out: ApiResult<T>) -> ApiResult<T> {
+        if let Err(e) = &out
+            && e.code == ErrorCode::DatabaseCorrupt
+        {
+            let mut c = self.0.corrupt.lock().unwrap_or_else(PoisonError::into_inner);
+            if c.is_none() {
+                tracing::error!("the database file {} is damaged: {}", self.0.db_path.display(), e.message);
+                *c = Some(e.message.clone());
+            }
+        }
+        out
+    }
+
+    /// The damage found in the database file, if any.
+    pub(crate) fn corruption(&self) -> Option<String> {
+        self.0.corrupt.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Refuses a write when the database is read-only (405, naming why).
+    pub(crate) fn writable(&self) -> ApiResult<()> {
+        match &self.0.read_only {
+            None => Ok(()),
+            Some(why) => Err(ApiError::new(
+                ErrorCode::ReadOnly,
+                format!(
+                    "the server's database {} is read-only ({why}): it serves reads, and refuses writes",
+                    self.0.db_path.display()
+                ),
+            )),
+        }
+    }
+
+    pub(crate) fn read_only(&self) -> Option<&str> {
+        self.0.read_only.as_deref()
     }
 
     /// Runs `f` on the writer connection on the blocking pool: one write at a time.
@@ -210,15 +370,22 @@ impl AppState {
         &self,
         f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
+        self.writable()?;
         let inner = self.0.clone();
-        tokio::task::spawn_blocking(move || {
+        let out = tokio::task::spawn_blocking(move || {
             let store = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let out = f(&store);
             // Whatever the write did (even in part), cached reads made before it are stale.
             inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             out
         })
-        .await?
+        .await?;
+        self.note(out)
+    }
+
+    /// Returns once no write is running (shutdown waits for an import to commit or roll back).
+    pub(crate) fn wait_for_writer(&self) {
+        drop(self.0.writer.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     /// A reader connection to hand to a long-running blocking task (an extract stream).
@@ -292,6 +459,11 @@ impl AppState {
     ) {
         let (name, method, endpoint, params) =
             (caller.name.clone(), method.to_owned(), endpoint.to_owned(), parameters.to_string());
+        if self.read_only().is_some() {
+            // The audit table cannot be written: the entry goes to the log instead.
+            tracing::info!(target: "audit", key = %name, %method, %endpoint, parameters = %params, status, ?rows, "audit");
+            return;
+        }
         let res = self
             .read(move |s| {
                 s.audit(&NewAuditEntry {
@@ -345,7 +517,12 @@ impl AppState {
         let k2 = key.clone();
         let pts: SeriesPoints = Arc::new(
             self.read(move |s| {
-                Ok(s.points(&k2.0, &k2.1, &k2.2, None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?)
+                Ok(s.snapshot(|s| {
+                    Ok(SeriesData {
+                        basis: Basis::read(s)?,
+                        points: s.points(&k2.0, &k2.1, &k2.2, None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?,
+                    })
+                })?)
             })
             .await?,
         );

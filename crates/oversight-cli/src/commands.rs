@@ -15,6 +15,7 @@ const EXIT_REFUSED: u8 = 2;
 const EXIT_LOCKED: u8 = 3;
 /// The import landed, but more of its rows were rejected than `[import] max_reject_share` allows.
 const EXIT_TOO_MANY_REJECTS: u8 = 4;
+const EXIT_STORAGE: u8 = 5;
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     init_logging();
@@ -51,6 +52,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match code {
         ErrorCode::Internal => EXIT_INTERNAL,
         ErrorCode::Unavailable => EXIT_LOCKED,
+        ErrorCode::InsufficientStorage | ErrorCode::DatabaseCorrupt => EXIT_STORAGE,
         _ => EXIT_REFUSED,
     }
 }
@@ -73,6 +75,15 @@ pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
 pub(crate) fn open(db: &Path) -> Result<Store> {
     let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
     Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, ..Default::default() })?)
+}
+
+/// The store for a command that writes: a read-only database is refused up front, saying why.
+pub(crate) fn open_writable(db: &Path) -> Result<Store> {
+    let store = open(db)?;
+    if let Some(why) = store.read_only() {
+        return refuse(format!("the database {} is read-only ({why}): this command writes to it", db.display()));
+    }
+    Ok(store)
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -146,7 +157,7 @@ fn import(db: &Path, cfg: &oversight_import::ImportConfig, args: ImportArgs) -> 
     } else {
         vec![args.files.iter().map(InputFile::new).collect()]
     };
-    let store = open(db)?;
+    let store = open_writable(db)?;
     let mut worst = 0u8;
     let mut imported = 0;
     let mut skipped = 0;
@@ -509,7 +520,7 @@ fn compute(
     req: &oversight_metrics::ComputeRequest,
     json: bool,
 ) -> Result<ExitCode> {
-    let store = open(db)?;
+    let store = open_writable(db)?;
     let t = std::time::Instant::now();
     let report = oversight_metrics::compute(&store, cfg, req)?;
     if json {

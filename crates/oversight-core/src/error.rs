@@ -31,6 +31,16 @@ pub enum ErrorCode {
     Unprocessable,
     /// The database is held by another process or the server is shutting down.
     Unavailable,
+    /// The database file is damaged (a block fails its checksum): nothing can be trusted until it is restored.
+    DatabaseCorrupt,
+    /// The database is open read-only: writes are refused.
+    ReadOnly,
+    /// The disk holding the database or the upload spool is full.
+    InsufficientStorage,
+    /// One client has too many requests in flight.
+    TooManyRequests,
+    /// The client sent its request too slowly.
+    RequestTimeout,
     /// A bug or an unexpected failure; details go to the log only.
     Internal,
 }
@@ -48,6 +58,11 @@ impl ErrorCode {
             Self::FileRefused => "file_refused",
             Self::Unprocessable => "unprocessable",
             Self::Unavailable => "unavailable",
+            Self::DatabaseCorrupt => "database_corrupt",
+            Self::ReadOnly => "read_only",
+            Self::InsufficientStorage => "insufficient_storage",
+            Self::TooManyRequests => "too_many_requests",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal => "internal",
         }
     }

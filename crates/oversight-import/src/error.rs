@@ -55,6 +55,14 @@ impl ImportError {
 
     /// Whether the user's input (file, profile or arguments) is at fault rather than the program.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self.code(), ErrorCode::Internal | ErrorCode::Unavailable)
+        !matches!(
+            self.code(),
+            ErrorCode::Internal | ErrorCode::Unavailable | ErrorCode::InsufficientStorage | ErrorCode::DatabaseCorrupt
+        )
+    }
+
+    /// Whether the message is fit for the batch record and the user (everything but internal errors).
+    pub fn is_explained(&self) -> bool {
+        self.code() != ErrorCode::Internal
     }
 }

@@ -215,7 +215,7 @@ pub fn import(
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             let status = if e.is_refusal() { BatchStatus::Refused } else { BatchStatus::Failed };
-            let message = if e.is_refusal() { e.to_string() } else { "internal error (see the log)".to_owned() };
+            let message = if e.is_explained() { e.to_string() } else { "internal error (see the log)".to_owned() };
             if batch.sha256.is_empty() {
                 // Refused before it was read whole: hash it now so the attempt is on record by its identity.
                 for (k, (_, f)) in roles.iter().enumerate() {

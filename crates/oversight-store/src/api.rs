@@ -58,6 +58,9 @@ pub struct DatasetSummary {
     pub rows_read: i64,
     pub rows_rejected: i64,
     pub last_import: Option<NaiveDateTime>,
+    /// Of `batches`, how many the indicators include (those the last indicator run read); the rest landed
+    /// after it and are not in any indicator yet.
+    pub batches_in_indicators: i64,
 }
 
 /// Columns an extract gives as a keyed hash of a source record id instead of the id (which joins back to
@@ -257,6 +260,14 @@ impl Store {
 
     /// Every dataset's records (rows and date coverage) and committed imports.
     pub fn dataset_summaries(&self) -> Result<Vec<DatasetSummary>> {
+        let included: std::collections::HashSet<i64> =
+            self.last_metric_run()?.map(|r| r.batches.into_iter().collect()).unwrap_or_default();
+        let mut in_indicators: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        for b in self.committed_batches()? {
+            if included.contains(&b.id) {
+                *in_indicators.entry(b.dataset.clone()).or_default() += 1;
+            }
+        }
         let mut imports = std::collections::HashMap::new();
         let mut st = self.conn.prepare_cached(queries::DATASET_IMPORTS)?;
         let rows = st.query_map([], |r| {
@@ -292,6 +303,7 @@ impl Store {
                 rows_read: read.unwrap_or(0),
                 rows_rejected: rejected.unwrap_or(0),
                 last_import: last,
+                batches_in_indicators: in_indicators.get(dataset.as_str()).copied().unwrap_or(0),
             });
         }
         Ok(out)

@@ -22,9 +22,69 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     #[error("database error: {0}")]
-    Duckdb(#[from] duckdb::Error),
+    Duckdb(duckdb::Error),
+    /// A block of the file fails its checksum (or another sign of a damaged file).
+    #[error("the database file is damaged ({0}); restore it from a backup")]
+    Corrupt(String),
+    /// A write failed for want of space.
+    #[error("the disk is full: {0}; nothing of this write was kept: free space and try again")]
+    DiskFull(String),
+    /// A write on a database opened read-only.
+    #[error("the database is open read-only, so it cannot be changed ({0})")]
+    ReadOnly(String),
     #[error("io error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<duckdb::Error> for StoreError {
+    /// DuckDB's errors that mean the same to every caller get their own variant (and error code).
+    fn from(e: duckdb::Error) -> Self {
+        let m = e.to_string();
+        let lower = m.to_ascii_lowercase();
+        if lower.contains("corrupt database file") || (lower.contains("checksum") && lower.contains("does not match")) {
+            Self::Corrupt(m)
+        } else if lower.contains("no space left on device") || lower.contains("disk full") {
+            Self::DiskFull(short_io(&m))
+        } else if lower.contains("read-only mode") {
+            Self::ReadOnly(m)
+        } else {
+            Self::Duckdb(e)
+        }
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull { Self::DiskFull(e.to_string()) } else { Self::Io(e) }
+    }
+}
+
+/// DuckDB's message about a failed write, short: `could not write /db/x.duckdb.wal (No space left on device)`.
+fn short_io(m: &str) -> String {
+    let first = m.lines().next().unwrap_or(m);
+    if let Some(i) = first.find("file \"")
+        && let Some(j) = first[i + 6..].find('"')
+    {
+        let path = &first[i + 6..i + 6 + j];
+        let why = first[i + 6 + j + 1..].trim_start_matches([':', ' ']);
+        let why = if why.is_empty() { "No space left on device" } else { why };
+        return format!("could not write {path} ({why})");
+    }
+    first.rsplit(": ").next().unwrap_or(first).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_full_disk_is_one_short_sentence() {
+        assert_eq!(
+            super::short_io(
+                "TransactionContext Error: Failed to commit: Could not write file \"/d/db.duckdb.wal\": No space left on device"
+            ),
+            "could not write /d/db.duckdb.wal (No space left on device)"
+        );
+        assert_eq!(super::short_io("IO Error: No space left on device"), "No space left on device");
+    }
 }
 
 impl StoreError {
@@ -33,6 +93,9 @@ impl StoreError {
             Self::Locked { .. } => ErrorCode::Unavailable,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::Invalid(_) => ErrorCode::InvalidParameter,
+            Self::Corrupt(_) => ErrorCode::DatabaseCorrupt,
+            Self::DiskFull(_) => ErrorCode::InsufficientStorage,
+            Self::ReadOnly(_) => ErrorCode::ReadOnly,
             Self::Open { .. } | Self::Migration { .. } | Self::TooNew { .. } | Self::Duckdb(_) | Self::Io(_) => {
                 ErrorCode::Internal
             }
@@ -47,6 +110,8 @@ impl StoreError {
                 .and_then(|i| message[i..].find(')').map(|j| format!(" {}", &message[i..i + j + 1])))
                 .unwrap_or_default();
             Self::Locked { path, holder }
+        } else if matches!(Self::from(e), Self::Corrupt(_)) {
+            Self::Corrupt(format!("{}: {message}", path.display()))
         } else {
             Self::Open { path, message }
         }

@@ -331,7 +331,10 @@ impl<'s> Ingest<'s> {
         if self.open {
             self.appenders.clear();
             self.rejects = None;
-            if let Err(e) = self.store.conn.execute_batch("ROLLBACK") {
+            // A failed COMMIT has rolled back already (DuckDB says there is no transaction left).
+            if let Err(e) = self.store.conn.execute_batch("ROLLBACK")
+                && !e.to_string().contains("no transaction is active")
+            {
                 tracing::warn!(error = %e, "rollback failed");
             }
             self.open = false;

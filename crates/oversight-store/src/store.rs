@@ -20,6 +20,8 @@ pub struct StoreOptions {
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// Why the file was opened read-only, when it was.
+    read_only: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -34,16 +36,20 @@ impl Store {
         Self::open_with(path, &StoreOptions::default())
     }
 
+    /// A file that may not be written (its mode has no write bit, the process may not open it for writing,
+    /// or its directory takes no new files, where DuckDB keeps the write-ahead log) is opened read-only:
+    /// reads work, writes fail with [`StoreError::ReadOnly`], and [`Store::read_only`] says why.
     pub fn open_with(path: impl AsRef<Path>, opts: &StoreOptions) -> Result<Self> {
         let path = path.as_ref().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
             std::fs::create_dir_all(parent)?;
         }
+        let read_only = if opts.read_only { Some("opened read-only on request".to_owned()) } else { unwritable(&path) };
         let open = || -> duckdb::Result<Connection> {
             // Extensions are compiled in or absent: never try to download one (there may be no network).
             let mut config =
                 Config::default().enable_autoload_extension(false)?.with("autoinstall_known_extensions", "false")?;
-            if opts.read_only {
+            if read_only.is_some() {
                 config = config.access_mode(AccessMode::ReadOnly)?;
             }
             if let Some(m) = &opts.memory_limit {
@@ -55,21 +61,43 @@ impl Store {
             Connection::open_with_flags(&path, config)
         };
         let conn = open().map_err(|e| StoreError::from_open(path.clone(), e))?;
-        if !opts.read_only {
-            migrate::migrate(&conn, &path)?;
+        match &read_only {
+            None => migrate::migrate(&conn, &path)?,
+            Some(why) if !opts.read_only => {
+                let found: i64 = conn
+                    .query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))
+                    .unwrap_or(0);
+                let known = i64::from(migrate::MIGRATIONS.last().map(|m| m.0).unwrap_or(0));
+                if found != known {
+                    return Err(StoreError::Open {
+                        path,
+                        message: format!(
+                            "{why}, and it is at schema version {found} where this build needs {known}: open it \
+                             writable once so it can be migrated"
+                        ),
+                    });
+                }
+                tracing::warn!("the database {} is read-only ({why}): reads only", path.display());
+            }
+            Some(_) => {}
         }
         // Rows carry their own order (source lines, ORDER BY in every query that needs one), so DuckDB may
         // insert and scan in parallel without keeping insertion order.
         conn.execute_batch("SET preserve_insertion_order = false")?;
         crate::stream::register(&conn)?;
-        Ok(Self { conn, path })
+        Ok(Self { conn, path, read_only })
+    }
+
+    /// Why the database is open read-only, or None when it may be written.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
     }
 
     /// A second handle on the same database, for another thread.
     pub fn try_clone(&self) -> Result<Self> {
         let conn = self.conn.try_clone()?;
         crate::stream::register(&conn)?;
-        Ok(Self { conn, path: self.path.clone() })
+        Ok(Self { conn, path: self.path.clone(), read_only: self.read_only.clone() })
     }
 
     pub fn path(&self) -> &Path {
@@ -79,6 +107,49 @@ impl Store {
     /// The schema version the file is at.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one read transaction: everything it reads comes from the same committed state (a write
+    /// committing meanwhile is not seen half).
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let out = f(self);
+        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let closed = self.conn.execute_batch(end);
+        let out = out?;
+        closed?;
+        Ok(out)
+    }
+
+    /// Reads a row of every table (a block of each of its columns): what `/readyz` asks, so a damaged or
+    /// unreadable file shows there and not only in the request that happens to read the bad block.
+    pub fn probe(&self) -> Result<()> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' \
+             ORDER BY table_name",
+        )?;
+        let tables: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<duckdb::Result<_>>()?;
+        for t in tables {
+            let sql = format!("SELECT count(*) FROM (SELECT * FROM \"{}\" LIMIT 1)", t.replace('"', "\"\""));
+            self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0))?;
+        }
+        Ok(())
+    }
+
+    /// Reads every block of every table (each row hashed whole, so no column is skipped): a damaged block
+    /// anywhere is [`StoreError::Corrupt`]. The server runs it once in the background at start-up.
+    pub fn scrub(&self) -> Result<()> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' \
+             ORDER BY table_name",
+        )?;
+        let tables: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<duckdb::Result<_>>()?;
+        for t in tables {
+            let q = t.replace('"', "\"\"");
+            let sql = format!("SELECT bit_xor(hash(\"{q}\")) FROM \"{q}\"");
+            self.conn.query_row(&sql, [], |r| r.get::<_, Option<u64>>(0))?;
+        }
+        Ok(())
     }
 
     /// The per-database key for hashing officer identifiers.
@@ -96,6 +167,54 @@ impl Store {
         let sql = format!("SELECT count(*) FROM {}", table.name());
         Ok(self.conn.query_row(&sql, [], |r| r.get(0))?)
     }
+}
+
+/// Why an existing database file may not be written, if it may not.
+fn unwritable(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o222 == 0 {
+            return Some(format!("the file's mode is {:04o}", mode & 0o7777));
+        }
+    }
+    #[cfg(not(unix))]
+    if meta.permissions().readonly() {
+        return Some("the file is marked read-only".into());
+    }
+    if let Err(e) = std::fs::OpenOptions::new().write(true).open(path)
+        && e.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        return Some(format!("this user may not write it ({e})"));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let wal = PathBuf::from(format!("{}.wal", path.display()));
+    if !wal.exists() {
+        // DuckDB creates the write-ahead log beside the file: the directory must take new files.
+        let probe = dir.join(format!(".oversight-write-check-{}", std::process::id()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) => {
+                return Some(format!("its directory {} takes no new files ({e})", dir.display()));
+            }
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    if let Ok(m) = std::fs::metadata(dir)
+                        && m.permissions().mode() & 0o222 == 0
+                    {
+                        let mode = m.permissions().mode() & 0o7777;
+                        return Some(format!("its directory {} has mode {mode:04o}", dir.display()));
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    None
 }
 
 impl Store {
