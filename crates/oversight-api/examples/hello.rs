@@ -9,7 +9,15 @@ fn main() {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
         println!("listening on http://{}", listener.local_addr().expect("addr"));
-        let app = Router::new().route("/", get(|| async { "Hello, World!" }));
+        // `/bytes/N`: N bytes of JSON-like text, the ceiling for a response as large as a real one.
+        let blob = bytes::Bytes::from(vec![b'x'; 1 << 20]);
+        let app = Router::new().route("/", get(|| async { "Hello, World!" })).route(
+            "/bytes/{n}",
+            get(move |axum::extract::Path(n): axum::extract::Path<usize>| {
+                let body = blob.slice(..n.min(blob.len()));
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
         axum::serve(listener, app).await.expect("serve");
     });
 }

@@ -360,7 +360,9 @@ pub(crate) async fn run(
                 }
             }
         };
-        let _ = tcp.set_nodelay(true);
+        if std::env::var_os("OVS_NODELAY").is_some() {
+            let _ = tcp.set_nodelay(true);
+        }
         let (id, conn) = registry.add();
         let (registry2, router, stop) = (registry.clone(), router.clone(), stop.clone());
         tasks.spawn(async move {

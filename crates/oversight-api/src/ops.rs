@@ -52,7 +52,7 @@ impl Histogram {
 #[derive(Default)]
 pub(crate) struct Stats {
     /// Route template → per-method counts by status and latency.
-    routes: Mutex<HashMap<String, [MethodStats; METHODS.len()]>>,
+    routes: Mutex<rustc_hash::FxHashMap<String, [MethodStats; METHODS.len()]>>,
     /// "import" / "compute" → duration.
     jobs: Mutex<BTreeMap<&'static str, Histogram>>,
     /// Connections the server closed, by [`CloseReason`].

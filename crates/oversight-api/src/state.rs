@@ -48,6 +48,9 @@ pub struct ApiConfig {
     /// limit reads the client from the last address of `X-Forwarded-For` (the one the proxy added).
     /// Leave it off when clients reach the server directly (they could write the header themselves).
     pub trust_forwarded_for: bool,
+    /// The most memory DuckDB may use in the server (its buffer pool; larger work spills to disk), in
+    /// DuckDB's notation: `"1GB"`, `"512MB"`. Without it DuckDB takes up to 80% of the machine's memory.
+    pub database_memory: String,
     /// `/metrics` needs a key (any role) when true.
     pub metrics_need_key: bool,
     /// The `[import]` settings (read from their own section, not `[api]`).
@@ -72,6 +75,7 @@ impl Default for ApiConfig {
             shutdown_grace_secs: 30,
             public_concurrency_per_client: 16,
             trust_forwarded_for: false,
+            database_memory: "1GB".into(),
             metrics_need_key: false,
             import: oversight_import::ImportConfig::default(),
         }
@@ -136,13 +140,16 @@ pub(crate) struct Inner {
     read_only: Option<String>,
     /// The database file.
     db_path: std::path::PathBuf,
+    /// Uncached renderings in progress at most (each may hold a response of megabytes while it is built):
+    /// what bounds the memory of many concurrent uncached reads, whatever the number of connections.
+    pub(crate) renders: tokio::sync::Semaphore,
     /// Set by the first error that shows the database file is damaged; `/readyz` answers 503 with it.
     corrupt: Mutex<Option<String>>,
 }
 
 /// Bytes a cached response holds (its body, key and bookkeeping).
 fn response_weight(key: &str, c: &Cached) -> u64 {
-    let basis = c.basis.as_ref().map_or(0, |b| b.batches.len() + 16);
+    let basis = c.basis.as_ref().map_or(0, Basis::weight);
     (key.len() + c.body.len() + c.filename.as_ref().map_or(0, String::len) + basis + 96) as u64
 }
 
@@ -167,7 +174,7 @@ fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
         + key.1.len()
         + key.2.len()
         + pts.points.len() * std::mem::size_of::<oversight_store::PointRow>()
-        + pts.basis.batches.len()
+        + pts.basis.weight()
         + text
         + 96) as u64
 }
@@ -200,31 +207,34 @@ pub(crate) struct SeriesData {
 /// read. Sent as `X-Oversight-Indicator-Run` and `X-Oversight-Indicator-Batches`, so a response read while
 /// a batch has landed but its indicators are still being computed says so (see `/v1/datasets`'
 /// `batches_in_indicators`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Basis {
-    pub(crate) run: Option<i64>,
+    /// The run's id, or `none`.
+    run: axum::http::HeaderValue,
     /// The batch ids, as ranges: `1-7,9`.
-    pub(crate) batches: Arc<str>,
+    batches: axum::http::HeaderValue,
 }
 
 impl Basis {
     pub(crate) fn read(s: &Store) -> Result<Self, oversight_store::StoreError> {
+        use axum::http::HeaderValue;
         let run = s.last_metric_run()?;
+        let id = run.as_ref().map_or_else(|| "none".to_owned(), |r| r.id.to_string());
+        let batches = run.map(|r| ranges(&r.batches)).unwrap_or_default();
+        // Digits, commas and dashes: always a valid header value.
         Ok(Self {
-            run: run.as_ref().map(|r| r.id),
-            batches: run.map(|r| ranges(&r.batches)).unwrap_or_default().into(),
+            run: HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("none")),
+            batches: HeaderValue::from_str(&batches).unwrap_or(HeaderValue::from_static("")),
         })
     }
 
     pub(crate) fn headers(&self, h: &mut HeaderMap) {
-        use axum::http::HeaderValue;
-        let run = self.run.map_or_else(|| "none".to_owned(), |r| r.to_string());
-        if let Ok(v) = HeaderValue::from_str(&run) {
-            h.insert("x-oversight-indicator-run", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&self.batches) {
-            h.insert("x-oversight-indicator-batches", v);
-        }
+        h.insert("x-oversight-indicator-run", self.run.clone());
+        h.insert("x-oversight-indicator-batches", self.batches.clone());
+    }
+
+    fn weight(&self) -> usize {
+        self.run.len() + self.batches.len() + 64
     }
 }
 
@@ -304,6 +314,7 @@ impl AppState {
             read_only,
             db_path,
             corrupt: Mutex::new(None),
+            renders: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(4, |n| n.get() * 2)),
         })))
     }
 

@@ -68,7 +68,15 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
 
 pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Result<ExitCode> {
     let addr = bind.or_else(|| settings.api.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-    let store = open(db)?;
+    let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
+    let store = oversight_store::Store::open_with(
+        db,
+        &oversight_store::StoreOptions {
+            threads,
+            memory_limit: Some(settings.api.database_memory.clone()),
+            ..Default::default()
+        },
+    )?;
     let state = match AppState::new(
         store,
         oversight_api::ApiConfig { import: settings.import.clone(), ..settings.api.clone() },
@@ -79,7 +87,15 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
         Ok(s) => s,
         Err(e) => return refuse(format!("configuration: {e}")),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    // DuckDB reads, writes and file I/O run on the blocking pool: a few threads per core keep every core
+    // busy, and bound what the pool's threads (each with its own allocator caches and, for reads, a DuckDB
+    // connection) hold under any number of concurrent requests.
+    let blocking = std::thread::available_parallelism().map_or(4, |n| n.get() * 4).max(8);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(blocking)
+        .build()
+        .context("starting the runtime")?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
