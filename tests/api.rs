@@ -659,13 +659,13 @@ fn a_thousand_distinct_weekly_series_requests_leave_memory_within_the_cache_boun
             trail.push(rss(srv.child.id()) >> 20);
         }
     }
-    eprintln!("RSS every 100 requests (MiB): {trail:?}");
+    eprintln!("RSS after the first request {} MiB; every 100 requests (MiB): {trail:?}", before >> 20);
     let after = rss(srv.child.id());
-    // Unbounded, the cache alone would hold about a gigabyte. Bounded, RSS plateaus: the rest is the
-    // allocator's slack around the megabyte-sized renderings (issue 13 asks for + 64 MiB; measured about
-    // + 50 to + 100 MiB here, not growing with the number of requests).
+    // Unbounded, the cache alone would hold about a gigabyte. Bounded (and with the server giving freed pages
+    // back at once), RSS ends within the cache bound plus 64 MiB of where it started (issue 13); measured
+    // here: + 17 to + 22 MiB at the end, + 70 MiB at the highest sample while the cache fills.
     assert!(
-        after < before + CACHE + (128 << 20),
+        after < before + CACHE + (64 << 20),
         "RSS grew from {} MiB to {} MiB (cache bound {} MiB)",
         before >> 20,
         after >> 20,

@@ -67,6 +67,10 @@ struct MethodStats {
     latency: Histogram,
 }
 
+/// A copy of one method's counters, taken to write `/metrics` outside the lock: (method index, counts by
+/// status, latency).
+type MethodSnapshot = (usize, Vec<(u16, u64)>, Histogram);
+
 /// The method labels; the last is every other method.
 const METHODS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"];
 
@@ -251,7 +255,7 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
     let mut out = String::new();
     let routes = {
         let r = stats.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut v: Vec<(String, Vec<(usize, Vec<(u16, u64)>, Histogram)>)> = r
+        let mut v: Vec<(String, Vec<MethodSnapshot>)> = r
             .iter()
             .map(|(route, per)| {
                 let ms = per

@@ -67,6 +67,7 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
 }
 
 pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Result<ExitCode> {
+    crate::return_freed_memory_promptly();
     let addr = bind.or_else(|| settings.api.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
     let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
     let store = oversight_store::Store::open_with(

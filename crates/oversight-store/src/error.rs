@@ -73,20 +73,6 @@ fn short_io(m: &str) -> String {
     first.rsplit(": ").next().unwrap_or(first).trim().to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_full_disk_is_one_short_sentence() {
-        assert_eq!(
-            super::short_io(
-                "TransactionContext Error: Failed to commit: Could not write file \"/d/db.duckdb.wal\": No space left on device"
-            ),
-            "could not write /d/db.duckdb.wal (No space left on device)"
-        );
-        assert_eq!(super::short_io("IO Error: No space left on device"), "No space left on device");
-    }
-}
-
 impl StoreError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -115,5 +101,19 @@ impl StoreError {
         } else {
             Self::Open { path, message }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_full_disk_is_one_short_sentence() {
+        assert_eq!(
+            super::short_io(
+                "TransactionContext Error: Failed to commit: Could not write file \"/d/db.duckdb.wal\": No space left on device"
+            ),
+            "could not write /d/db.duckdb.wal (No space left on device)"
+        );
+        assert_eq!(super::short_io("IO Error: No space left on device"), "No space left on device");
     }
 }
