@@ -55,7 +55,7 @@ PY
     if [ "$code" = 201 ]; then ok=$((ok + 1)); else failed=$((failed + 1)); echo "upload $i: $code $(cat "$OUT/upload-$i.json")" >> "$OUT/upload-errors.txt"; fi
     echo "$ok $failed" > "$OUT/uploads"
     rm -f "$f"
-    sleep "$EVERY"
+    for _ in $(seq 1 "$EVERY"); do [ -f "$OUT/running" ] && sleep 1; done
   done
 ) &
 # RSS every 10 s.

@@ -269,23 +269,35 @@ pub(crate) fn descriptor_limit() -> Option<u64> {
     if soft == "unlimited" { Some(u64::MAX) } else { soft.parse().ok() }
 }
 
-/// Checks `max_connections` against the descriptor limit: the message says what to change.
-pub(crate) fn check_limits(max_connections: u64) -> Result<(), String> {
-    if max_connections == 0 {
+/// The connection limit to use: `max_connections` as set, checked against the descriptor limit (an error
+/// saying what to change when it does not fit); unset, 512, or fewer where the descriptor limit is lower.
+pub(crate) fn connection_limit(max_connections: Option<u64>) -> Result<u64, String> {
+    let limit = descriptor_limit();
+    let Some(n) = max_connections else {
+        let fit = limit.map_or(DEFAULT_MAX_CONNECTIONS, |l| l.saturating_sub(RESERVED_DESCRIPTORS));
+        if fit < 1 {
+            return Err(format!("this process may open only {} file descriptors (`ulimit -n`)", limit.unwrap_or(0)));
+        }
+        return Ok(DEFAULT_MAX_CONNECTIONS.min(fit));
+    };
+    if n == 0 {
         return Err("[api] max_connections must be at least 1".into());
     }
-    if let Some(limit) = descriptor_limit()
-        && max_connections.saturating_add(RESERVED_DESCRIPTORS) > limit
+    if let Some(limit) = limit
+        && n.saturating_add(RESERVED_DESCRIPTORS) > limit
     {
         return Err(format!(
-            "[api] max_connections = {max_connections} needs {} file descriptors ({RESERVED_DESCRIPTORS} kept for \
-             the database, uploads and extracts), but this process may open {limit} (`ulimit -n`): lower \
-             max_connections or raise the limit",
-            max_connections + RESERVED_DESCRIPTORS
+            "[api] max_connections = {n} needs {} file descriptors ({RESERVED_DESCRIPTORS} kept for the database, \
+             uploads and extracts), but this process may open {limit} (`ulimit -n`): lower max_connections or \
+             raise the limit",
+            n + RESERVED_DESCRIPTORS
         ));
     }
-    Ok(())
+    Ok(n)
 }
+
+/// Open connections at most when `[api] max_connections` is not set (and the descriptor limit allows).
+pub(crate) const DEFAULT_MAX_CONNECTIONS: u64 = 512;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains (see the module docs).
 pub(crate) async fn run(
@@ -295,9 +307,12 @@ pub(crate) async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cfg = state.cfg().clone();
-    check_limits(cfg.max_connections).map_err(std::io::Error::other)?;
+    let max_connections = connection_limit(cfg.max_connections).map_err(std::io::Error::other)?;
+    if cfg.max_connections.is_none() && max_connections < DEFAULT_MAX_CONNECTIONS {
+        tracing::warn!("at most {max_connections} connections: `ulimit -n` leaves no room for more");
+    }
     let registry = state.0.conns.clone();
-    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections as usize));
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
     let stop = CancellationToken::new();
     let tasks = tokio_util::task::TaskTracker::new();
 

@@ -36,9 +36,10 @@ pub struct ApiConfig {
     pub body_timeout_secs: u64,
     /// The slowest average rate an upload may keep (bytes per second, measured after `body_timeout_secs`).
     pub min_upload_bytes_per_sec: u64,
-    /// Open connections at most (checked against the process's descriptor limit at start-up); past it the
-    /// connection that has waited longest without a request is closed, or accepting waits.
-    pub max_connections: u64,
+    /// Open connections at most (checked against the process's descriptor limit at start-up: a value that
+    /// does not fit is refused; unset, 512 or what the limit leaves room for); past it the connection that
+    /// has waited longest without a request is closed, or accepting waits.
+    pub max_connections: Option<u64>,
     /// After SIGTERM, requests in flight get this long to finish before their connections are closed.
     pub shutdown_grace_secs: u64,
     /// Requests without a key that one client address (an IPv6 /64) may have in flight at once; past it
@@ -71,7 +72,7 @@ impl Default for ApiConfig {
             idle_timeout_secs: 60,
             body_timeout_secs: 30,
             min_upload_bytes_per_sec: 1024,
-            max_connections: 512,
+            max_connections: None,
             shutdown_grace_secs: 30,
             public_concurrency_per_client: 16,
             trust_forwarded_for: false,
@@ -295,7 +296,7 @@ impl AppState {
             checked.push(crate::schedule::Schedule::new(s)?);
         }
         let cache_bytes = cfg.cache_bytes;
-        crate::conns::check_limits(cfg.max_connections)?;
+        crate::conns::connection_limit(cfg.max_connections)?;
         let read_only = store.read_only().map(str::to_owned);
         let db_path = store.path().to_owned();
         Ok(Self(Arc::new(Inner {
