@@ -40,6 +40,14 @@ fn closed(mut c: &TcpStream) -> bool {
     }
 }
 
+/// `oversight serve` with `[api]` settings given as OVERSIGHT__API__* variables.
+fn serve_with(s: &Scratch, api: &[(&str, &str)]) -> Server {
+    let vars: Vec<(String, String)> =
+        api.iter().map(|(k, v)| (format!("OVERSIGHT__API__{}", k.to_ascii_uppercase()), (*v).to_owned())).collect();
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    spawn_server(s, &["serve"], None, &env)
+}
+
 fn key(s: &Scratch, role: &str) -> String {
     s.ok(&["keys", "create", "--role", role, "--name", &format!("test-{role}")]).stdout().trim().to_owned()
 }
@@ -47,12 +55,7 @@ fn key(s: &Scratch, role: &str) -> String {
 #[test]
 fn trickling_clients_cannot_stop_healthz_and_are_closed_within_the_header_timeout() {
     let s = Scratch::new();
-    let srv = spawn_server(
-        &s,
-        &["serve"],
-        None,
-        &[("OVERSIGHT__API__MAX_CONNECTIONS", "200"), ("OVERSIGHT__API__HEADER_TIMEOUT_SECS", "4")],
-    );
+    let srv = serve_with(&s, &[("max_connections", "200"), ("header_timeout_secs", "4")]);
     let a = addr(&srv);
     let opened = Instant::now();
     let mut tricklers: Vec<TcpStream> = (0..300)
@@ -102,16 +105,8 @@ fn trickling_clients_cannot_stop_healthz_and_are_closed_within_the_header_timeou
 fn silent_connections_and_slow_uploads_are_cut_off() {
     let s = Scratch::new();
     let analyst = key(&s, "analyst");
-    let srv = spawn_server(
-        &s,
-        &["serve"],
-        None,
-        &[
-            ("OVERSIGHT__API__IDLE_TIMEOUT_SECS", "2"),
-            ("OVERSIGHT__API__BODY_TIMEOUT_SECS", "2"),
-            ("OVERSIGHT__API__MIN_UPLOAD_BYTES_PER_SEC", "1000"),
-        ],
-    );
+    let srv =
+        serve_with(&s, &[("idle_timeout_secs", "2"), ("body_timeout_secs", "2"), ("min_upload_bytes_per_sec", "1000")]);
     let a = addr(&srv);
     // A connection that never says anything is closed after the idle timeout.
     let t = Instant::now();
@@ -155,7 +150,7 @@ fn sigterm_with_a_trickling_client_exits_within_the_grace_period_and_an_upload_i
     let s = Scratch::new();
     import_fixture(&s, "populations", &["populations.csv"]);
     let analyst = key(&s, "analyst");
-    let mut srv = spawn_server(&s, &["serve"], None, &[("OVERSIGHT__API__SHUTDOWN_GRACE_SECS", "20")]);
+    let mut srv = serve_with(&s, &[("shutdown_grace_secs", "20")]);
     let a = addr(&srv);
     let mut trickler = TcpStream::connect(&a).unwrap();
     trickler.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
@@ -197,12 +192,7 @@ fn public_reads_are_limited_per_client_address_and_keys_are_not() {
     import_fixtures(&s);
     s.ok(&["compute"]);
     let viewer = key(&s, "viewer");
-    let srv = spawn_server(
-        &s,
-        &["serve"],
-        None,
-        &[("OVERSIGHT__API__PUBLIC_CONCURRENCY_PER_CLIENT", "2"), ("OVERSIGHT__API__METRICS_NEED_KEY", "true")],
-    );
+    let srv = serve_with(&s, &[("public_concurrency_per_client", "2"), ("metrics_need_key", "true")]);
     let a = addr(&srv);
     // Sixteen Parquet extracts at once from one address (each takes a while to write), with and without a
     // key: without one, only two may be in flight; the rest are 429 with Retry-After.

@@ -124,30 +124,28 @@ impl Store {
     /// Reads a row of every table (a block of each of its columns): what `/readyz` asks, so a damaged or
     /// unreadable file shows there and not only in the request that happens to read the bad block.
     pub fn probe(&self) -> Result<()> {
+        for t in self.table_names()? {
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM (SELECT * FROM {t} LIMIT 1)"), [], |r| r.get::<_, i64>(0))?;
+        }
+        Ok(())
+    }
+
+    /// Every table of the database, quoted for SQL.
+    fn table_names(&self) -> Result<Vec<String>> {
         let mut st = self.conn.prepare_cached(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' \
              ORDER BY table_name",
         )?;
-        let tables: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<duckdb::Result<_>>()?;
-        for t in tables {
-            let sql = format!("SELECT count(*) FROM (SELECT * FROM \"{}\" LIMIT 1)", t.replace('"', "\"\""));
-            self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0))?;
-        }
-        Ok(())
+        let names = st.query_map([], |r| r.get::<_, String>(0))?.collect::<duckdb::Result<Vec<_>>>()?;
+        Ok(names.into_iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect())
     }
 
     /// Reads every block of every table (each row hashed whole, so no column is skipped): a damaged block
     /// anywhere is [`StoreError::Corrupt`]. The server runs it once in the background at start-up.
     pub fn scrub(&self) -> Result<()> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' \
-             ORDER BY table_name",
-        )?;
-        let tables: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<duckdb::Result<_>>()?;
-        for t in tables {
-            let q = t.replace('"', "\"\"");
-            let sql = format!("SELECT bit_xor(hash(\"{q}\")) FROM \"{q}\"");
-            self.conn.query_row(&sql, [], |r| r.get::<_, Option<u64>>(0))?;
+        for t in self.table_names()? {
+            self.conn.query_row(&format!("SELECT bit_xor(hash({t})) FROM {t}"), [], |r| r.get::<_, Option<u64>>(0))?;
         }
         Ok(())
     }
