@@ -48,6 +48,20 @@ fn serve_with(s: &Scratch, api: &[(&str, &str)]) -> Server {
     spawn_server(s, &["serve"], None, &env)
 }
 
+/// Uploads a fixture over HTTP with an analyst key: (status, Allow header, JSON body).
+fn upload(srv: &Server, key: &str, dataset: &str, fixture: &str) -> (u16, Option<String>, Value) {
+    let r = agent()
+        .post(format!("{}/v1/imports/{dataset}?profile=canonical", srv.base))
+        .header("Authorization", format!("Bearer {key}"))
+        .header("Content-Type", "text/csv")
+        .send(&std::fs::read(repo().join("fixtures").join(fixture)).unwrap()[..])
+        .unwrap();
+    let status = r.status().as_u16();
+    let allow = r.headers().get("allow").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap_or(Value::Null);
+    (status, allow, body)
+}
+
 fn key(s: &Scratch, role: &str) -> String {
     s.ok(&["keys", "create", "--role", role, "--name", &format!("test-{role}")]).stdout().trim().to_owned()
 }
@@ -303,15 +317,9 @@ fn a_read_only_database_serves_reads_and_refuses_writes_saying_why() {
         raw_get(&a, "/v1/indicators/stops.count/series?jurisdiction=demo-city", "", Duration::from_secs(5)).unwrap();
     assert_eq!(st, 200);
     assert_eq!(raw_get(&a, "/v1/extracts/stops", "", Duration::from_secs(5)).unwrap().0, 200);
-    let r = agent()
-        .post(format!("{}/v1/imports/detainers?profile=canonical", srv.base))
-        .header("Authorization", format!("Bearer {analyst}"))
-        .header("Content-Type", "text/csv")
-        .send(&std::fs::read(repo().join("fixtures/detainers.csv")).unwrap()[..])
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 405);
-    assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET, HEAD"));
-    let v: Value = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap();
+    let (status, allow, v) = upload(&srv, &analyst, "detainers", "detainers.csv");
+    assert_eq!(status, 405);
+    assert_eq!(allow.as_deref(), Some("GET, HEAD"));
     assert_eq!(v["error"]["code"], "read_only");
     assert!(v["error"]["message"].as_str().unwrap().contains("0444"), "{v}");
 }
@@ -372,14 +380,8 @@ fn a_full_disk_is_one_clear_message_and_a_507_and_the_batch_is_marked_failed() {
 
     // Through the API: 507 with the error body.
     let srv = spawn_server(&s, &["--db", p(&db), "serve"], None, &[]);
-    let r = agent()
-        .post(format!("{}/v1/imports/crime-reports?profile=canonical", srv.base))
-        .header("Authorization", format!("Bearer {analyst}"))
-        .header("Content-Type", "text/csv")
-        .send(&std::fs::read(repo().join("fixtures/crime_reports.csv")).unwrap()[..])
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 507);
-    let v: Value = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap();
+    let (status, _, v) = upload(&srv, &analyst, "crime-reports", "crime_reports.csv");
+    assert_eq!(status, 507);
     assert_eq!(v["error"]["code"], "insufficient_storage", "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("disk is full"), "{v}");
     drop(srv);
@@ -411,13 +413,7 @@ fn responses_say_which_batches_their_indicators_include() {
     let (srun, sbatches, _) = get("/v1/indicators/stops.count/series?jurisdiction=demo-city");
     assert_eq!((srun, sbatches), (run, batches));
     // An import over HTTP computes before it answers: afterwards both agree that every batch is in.
-    let r = agent()
-        .post(format!("{}/v1/imports/crime-reports?profile=canonical", srv.base))
-        .header("Authorization", format!("Bearer {analyst}"))
-        .header("Content-Type", "text/csv")
-        .send(&std::fs::read(repo().join("fixtures/crime_reports.csv")).unwrap()[..])
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(upload(&srv, &analyst, "crime-reports", "crime_reports.csv").0, 201);
     let (run, batches, ds) = get("/v1/datasets");
     assert_eq!((run.as_str(), batches.as_str()), ("2", "1-3"));
     for d in ds.as_array().unwrap() {

@@ -37,7 +37,12 @@ pub(crate) async fn import(
     req: Request,
 ) -> ApiResult<Response> {
     let caller = st.authorize(req.headers(), Some(Role::Analyst)).await?;
-    st.writable()?;
+    if let Err(e) = st.writable() {
+        // The body is read and dropped first: a client still sending its file would otherwise see the
+        // connection reset instead of the answer.
+        drain(req.into_body(), st.cfg().max_upload_bytes, Pace::new(st.cfg())).await;
+        return Err(e);
+    }
     let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", &dataset))?;
     let p = Params::parse(q.as_deref(), &["profile", "jurisdiction", "replace", "filename"])?;
     let profile_name = p.required("profile")?.to_owned();
@@ -214,6 +219,18 @@ fn spool_error(context: &str, e: std::io::Error) -> ApiError {
         )
     } else {
         ApiError::internal(context, e)
+    }
+}
+
+/// Reads and drops a request body (at most `max` bytes, at the upload pace).
+async fn drain(body: Body, max: u64, pace: Pace) {
+    let mut n = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Ok(Some(Ok(chunk))) = pace.next(stream.next()).await {
+        n += chunk.len() as u64;
+        if n > max || pace.check(n).is_err() {
+            break;
+        }
     }
 }
 
