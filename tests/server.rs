@@ -420,5 +420,8 @@ fn responses_say_which_batches_their_indicators_include() {
         assert_eq!(d["batches"], d["batches_in_indicators"], "{d}");
     }
     let (srun, sbatches, _) = get("/v1/indicators/stops.count/series?jurisdiction=demo-city");
-    assert_eq!((srun, sbatches), (run, batches));
+    assert_eq!((srun, sbatches), (run.clone(), batches.clone()));
+    // Disparity tables say it too.
+    let (drun, dbatches, _) = get("/v1/disparities/stops?jurisdiction=demo-city");
+    assert_eq!((drun, dbatches), (run, batches));
 }

@@ -280,6 +280,12 @@ async fn series_inner(
     Ok(cached_response(c))
 }
 
+/// A response with the indicator-basis headers (which batches its indicators include).
+fn with_basis(mut r: Response, basis: &crate::state::Basis) -> Response {
+    basis.headers(r.headers_mut());
+    r
+}
+
 fn cached_response(c: crate::state::Cached) -> Response {
     let mut r = Body::from(c.body).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(c.content_type));
@@ -404,8 +410,8 @@ async fn disparity(
     }
     let csv = wants_csv(&headers);
     let st2 = st.clone();
-    let table: DisparityTable = st
-        .read(move |s| {
+    let (basis, table): (crate::state::Basis, DisparityTable) = st
+        .read_basis(move |s| {
             disparities::table(
                 s,
                 &st2.0.metrics_cfg,
@@ -421,7 +427,7 @@ async fn disparity(
         })
         .await?;
     if !csv {
-        return Ok(Json(table).into_response());
+        return Ok(with_basis(Json(table).into_response(), &basis));
     }
     let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let body = csv_bytes(
@@ -460,7 +466,7 @@ async fn disparity(
             ]
         }),
     )?;
-    Ok(csv_response(body, &format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction)))
+    Ok(with_basis(csv_response(body, &format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction)), &basis))
 }
 
 /// Stops by race: counts, rate, ratio vs reference (default the configured reference group), CI, flags.
@@ -772,8 +778,8 @@ pub(crate) async fn impact(
     if let Some(l) = p.int("maxlags", 0, 24)? {
         cfg.hac_maxlags = Some(l as usize);
     }
-    let value = st
-        .read(move |s| {
+    let (basis, value) = st
+        .read_basis(move |s| {
             if s.policy_event(event_id)?.is_none() {
                 return Err(ApiError::not_found("policy event", event_id));
             }
@@ -802,7 +808,7 @@ pub(crate) async fn impact(
             v.map_err(|e| ApiError::internal("json", e))
         })
         .await?;
-    Ok(Json(value).into_response())
+    Ok(with_basis(Json(value).into_response(), &basis))
 }
 
 /// The veil-of-darkness test on a jurisdiction's stops.
@@ -824,8 +830,8 @@ pub(crate) async fn vod(State(st): State<AppState>, headers: HeaderMap, RawQuery
     let reference = p.str("reference")?.unwrap_or("white").to_owned();
     let df = p.int("df", 1, 10)?.map(|d| d as usize);
     let cfg = st.0.analysis_cfg.clone();
-    let value = st
-        .read(move |s| {
+    let (basis, value) = st
+        .read_basis(move |s| {
             let req = oversight_metrics::analysis::VodRequest {
                 jurisdiction,
                 year,
@@ -839,7 +845,7 @@ pub(crate) async fn vod(State(st): State<AppState>, headers: HeaderMap, RawQuery
                 .map_err(|e| ApiError::internal("json", e))
         })
         .await?;
-    Ok(Json(value).into_response())
+    Ok(with_basis(Json(value).into_response(), &basis))
 }
 
 fn parse_years(s: &str) -> Option<(i32, i32)> {

@@ -339,6 +339,24 @@ impl AppState {
         self.note(out)
     }
 
+    /// [`AppState::read`] in one snapshot with the indicator basis it read from (see [`Basis`]).
+    pub(crate) async fn read_basis<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<(Basis, T)> {
+        self.read(move |s| {
+            let mut out = None;
+            let basis = s.snapshot(|s| {
+                let b = Basis::read(s)?;
+                out = Some(f(s));
+                Ok(b)
+            })?;
+            let value = out.unwrap_or_else(|| Err(ApiError::internal("read_basis", "the read did not run")))?;
+            Ok((basis, value))
+        })
+        .await
+    }
+
     /// Remembers an error that shows the database file is damaged (readiness fails from then on) and logs
     /// it once with the file's name.
     pub(crate) fn note<T>(&self, out: ApiResult<T>) -> ApiResult<T> {
