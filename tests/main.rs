@@ -1,5 +1,5 @@
-//! Black-box tests of Oversight: the real `oversight` binary and `serve()` on port 0, with a fresh DuckDB file
-//! per test. One test binary made of modules, so it links once.
+//! Black-box tests of Oversight: the real `oversight` binary (its `serve` on 127.0.0.1 port 0), with a fresh
+//! DuckDB file per test. One test binary made of modules, so it links once.
 
 mod helpers;
 

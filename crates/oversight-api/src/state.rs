@@ -477,7 +477,10 @@ impl AppState {
         Ok(Caller { name: key.name, role: Some(role) })
     }
 
-    /// Records a write or an extract in `audit_log`.
+    /// Records a write or an extract in `audit_log`. The row is appended on a reader connection, not the
+    /// writer, on purpose: an audit entry must not wait minutes behind an import holding the writer, and an
+    /// append cannot conflict with the writer's transactions (DuckDB's optimistic concurrency only conflicts on
+    /// the same rows). The key's `last_used_at` (in `authorize`) is written the same way, for the same reason.
     pub(crate) async fn audit(
         &self,
         caller: &Caller,

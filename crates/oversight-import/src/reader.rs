@@ -1,5 +1,6 @@
-//! Readers: CSV (any delimiter and quote, UTF-8 with or without BOM, Latin-1 and other encodings, CRLF) and
-//! Parquet (through DuckDB). Both hand the engine rows of text with their source line.
+//! The CSV reader (any delimiter and quote, UTF-8 with or without BOM, Latin-1 and other encodings, CRLF, bare
+//! CR): it hands the engine rows of text with their source line. Parquet files are read by DuckDB
+//! (`Store::scan_parquet`, called from `import.rs`), not here.
 
 use crate::ImportError;
 use crate::profile::SourceToml;

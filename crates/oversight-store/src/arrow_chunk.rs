@@ -5,7 +5,8 @@
 //! duckdb-rs's `record_batch_to_duckdb_data_chunk` copies every string through the C API instead (one call
 //! per value, each re-checking UTF-8), which cost the importer about a tenth of its CPU time.
 //!
-//! This module and `polars_bridge` hold the only `unsafe` code of the workspace. Invariants:
+//! This module, `polars_bridge` and one allocator option in `oversight-cli`'s `main.rs` hold the only `unsafe`
+//! code of the workspace. Invariants here:
 //! - the converting connection belongs to a private in-memory database that lives as long as the process;
 //!   DuckDB reads only settings from it (`ArrowArrayScanState` keeps the client context for extension
 //!   types, which these schemas do not use), so concurrent conversions on it are safe;

@@ -1,7 +1,8 @@
 //! The Arrow hand-off to polars. DuckDB returns arrow-rs record batches; polars uses its own Arrow
 //! implementation (polars-arrow). Both speak the Arrow C Data Interface, so each column crosses without
-//! copying: exported by arrow-rs, imported by polars-arrow. This module holds the only `unsafe` code of the
-//! project; a test round-trips every column type the metrics jobs read.
+//! copying: exported by arrow-rs, imported by polars-arrow. This module, `arrow_chunk` and one allocator
+//! option in `oversight-cli`'s `main.rs` hold the project's `unsafe` code; a test round-trips every column
+//! type the metrics jobs read.
 #![allow(unsafe_code)]
 
 use crate::{Result, StoreError};
