@@ -161,3 +161,37 @@ mod tests {
         assert_eq!(Grain::All.period_of(d("2017-01-01")).end(), None);
     }
 }
+
+/// 1970-01-01: day 0 of Arrow's and DuckDB's DATE.
+pub const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("1970-01-01 is a date"),
+};
+
+/// Days from 1970-01-01 (`DATE` as Arrow and DuckDB store it).
+#[inline]
+pub fn epoch_days(d: NaiveDate) -> i32 {
+    /// 1970-01-01 counted from 0001-01-01 (day 1), as chrono's `num_days_from_ce` counts.
+    const EPOCH_CE_DAYS: i32 = 719_163;
+    d.num_days_from_ce() - EPOCH_CE_DAYS
+}
+
+/// The date `days` after 1970-01-01.
+#[inline]
+pub fn from_epoch_days(days: i32) -> NaiveDate {
+    EPOCH + Duration::days(i64::from(days))
+}
+
+#[cfg(test)]
+mod epoch_tests {
+    use super::*;
+
+    #[test]
+    fn epoch_days_round_trip() {
+        for d in ["1970-01-01", "1969-12-31", "2000-02-29", "2024-12-31", "1900-01-01"] {
+            let date: NaiveDate = d.parse().unwrap();
+            assert_eq!(from_epoch_days(epoch_days(date)), date);
+            assert_eq!(i64::from(epoch_days(date)), (date - EPOCH).num_days());
+        }
+    }
+}

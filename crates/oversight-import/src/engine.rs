@@ -1592,8 +1592,6 @@ enum ColBuilder {
     Time(Time64MicrosecondBuilder),
 }
 
-const EPOCH_CE_DAYS: i32 = 719_163;
-
 impl TableSink {
     pub(crate) fn new(table: Table) -> Self {
         let cols = appended_columns(table);
@@ -1650,7 +1648,7 @@ impl TableSink {
                 (ColBuilder::Int(b), Val::Int(x)) => b.append_value(*x),
                 (ColBuilder::Float(b), Val::Float(x)) => b.append_value(*x),
                 (ColBuilder::Float(b), Val::Int(x)) => b.append_value(*x as f64),
-                (ColBuilder::Date(b), Val::Date(d)) => b.append_value(d.num_days_from_ce() - EPOCH_CE_DAYS),
+                (ColBuilder::Date(b), Val::Date(d)) => b.append_value(oversight_core::period::epoch_days(*d)),
                 (ColBuilder::Time(b), Val::Time(t)) => b.append_value(
                     i64::from(t.num_seconds_from_midnight()) * 1_000_000 + i64::from(t.nanosecond() / 1000),
                 ),

@@ -9,15 +9,10 @@ use oversight_stats::intervals::{Method, quantile_with_interval};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
-    Some(d) => d,
-    None => panic!("1970-01-01 is a date"),
-};
-
 fn dates(df: &DataFrame, name: &str) -> Result<Vec<Option<NaiveDate>>, MetricsError> {
     let s = df.column(name)?.as_materialized_series().cast(&DataType::Int32)?;
     let ca = s.i32()?;
-    Ok((0..ca.len()).map(|i| ca.get(i).map(|d| EPOCH + chrono::Duration::days(i64::from(d)))).collect())
+    Ok((0..ca.len()).map(|i| ca.get(i).map(oversight_core::period::from_epoch_days)).collect())
 }
 
 fn periods_between(grain: Grain, a: NaiveDate, b: NaiveDate) -> Vec<Period> {

@@ -3,7 +3,6 @@
 //! (lazy group-bys). The cube is additive: every grain's indicator points are sums over its days.
 
 use crate::MetricsError;
-use chrono::NaiveDate;
 use oversight_core::{CodeList, Race, Sex};
 use oversight_store::CubeRow;
 use polars::prelude::*;
@@ -135,11 +134,6 @@ pub(crate) fn allegations_spec() -> CubeSpec {
     }
 }
 
-const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
-    Some(d) => d,
-    None => panic!("1970-01-01 is a date"),
-};
-
 /// Sums the measures per day, overall and per group of each dimension.
 pub(crate) fn build(df: DataFrame, spec: &CubeSpec) -> Result<Vec<CubeRow>, MetricsError> {
     if df.height() == 0 {
@@ -189,7 +183,7 @@ pub(crate) fn build(df: DataFrame, spec: &CubeSpec) -> Result<Vec<CubeRow>, Metr
                     Some(s) => label(spec.labels.iter().find(|l| l.0 == dim).map(|l| l.1.as_slice()), s.get(i)),
                 };
                 rows.push(CubeRow {
-                    day: EPOCH + chrono::Duration::days(i64::from(day)),
+                    day: oversight_core::period::from_epoch_days(day),
                     dim: dim.to_owned(),
                     grp,
                     measure: (*m).to_owned(),

@@ -33,12 +33,9 @@ fn intern(v: &mut Vec<String>, s: &str) -> usize {
 }
 
 /// The start stored for the all-time period.
-pub(crate) const ALL_START: NaiveDate = oversight_core::period::ALL_TIME_START;
+use oversight_core::period::from_epoch_days;
 
-const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
-    Some(d) => d,
-    None => panic!("1970-01-01 is a date"),
-};
+pub(crate) const ALL_START: NaiveDate = oversight_core::period::ALL_TIME_START;
 
 impl Totals {
     /// Sums cube days (day, dim, grp, measure, value) into the periods of every grain but all time that
@@ -56,7 +53,7 @@ impl Totals {
             let (first, last) = (first.i32()?, last.i32()?);
             let (a, b) = (first.min(), last.max());
             if let (Some(a), Some(b)) = (a, b) {
-                t.span = Some((EPOCH + Duration::days(i64::from(a)), EPOCH + Duration::days(i64::from(b))));
+                t.span = Some((from_epoch_days(a), from_epoch_days(b)));
             }
             let dim = all_time.column("dim")?.as_materialized_series().str()?.clone();
             let grp = all_time.column("grp")?.as_materialized_series().str()?.clone();
@@ -94,7 +91,7 @@ impl Totals {
             else {
                 continue;
             };
-            let date = EPOCH + Duration::days(i64::from(d));
+            let date = from_epoch_days(d);
             let k = match &last {
                 Some((a, b, c, k)) if a == di && b == g && c == m => *k,
                 _ => {

@@ -121,10 +121,6 @@ pub struct MetricRun {
     pub message: Option<String>,
 }
 
-fn to_days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
-}
-
 impl Store {
     /// Records of one jurisdiction with dates in [from, to] (`to` inclusive), as Arrow columns for polars.
     pub fn frame(&self, frame: Frame, jurisdiction: &str, from: NaiveDate, to: NaiveDate) -> Result<ArrowColumns> {
@@ -401,7 +397,9 @@ impl MetricTxn<'_> {
         let cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(vec![dataset; n])),
             Arc::new(StringArray::from(vec![jurisdiction; n])),
-            Arc::new(Date32Array::from(rows.iter().map(|r| to_days(r.day)).collect::<Vec<_>>())),
+            Arc::new(Date32Array::from(
+                rows.iter().map(|r| oversight_core::period::epoch_days(r.day)).collect::<Vec<_>>(),
+            )),
             Arc::new(StringArray::from(rows.iter().map(|r| r.dim.as_str()).collect::<Vec<_>>())),
             Arc::new(StringArray::from(rows.iter().map(|r| r.grp.as_str()).collect::<Vec<_>>())),
             Arc::new(StringArray::from(rows.iter().map(|r| r.measure.as_str()).collect::<Vec<_>>())),
@@ -445,7 +443,9 @@ impl MetricTxn<'_> {
             s(|p| Some(&p.indicator)),
             s(|p| Some(&p.jurisdiction_id)),
             s(|p| Some(&p.grain)),
-            Arc::new(Date32Array::from(points.iter().map(|p| to_days(p.period_start)).collect::<Vec<_>>())),
+            Arc::new(Date32Array::from(
+                points.iter().map(|p| oversight_core::period::epoch_days(p.period_start)).collect::<Vec<_>>(),
+            )),
             s(|p| Some(&p.group)),
             fl(|p| p.numerator),
             fl(|p| p.denominator),
