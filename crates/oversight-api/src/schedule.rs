@@ -187,11 +187,17 @@ pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -
             format!("schedule {} is running; try again when it ends", sched.cfg.name),
         ));
     }
+    // The source is listed (a URL downloaded) before the writer is taken: a slow server must not hold every
+    // other write back.
+    let source = sched.cfg.source.clone();
+    let listed = tokio::task::spawn_blocking(move || list_source(&source))
+        .await
+        .unwrap_or_else(|e| Err(format!("listing the source failed: {e}")));
     let st = state.clone();
     let res = state
         .write(move |store| {
             let sched = &st.0.schedules[i];
-            Ok(run_blocking(&st, store, sched, trigger))
+            Ok(run_blocking(&st, store, sched, trigger, listed))
         })
         .await;
     state.0.schedules[i].running.store(false, Ordering::SeqCst);
@@ -212,7 +218,13 @@ fn now_local() -> NaiveDateTime {
 }
 
 /// One run, on the writer connection: never returns an error, records it instead.
-fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str) -> ScheduleRun {
+fn run_blocking(
+    state: &AppState,
+    store: &Store,
+    sched: &Schedule,
+    trigger: &str,
+    listed: Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String>,
+) -> ScheduleRun {
     let cfg = &sched.cfg;
     let started = now_local();
     let id = store.start_schedule_run(&cfg.name, trigger, started).unwrap_or(0);
@@ -235,7 +247,7 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
     let prepared = (|| -> Result<(oversight_import::Profile, Vec<PathBuf>, Option<tempfile::TempDir>), String> {
         let ds: Dataset = cfg.dataset.parse().map_err(|e| format!("dataset: {e}"))?;
         let profile = oversight_import::resolve_profile(&cfg.profile, Some(ds)).map_err(|e| format!("profile: {e}"))?;
-        let (files, tmp) = list_source(&cfg.source)?;
+        let (files, tmp) = listed?;
         Ok((profile, files, tmp))
     })();
     match prepared {
@@ -311,13 +323,21 @@ fn run_blocking(state: &AppState, store: &Store, sched: &Schedule, trigger: &str
 }
 
 /// The files of a source: a directory's files, a glob's matches (`*` and `?` in the last segment), or a URL
-/// downloaded to a temporary directory. Hidden files and partial downloads (`.part`, `.tmp`) are left alone.
+/// downloaded to a temporary directory (before the writer is taken, with timeouts). Hidden files and partial
+/// downloads (`.part`, `.tmp`) are left alone.
 fn list_source(source: &str) -> Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String> {
     if source.starts_with("http://") || source.starts_with("https://") {
         let dir = tempfile::Builder::new().prefix("oversight-schedule-").tempdir().map_err(|e| e.to_string())?;
         let name = source.split('?').next().unwrap_or(source).rsplit('/').next().filter(|n| !n.is_empty());
         let path = dir.path().join(crate::imports::sanitize(name.unwrap_or("download.csv")));
-        let resp = ureq::get(source).call().map_err(|e| format!("download failed: {e}"))?;
+        // Bounded: 30 s to connect, 60 s without a byte, two hours in all.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(std::time::Duration::from_secs(30)))
+            .timeout_per_read(Some(std::time::Duration::from_secs(60)))
+            .timeout_global(Some(std::time::Duration::from_secs(2 * 3600)))
+            .build()
+            .into();
+        let resp = agent.get(source).call().map_err(|e| format!("download failed: {e}"))?;
         let mut reader = resp.into_body().into_reader();
         let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
         std::io::copy(&mut reader, &mut f).map_err(|e| format!("download failed: {e}"))?;
