@@ -20,6 +20,10 @@ pub enum ImportError {
     Unsorted,
     #[error("{0}")]
     Usage(String),
+    /// Ours, not the user's: a worker thread panicked, a channel broke, an invariant failed (exit code 1,
+    /// HTTP 500).
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("cannot read {file}: {source}")]
     Io { file: String, source: std::io::Error },
     #[error(transparent)]
@@ -49,6 +53,7 @@ impl ImportError {
             Self::Refused { .. } | Self::TooManyRejects { .. } => ErrorCode::FileRefused,
             Self::Profile(_) | Self::Usage(_) | Self::Unsorted => ErrorCode::InvalidParameter,
             Self::Io { .. } => ErrorCode::FileRefused,
+            Self::Internal(_) => ErrorCode::Internal,
             Self::Store(e) => e.code(),
         }
     }

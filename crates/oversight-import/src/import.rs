@@ -612,7 +612,7 @@ fn text_columns(b: &RecordBatch) -> Result<(Vec<String>, Vec<StringArray>), Impo
             .as_any()
             .downcast_ref::<StringArray>()
             .cloned()
-            .ok_or_else(|| ImportError::Usage("cast failed".into()))?;
+            .ok_or_else(|| ImportError::Internal("a Parquet column cast to text is not text".into()))?;
         cols.push(s);
     }
     Ok((header, cols))
@@ -729,8 +729,15 @@ struct Worker<'a> {
     key_hash_list: Vec<u64>,
 }
 
+/// What a thread says when the thread it hands rows to has stopped: the other thread's error explains it.
+const CANCELLED: &str = "a thread of the import stopped before the import ended";
+
 fn cancelled<T>(_: T) -> ImportError {
-    ImportError::Usage("import cancelled".into())
+    ImportError::Internal(CANCELLED.into())
+}
+
+fn is_cancellation(e: &ImportError) -> bool {
+    matches!(e, ImportError::Internal(m) if m == CANCELLED)
 }
 
 impl<'w> Worker<'w> {
@@ -1066,7 +1073,7 @@ fn work(
     pool: &mpsc::SyncSender<Rows>,
 ) -> Result<MapStats, ImportError> {
     loop {
-        let next = rx.lock().map_err(|_| ImportError::Usage("a mapping thread panicked".into()))?.recv();
+        let next = rx.lock().map_err(|_| ImportError::Internal("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
         w.rows(&chunk.rows, chunk.group.as_ref())?;
         chunk.rows.clear();
@@ -1238,17 +1245,16 @@ fn run(
     // Child plans, compiled against their own files (a grouped file's children are its own rows).
     let mut child_plans = Vec::new();
     for (name, child) in &profile.toml.children {
-        let table = *Table::ALL
-            .iter()
-            .find(|t| t.name() == name)
-            .ok_or_else(|| ImportError::Usage(format!("no table {name}")))?;
+        let table = *Table::ALL.iter().find(|t| t.name() == name).ok_or_else(|| {
+            ImportError::Internal(format!("the profile names child table {name}, which does not exist"))
+        })?;
         let fi = if grouped {
             0
         } else {
             joined_data
                 .iter()
                 .position(|f| f.role == child.file)
-                .ok_or_else(|| ImportError::Usage(format!("no file {}", child.file)))?
+                .ok_or_else(|| ImportError::Internal(format!("no input file has the role {}", child.file)))?
         };
         let (header, role, display) = if grouped {
             (main_header.as_slice(), main_role.as_str(), main_file.name.as_str())
@@ -1279,7 +1285,11 @@ fn run(
 
     let (group_stream, stream_by) = match stream_setup {
         Some((src, by)) => {
-            let g = profile.toml.group.as_ref().ok_or_else(|| ImportError::Usage("no group".into()))?;
+            let g = profile
+                .toml
+                .group
+                .as_ref()
+                .ok_or_else(|| ImportError::Internal("a grouped import without [group]".into()))?;
             let st = GroupStream {
                 src,
                 group: g,
@@ -1319,7 +1329,11 @@ fn run(
     let mut senders = Some((chunk_tx, pool_tx, tx, pool_rx, reject_tx));
     let (read_result, stats, write_result) = std::thread::scope(|s| {
         let Some((chunk_tx, pool_tx, tx, pool_rx, reject_tx)) = senders.take() else {
-            return (Ok(ReadInfo::default()), Err(ImportError::Usage("internal: channels".into())), Ok(0));
+            return (
+                Ok(ReadInfo::default()),
+                Err(ImportError::Internal("the worker channels could not be set up".into())),
+                Ok(0),
+            );
         };
         let report = &report;
         let reader = std::thread::Builder::new().name("import-read".into()).spawn_scoped(s, move || {
@@ -1357,25 +1371,33 @@ fn run(
         let mut stats = MapStats::default();
         let mut first_err = None;
         for h in handles {
-            match h
-                .map_err(|e| ImportError::io("thread", e))
-                .and_then(|h| h.join().unwrap_or_else(|_| Err(ImportError::Usage("a mapping thread panicked".into()))))
-            {
+            match h.map_err(|e| ImportError::io("thread", e)).and_then(|h| {
+                h.join().unwrap_or_else(|_| Err(ImportError::Internal("a mapping thread panicked".into())))
+            }) {
                 Ok(st) => stats.merge(st),
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
             }
         }
-        let read_result = reader
-            .map_err(|e| ImportError::io("thread", e))
-            .and_then(|h| h.join().unwrap_or_else(|_| Err(ImportError::Usage("the reading thread panicked".into()))));
+        let read_result = reader.map_err(|e| ImportError::io("thread", e)).and_then(|h| {
+            h.join().unwrap_or_else(|_| Err(ImportError::Internal("the reading thread panicked".into())))
+        });
         (read_result, first_err.map_or(Ok(stats), Err), write_result)
     });
-    // A refusal found by the reader (bad bytes at line N) explains any cancellation downstream.
-    let streamed = read_result?;
-    let inserted = write_result?;
-    let mut stats = stats?;
+    // The first error that is not a cancellation explains the others: a refusal found by the reader (bad
+    // bytes at line N) or by a mapping thread stops the rest, which then only see their channel close.
+    let mut errors = Vec::new();
+    let streamed = read_result.map_err(|e| errors.push(e)).ok();
+    let inserted = write_result.map_err(|e| errors.push(e)).ok();
+    let stats = stats.map_err(|e| errors.push(e)).ok();
+    if !errors.is_empty() {
+        let i = errors.iter().position(|e| !is_cancellation(e)).unwrap_or(0);
+        return Err(errors.swap_remove(i));
+    }
+    let (Some(streamed), Some(inserted), Some(mut stats)) = (streamed, inserted, stats) else {
+        return Err(ImportError::Internal("an import thread ended without a result".into()));
+    };
     if stream_by.is_some() {
         let g = std::mem::take(&mut main_info.groups);
         main_info = streamed;
