@@ -145,21 +145,11 @@ impl Registry {
     }
 
     /// Closes every connection without a request in flight; returns how many.
-    fn close_idle(&self) -> u64 {
+    /// Closes every open connection (only those without a request in flight when `idle_only`); returns how many.
+    fn close(&self, idle_only: bool) -> u64 {
         let mut n = 0;
         for c in self.conns.lock().unwrap_or_else(PoisonError::into_inner).values() {
-            if c.in_flight.load(Ordering::Acquire) == 0 && !c.kill.is_cancelled() {
-                c.kill.cancel();
-                n += 1;
-            }
-        }
-        n
-    }
-
-    fn close_all(&self) -> u64 {
-        let mut n = 0;
-        for c in self.conns.lock().unwrap_or_else(PoisonError::into_inner).values() {
-            if !c.kill.is_cancelled() {
+            if !c.kill.is_cancelled() && (!idle_only || c.in_flight.load(Ordering::Acquire) == 0) {
                 c.kill.cancel();
                 n += 1;
             }
@@ -307,7 +297,7 @@ pub(crate) async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cfg = state.cfg().clone();
-    let max_connections = connection_limit(cfg.max_connections).map_err(std::io::Error::other)?;
+    let max_connections = state.0.max_connections;
     if cfg.max_connections.is_none() && max_connections < DEFAULT_MAX_CONNECTIONS {
         tracing::warn!("at most {max_connections} connections: `ulimit -n` leaves no room for more");
     }
@@ -393,12 +383,12 @@ pub(crate) async fn run(
     tasks.close();
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let deadline = tokio::time::Instant::now() + grace;
-    let idle = registry.close_idle();
+    let idle = registry.close(true);
     state.0.stats.closed(CloseReason::Shutdown, idle);
     let busy = (registry.open() as u64).saturating_sub(idle);
     tracing::info!("shutting down: {busy} connection(s) with a request in flight get {} s to finish", grace.as_secs());
     if tokio::time::timeout_at(deadline, tasks.wait()).await.is_err() {
-        let n = registry.close_all();
+        let n = registry.close(false);
         tracing::warn!("shutdown grace period over: closing {n} connection(s) with requests still in flight");
         state.0.stats.closed(CloseReason::Shutdown, n);
         let _ = tokio::time::timeout(Duration::from_secs(1), tasks.wait()).await;

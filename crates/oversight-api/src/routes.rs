@@ -634,29 +634,21 @@ pub(crate) async fn datasets(
     st.authorize(&headers, None).await?;
     Params::parse(q.as_deref(), &[])?;
     let (basis, out) = st
-        .read(|s| {
-            Ok(s.snapshot(|s| {
-                let basis = crate::state::Basis::read(s)?;
-                let notes = s.quality_notes(None)?;
-                Ok((
-                    basis,
-                    s.dataset_summaries()?
-                        .into_iter()
-                        .map(|d| {
-                            let cube_name = d.dataset.replace('-', "_");
-                            let n = notes.iter().filter(|q| q.dataset == d.dataset || q.dataset == cube_name).count();
-                            let mut v = serde_json::to_value(&d).unwrap_or(Value::Null);
-                            v["quality_notes"] = json!(n);
-                            v
-                        })
-                        .collect::<Vec<_>>(),
-                ))
-            })?)
+        .read_basis(|s| {
+            let notes = s.quality_notes(None)?;
+            Ok(s.dataset_summaries()?
+                .into_iter()
+                .map(|d| {
+                    let cube_name = d.dataset.replace('-', "_");
+                    let n = notes.iter().filter(|q| q.dataset == d.dataset || q.dataset == cube_name).count();
+                    let mut v = serde_json::to_value(&d).unwrap_or(Value::Null);
+                    v["quality_notes"] = json!(n);
+                    v
+                })
+                .collect::<Vec<_>>())
         })
         .await?;
-    let mut r = Json(out).into_response();
-    basis.headers(r.headers_mut());
-    Ok(r)
+    Ok(with_basis(Json(out).into_response(), &basis))
 }
 
 // ---------------------------------------------------------------- policy events and analyses

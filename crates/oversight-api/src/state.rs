@@ -133,6 +133,8 @@ pub(crate) struct Inner {
     /// Every point of an (indicator, jurisdiction, grain), all groups and periods, by generation: any
     /// group or date window of it is then filtered in memory; weighed in bytes (a quarter of `cache_bytes`).
     points: moka::sync::Cache<PointsKey, (u64, SeriesPoints)>,
+    /// The connection limit in force (`max_connections`, checked against the descriptor limit).
+    pub(crate) max_connections: u64,
     /// Open connections (see [`crate::conns`]).
     pub(crate) conns: Arc<crate::conns::Registry>,
     /// Requests without a key in flight per client address.
@@ -296,7 +298,7 @@ impl AppState {
             checked.push(crate::schedule::Schedule::new(s)?);
         }
         let cache_bytes = cfg.cache_bytes;
-        crate::conns::connection_limit(cfg.max_connections)?;
+        let max_connections = crate::conns::connection_limit(cfg.max_connections)?;
         let read_only = store.read_only().map(str::to_owned);
         let db_path = store.path().to_owned();
         Ok(Self(Arc::new(Inner {
@@ -310,6 +312,7 @@ impl AppState {
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
+            max_connections,
             conns: Arc::new(crate::conns::Registry::default()),
             per_client: crate::ops::PerClient::default(),
             read_only,
@@ -548,17 +551,12 @@ impl AppState {
             return Ok(pts);
         }
         let k2 = key.clone();
-        let pts: SeriesPoints = Arc::new(
-            self.read(move |s| {
-                Ok(s.snapshot(|s| {
-                    Ok(SeriesData {
-                        basis: Basis::read(s)?,
-                        points: s.points(&k2.0, &k2.1, &k2.2, None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?,
-                    })
-                })?)
+        let (basis, points) = self
+            .read_basis(move |s| {
+                Ok(s.points(&k2.0, &k2.1, &k2.2, None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?)
             })
-            .await?,
-        );
+            .await?;
+        let pts: SeriesPoints = Arc::new(SeriesData { basis, points });
         if self.generation() == generation && points_weight(&key, &pts) <= self.0.cfg.cache_bytes / 8 {
             self.0.points.insert(key, (generation, pts.clone()));
         }

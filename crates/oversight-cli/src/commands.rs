@@ -73,8 +73,13 @@ pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
 }
 
 pub(crate) fn open(db: &Path) -> Result<Store> {
+    open_limited(db, None)
+}
+
+/// The store with DuckDB's memory capped (`serve`), threads from `OVERSIGHT_DUCKDB_THREADS`.
+pub(crate) fn open_limited(db: &Path, memory_limit: Option<String>) -> Result<Store> {
     let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
-    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, ..Default::default() })?)
+    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, memory_limit, ..Default::default() })?)
 }
 
 /// The store for a command that writes: a read-only database is refused up front, saying why.

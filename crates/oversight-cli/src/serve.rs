@@ -69,15 +69,7 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
 pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Result<ExitCode> {
     crate::return_freed_memory_promptly();
     let addr = bind.or_else(|| settings.api.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-    let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
-    let store = oversight_store::Store::open_with(
-        db,
-        &oversight_store::StoreOptions {
-            threads,
-            memory_limit: Some(settings.api.database_memory.clone()),
-            ..Default::default()
-        },
-    )?;
+    let store = crate::commands::open_limited(db, Some(settings.api.database_memory.clone()))?;
     let state = match AppState::new(
         store,
         oversight_api::ApiConfig { import: settings.import.clone(), ..settings.api.clone() },
