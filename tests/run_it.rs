@@ -342,3 +342,50 @@ fn a_schedule_can_fetch_its_file_from_a_url() {
     let (_, _, imports) = get(&format!("{}/v1/imports", srv.base));
     assert_eq!(json(&imports)["items"][0]["files"][0]["name"], "populations.csv");
 }
+
+#[test]
+fn a_download_that_never_answers_times_out_while_another_clients_write_completes() {
+    // A web server that accepts the connection, reads the request and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let s = Scratch::new();
+    let cfg = s.write(
+        "oversight.toml",
+        format!(
+            "[[schedule]]\nname = \"stalled\"\ncron = \"0 0 1 1 *\"\ndataset = \"populations\"\nprofile = \"canonical\"\n\
+             source = \"http://127.0.0.1:{port}/populations.csv\"\ndownload_timeout_secs = 3\ncatch_up = false\n"
+        ),
+    );
+    s.ok(&["jurisdictions", "set", "demo-city", "--name", "Demo City"]);
+    let analyst = s.ok(&["keys", "create", "--role", "analyst", "--name", "t"]).stdout().trim().to_owned();
+    let srv = start(&s, &["--config", p(&cfg), "serve"], s.dir.path());
+    let started = std::time::Instant::now();
+    let run = {
+        let (url, key) = (format!("{}/v1/schedules/stalled/run", srv.base), analyst.clone());
+        std::thread::spawn(move || post(&url, Some(&key)))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // Meanwhile another analyst adds a policy event: it does not wait for the download.
+    let t = std::time::Instant::now();
+    let r = agent()
+        .post(format!("{}/v1/policy-events", srv.base))
+        .header("Authorization", format!("Bearer {analyst}"))
+        .header("Content-Type", "application/json")
+        .send(r#"{"jurisdiction_id": "demo-city", "effective_date": "2021-07-01", "kind": "sanctuary_policy", "title": "Ordinance"}"#)
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(t.elapsed() < Duration::from_secs(2), "the write waited {:?} for the download", t.elapsed());
+    // The run fails on the timeout, saying so, instead of hanging.
+    let (st, body) = run.join().unwrap();
+    assert_eq!(st, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(v["outcome"], "failed", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("download failed"), "{v}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the run took {:?}", started.elapsed());
+}

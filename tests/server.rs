@@ -425,3 +425,38 @@ fn responses_say_which_batches_their_indicators_include() {
     let (drun, dbatches, _) = get("/v1/disparities/stops?jurisdiction=demo-city");
     assert_eq!((drun, dbatches), (run, batches));
 }
+
+#[test]
+fn a_panic_inside_an_import_worker_is_an_internal_error_not_the_users_and_nothing_lands() {
+    let s = Scratch::new();
+    let stops = repo().join("fixtures/stops.csv");
+    let fault = ("OVERSIGHT_FAULT", "import-worker-panic");
+    // The command line: exit 1 (internal), not 2 (usage) or 3 (refused).
+    let out = s
+        .cmd()
+        .env(fault.0, fault.1)
+        .args(["import", "--dataset", "stops", "--profile", "canonical", p(&stops)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("panicked"), "{stderr}");
+    // Over HTTP: a 500 with the common error body, saying nothing of the internals.
+    let analyst = key(&s, "analyst");
+    let srv = spawn_server(&s, &["serve"], None, &[fault]);
+    let (status, _, body) = upload(&srv, &analyst, "stops", "stops.csv");
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal", "{body}");
+    assert_eq!(body["error"]["message"], "internal error; the server log has the details");
+    drop(srv);
+    // Nothing landed either time.
+    let batches = s.ok(&["batches", "--json"]).stdout();
+    let batches: Value = serde_json::from_str(&batches).unwrap();
+    assert!(
+        batches.as_array().unwrap().iter().all(|b| b["status"] != "committed"),
+        "a batch landed despite the panic: {batches}"
+    );
+    // Without the fault the same upload lands.
+    let srv = spawn_server(&s, &["serve"], None, &[]);
+    assert_eq!(upload(&srv, &analyst, "stops", "stops.csv").0, 201);
+}

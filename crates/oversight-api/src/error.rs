@@ -111,6 +111,7 @@ macro_rules! from_layer {
 from_layer!(oversight_store::StoreError);
 from_layer!(oversight_metrics::MetricsError);
 from_layer!(oversight_import::ImportError);
+from_layer!(oversight_service::ApplyError);
 
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {

@@ -2,7 +2,6 @@
 //! jurisdiction, dates and columns, from an allow-list that leaves out every personal identifier.
 
 use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
 use crate::state::{AppState, Caller};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -101,7 +100,41 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
     }
 }
 
-pub(crate) const PARAMS: &[&str] = &["jurisdiction", "from", "to", "columns", "format"];
+/// An extract's file format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
+    #[default]
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Parquet => "parquet",
+        }
+    }
+}
+
+/// The parameters of an extract and of its manifest.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExtractParams {
+    jurisdiction: Option<String>,
+    #[serde(default, deserialize_with = "crate::query::date")]
+    from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::query::date")]
+    to: Option<NaiveDate>,
+    /// Comma-separated public columns (default all of them).
+    columns: Option<String>,
+    /// csv (default) or parquet.
+    #[serde(default)]
+    #[param(inline)]
+    format: Option<Format>,
+}
 
 /// A checked extract request and what it will read.
 struct Plan {
@@ -115,14 +148,13 @@ struct Plan {
     batches: Vec<oversight_store::BatchRecord>,
 }
 
-async fn plan(state: &AppState, dataset: &str, raw: Option<&str>, params: &[&str]) -> ApiResult<Plan> {
+async fn plan(state: &AppState, dataset: &str, p: ExtractParams) -> ApiResult<Plan> {
     let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
-    let p = Params::parse(raw, params)?;
-    let jurisdiction = p.str("jurisdiction")?.map(str::to_owned);
-    let (from, to) = p.range()?;
-    let format = p.choice("format", &["csv", "parquet"])?.unwrap_or("csv");
+    let jurisdiction = p.jurisdiction;
+    let (from, to) = crate::query::range(p.from, p.to)?;
+    let format = p.format.unwrap_or_default().as_str();
     let allowed = public_columns(ds);
-    let columns: Vec<&'static str> = match p.str("columns")? {
+    let columns: Vec<&'static str> = match p.columns.as_deref() {
         None => allowed.to_vec(),
         Some(list) => {
             let mut out = Vec::new();
@@ -187,8 +219,8 @@ pub struct ExtractManifest {
 const WITHHELD: &str = "names (never stored), exact locations and coordinates, officer identifiers and keys, source record ids, \
     birth years and places, raw source codes";
 
-pub(crate) async fn manifest(state: AppState, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
-    let pl = plan(&state, dataset, raw, &["jurisdiction", "from", "to", "columns", "format"]).await?;
+pub(crate) async fn manifest(state: AppState, dataset: &str, p: ExtractParams) -> ApiResult<Response> {
+    let pl = plan(&state, dataset, p).await?;
     let m = ExtractManifest {
         dataset: pl.ds.as_str().into(),
         filename: filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format),
@@ -222,8 +254,8 @@ pub(crate) async fn manifest(state: AppState, dataset: &str, raw: Option<&str>) 
     Ok(axum::Json(m).into_response())
 }
 
-pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
-    let Plan { ds, jurisdiction, from, to, format, columns, batches } = plan(&state, dataset, raw, PARAMS).await?;
+pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, p: ExtractParams) -> ApiResult<Response> {
+    let Plan { ds, jurisdiction, from, to, format, columns, batches } = plan(&state, dataset, p).await?;
     let batches: Vec<i64> = batches.iter().map(|b| b.id).collect();
     let filename = filename(ds.as_str(), jurisdiction.as_deref(), from, to, format);
     let filters = format!(
@@ -236,72 +268,18 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
     let batch_list = batches.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let params = serde_json::json!({"dataset": dataset, "jurisdiction": jurisdiction, "from": from, "to": to,
         "columns": columns, "format": format});
-    let table = ds.main_table().name();
-    let date_col = oversight_store::date_column(ds);
-
+    let read = Read {
+        table: ds.main_table().name(),
+        date_column: oversight_store::date_column(ds),
+        columns,
+        jurisdiction,
+        from,
+        to,
+    };
     let mut resp = if format == "parquet" {
-        let dir = tempfile::Builder::new()
-            .prefix("oversight-extract-")
-            .tempdir()
-            .map_err(|e| ApiError::internal("extract dir", e))?;
-        let path = dir.path().join("extract.parquet");
-        let (p2, cols, j3) = (path.clone(), columns.clone(), jurisdiction.clone());
-        let rows = state
-            .read(move |s| {
-                Ok(s.extract_parquet(
-                    &oversight_store::ExtractQuery {
-                        table,
-                        columns: &cols,
-                        date_column: date_col,
-                        jurisdiction: j3.as_deref(),
-                        from,
-                        to,
-                    },
-                    &p2,
-                )?)
-            })
-            .await?;
-        let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("extract file", e))?;
-        // Unlinked at once: the open handle keeps the bytes until the stream ends.
-        drop(dir);
-        state.audit(&caller, "GET", "/v1/extracts/{dataset}", params, 200, Some(rows as i64)).await;
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
-        let mut r = Body::from_stream(stream).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.parquet"));
-        r
+        parquet(state, caller, read, params).await?
     } else {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-        let store = state.reader()?;
-        let st2 = state.clone();
-        let j3 = jurisdiction.clone();
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let q = oversight_store::ExtractQuery {
-                table,
-                columns: &columns,
-                date_column: date_col,
-                jurisdiction: j3.as_deref(),
-                from,
-                to,
-            };
-            let res = store.stream_csv(&q, &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok());
-            let (status, rows) = match &res {
-                Ok(n) => (200u16, Some(*n as i64)),
-                Err(e) => {
-                    tracing::error!("extract failed mid-stream: {e}");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("extract failed")));
-                    let code = e.code();
-                    let _ = st2.note::<()>(Err(ApiError::new(code, e.to_string())));
-                    (crate::error::status_of(code).as_u16(), None)
-                }
-            };
-            st2.give_back(store);
-            handle.block_on(st2.audit(&caller, "GET", "/v1/extracts/{dataset}", params, status, rows));
-        });
-        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-        let mut r = Body::from_stream(stream).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-        r
+        csv_stream(state, caller, read, params)?
     };
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
@@ -314,6 +292,74 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, raw:
         h.insert("x-oversight-filters", v);
     }
     Ok(resp)
+}
+
+/// What an extract reads, owned so it can move to the blocking pool.
+struct Read {
+    table: &'static str,
+    date_column: &'static str,
+    columns: Vec<&'static str>,
+    jurisdiction: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+impl Read {
+    fn query(&self) -> oversight_store::ExtractQuery<'_> {
+        oversight_store::ExtractQuery {
+            table: self.table,
+            columns: &self.columns,
+            date_column: self.date_column,
+            jurisdiction: self.jurisdiction.as_deref(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+/// A Parquet extract: written to a temporary file by DuckDB, then streamed (the file unlinked at once).
+async fn parquet(state: AppState, caller: Caller, read: Read, params: serde_json::Value) -> ApiResult<Response> {
+    let dir = tempfile::Builder::new()
+        .prefix("oversight-extract-")
+        .tempdir()
+        .map_err(|e| ApiError::internal("extract dir", e))?;
+    let path = dir.path().join("extract.parquet");
+    let p2 = path.clone();
+    let rows = state.read(move |s| Ok(s.extract_parquet(&read.query(), &p2)?)).await?;
+    let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("extract file", e))?;
+    // Unlinked at once: the open handle keeps the bytes until the stream ends.
+    drop(dir);
+    state.audit(&caller, "GET", "/v1/extracts/{dataset}", params, 200, Some(rows as i64)).await;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
+    let mut r = Body::from_stream(stream).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.parquet"));
+    Ok(r)
+}
+
+/// A CSV extract, streamed from a reader connection in constant memory; audited when the stream ends.
+fn csv_stream(state: AppState, caller: Caller, read: Read, params: serde_json::Value) -> ApiResult<Response> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let store = state.reader()?;
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let res = store.stream_csv(&read.query(), &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok());
+        let (status, rows) = match &res {
+            Ok(n) => (200u16, Some(*n as i64)),
+            Err(e) => {
+                tracing::error!("extract failed mid-stream: {e}");
+                let _ = tx.blocking_send(Err(std::io::Error::other("extract failed")));
+                let code = e.code();
+                let _ = state.note::<()>(Err(ApiError::new(code, e.to_string())));
+                (crate::error::status_of(code).as_u16(), None)
+            }
+        };
+        state.give_back(store);
+        handle.block_on(state.audit(&caller, "GET", "/v1/extracts/{dataset}", params, status, rows));
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut r = Body::from_stream(stream).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    Ok(r)
 }
 
 /// `oversight-stops-ct-hartford-2014-01-01-to-2015-12-31.csv`: the query, readable in a downloads folder.

@@ -251,8 +251,15 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
     {
         return e.into_response();
     }
-    let stats = &state.0.stats;
+    let db_memory = state.read(|s| Ok(s.memory_bytes()?)).await.unwrap_or(-1);
     let mut out = String::new();
+    write_routes(&mut out, &state.0.stats);
+    write_gauges(&mut out, &state, db_memory);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// Requests and their latency, by method, route and status.
+fn write_routes(out: &mut String, stats: &Stats) {
     let routes = {
         let r = stats.routes.lock().unwrap_or_else(PoisonError::into_inner);
         let mut v: Vec<(String, Vec<MethodSnapshot>)> = r
@@ -290,14 +297,25 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
     for (r, ms) in &routes {
         for (i, _, h) in ms {
             let m = METHODS[*i];
-            h.write(&mut out, "oversight_http_request_duration_seconds", &format!("method=\"{m}\",route=\"{r}\""));
+            h.write(out, "oversight_http_request_duration_seconds", &format!("method=\"{m}\",route=\"{r}\""));
         }
     }
+}
+
+/// Job durations, memory, connections and the per-client limit.
+fn write_gauges(out: &mut String, state: &AppState, db_memory: i64) {
+    let stats = &state.0.stats;
     out.push_str("# HELP oversight_job_duration_seconds Import and compute durations.\n");
     out.push_str("# TYPE oversight_job_duration_seconds histogram\n");
     for (k, h) in stats.jobs.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-        h.write(&mut out, "oversight_job_duration_seconds", &format!("job=\"{k}\""));
+        h.write(out, "oversight_job_duration_seconds", &format!("job=\"{k}\""));
     }
+    out.push_str("# HELP oversight_database_memory_bytes Memory DuckDB holds (bounded by api.database_memory).\n");
+    out.push_str("# TYPE oversight_database_memory_bytes gauge\n");
+    let _ = writeln!(out, "oversight_database_memory_bytes {db_memory}");
+    out.push_str("# HELP oversight_cache_bytes Bytes held by the read caches (bounded by api.cache_bytes).\n");
+    out.push_str("# TYPE oversight_cache_bytes gauge\n");
+    let _ = writeln!(out, "oversight_cache_bytes {}", state.cache_bytes_held());
     out.push_str("# HELP oversight_connections_open Open client connections.\n");
     out.push_str("# TYPE oversight_connections_open gauge\n");
     let _ = writeln!(out, "oversight_connections_open {}", state.0.conns.open());
@@ -310,5 +328,4 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
     out.push_str("# HELP oversight_http_limited_total Requests without a key answered 429 by the per-client limit.\n");
     out.push_str("# TYPE oversight_http_limited_total counter\n");
     let _ = writeln!(out, "oversight_http_limited_total {}", stats.limited.load(Ordering::Relaxed));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -40,6 +40,10 @@ pub struct ScheduleConfig {
     /// Run once at start-up when an occurrence was missed while the server was down (default true).
     #[serde(default = "yes")]
     pub catch_up: bool,
+    /// A URL source: seconds the download may go without a byte (and to connect) before the run fails
+    /// (default 60; the whole download is cut off after two hours).
+    #[serde(default)]
+    pub download_timeout_secs: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -189,8 +193,8 @@ pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -
     }
     // The source is listed (a URL downloaded) before the writer is taken: a slow server must not hold every
     // other write back.
-    let source = sched.cfg.source.clone();
-    let listed = tokio::task::spawn_blocking(move || list_source(&source))
+    let cfg = sched.cfg.clone();
+    let listed = tokio::task::spawn_blocking(move || list_source(&cfg))
         .await
         .unwrap_or_else(|e| Err(format!("listing the source failed: {e}")));
     let st = state.clone();
@@ -243,7 +247,6 @@ fn run_blocking(
         error: None,
     };
     let mut errors: Vec<String> = Vec::new();
-    let t0 = std::time::Instant::now();
     let prepared = (|| -> Result<(oversight_import::Profile, Vec<PathBuf>, Option<tempfile::TempDir>), String> {
         let ds: Dataset = cfg.dataset.parse().map_err(|e| format!("dataset: {e}"))?;
         let profile = oversight_import::resolve_profile(&cfg.profile, Some(ds)).map_err(|e| format!("profile: {e}"))?;
@@ -259,6 +262,7 @@ fn run_blocking(
         }
         Ok((profile, files, _tmp)) => {
             let mut known = sched.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut apply = oversight_service::Apply::new(store, Some(&state.0.metrics_cfg));
             for f in files {
                 let file_stamp = stamp(&f);
                 if file_stamp.as_ref().is_some_and(|st| known.contains(st)) {
@@ -270,7 +274,7 @@ fn run_blocking(
                     max_reject_share: state.cfg().import.max_reject_share,
                     ..ImportRequest::new(profile.clone(), vec![InputFile::new(&f)], &format!("schedule:{}", cfg.name))
                 };
-                match oversight_import::import(store, &req, &|_| {}) {
+                match apply.import(&req, &|_| {}) {
                     Ok(ImportOutcome::Imported(r)) => {
                         run.files_imported += 1;
                         run.rows_accepted += r.batch.rows_accepted;
@@ -301,18 +305,16 @@ fn run_blocking(
             if run.files_failed > 0 {
                 run.outcome = "partial".into();
             }
+            state.0.stats.job("import", apply.import_time.as_secs_f64());
+            match apply.finish() {
+                Ok(Some(c)) => state.0.stats.job("compute", c.time.as_secs_f64()),
+                Ok(None) => {}
+                Err(e) => {
+                    errors.push(format!("compute: {e}"));
+                    run.outcome = "partial".into();
+                }
+            }
         }
-    }
-    state.0.stats.job("import", t0.elapsed().as_secs_f64());
-    if run.files_imported > 0 {
-        let t = std::time::Instant::now();
-        if let Err(e) =
-            oversight_metrics::compute(store, &state.0.metrics_cfg, &oversight_metrics::ComputeRequest::default())
-        {
-            errors.push(format!("compute: {e}"));
-            run.outcome = "partial".into();
-        }
-        state.0.stats.job("compute", t.elapsed().as_secs_f64());
     }
     run.finished_at = Some(now_local());
     run.error = (!errors.is_empty()).then(|| errors.join("\n"));
@@ -325,15 +327,18 @@ fn run_blocking(
 /// The files of a source: a directory's files, a glob's matches (`*` and `?` in the last segment), or a URL
 /// downloaded to a temporary directory (before the writer is taken, with timeouts). Hidden files and partial
 /// downloads (`.part`, `.tmp`) are left alone.
-fn list_source(source: &str) -> Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String> {
+fn list_source(cfg: &ScheduleConfig) -> Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String> {
+    let source = cfg.source.as_str();
     if source.starts_with("http://") || source.starts_with("https://") {
         let dir = tempfile::Builder::new().prefix("oversight-schedule-").tempdir().map_err(|e| e.to_string())?;
         let name = source.split('?').next().unwrap_or(source).rsplit('/').next().filter(|n| !n.is_empty());
-        let path = dir.path().join(crate::imports::sanitize(name.unwrap_or("download.csv")));
-        // Bounded: 30 s to connect, 60 s without a byte, two hours in all.
+        let path = dir.path().join(crate::upload::sanitize(name.unwrap_or("download.csv")));
+        // Bounded: at most download_timeout_secs (default 60 s) to connect and without a byte, two hours in all.
+        let silence = std::time::Duration::from_secs(cfg.download_timeout_secs.unwrap_or(60).max(1));
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(std::time::Duration::from_secs(30)))
-            .timeout_per_read(Some(std::time::Duration::from_secs(60)))
+            .timeout_connect(Some(silence))
+            .timeout_recv_response(Some(silence))
+            .timeout_per_read(Some(silence))
             .timeout_global(Some(std::time::Duration::from_secs(2 * 3600)))
             .build()
             .into();
@@ -398,6 +403,7 @@ mod tests {
             source: "/tmp".into(),
             jurisdiction: None,
             catch_up: true,
+            download_timeout_secs: None,
         };
         let s = Schedule::new(base.clone()).unwrap();
         let t = DateTime::parse_from_rfc3339("2026-01-01T10:02:00Z").unwrap().with_timezone(&Utc);

@@ -518,6 +518,11 @@ impl AppState {
         }
     }
 
+    /// Bytes the read caches hold (by their weighers; moka's count lags its pending work slightly).
+    pub(crate) fn cache_bytes_held(&self) -> u64 {
+        self.0.cache.weighted_size() + self.0.points.weighted_size()
+    }
+
     /// A cached response for `key` made since the last write.
     pub(crate) fn cached(&self, key: &str) -> Option<Cached> {
         let gen_now = self.0.generation.load(std::sync::atomic::Ordering::SeqCst);

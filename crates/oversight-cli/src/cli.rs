@@ -103,24 +103,7 @@ pub(crate) enum Command {
         json: bool,
     },
     /// Print an indicator series from the metric store (suppressed values withheld).
-    Series {
-        #[arg(long)]
-        indicator: String,
-        #[arg(long)]
-        jurisdiction: String,
-        /// week, month, quarter, year or all.
-        #[arg(long, default_value = "month")]
-        grain: String,
-        /// One group (e.g. race:black); default every group.
-        #[arg(long)]
-        group: Option<String>,
-        #[arg(long)]
-        from: Option<chrono::NaiveDate>,
-        #[arg(long)]
-        to: Option<chrono::NaiveDate>,
-        #[arg(long)]
-        csv: bool,
-    },
+    Series(SeriesArgs),
     /// Data-quality notes found by the last runs.
     Quality {
         #[arg(long)]
@@ -403,4 +386,25 @@ pub(crate) enum KeysCmd {
     List,
     /// Revoke a key by id.
     Revoke { id: i64 },
+}
+
+/// `oversight series`: one indicator's points, as a table or CSV (the API's series.csv columns).
+#[derive(Debug, Args)]
+pub(crate) struct SeriesArgs {
+    #[arg(long)]
+    pub(crate) indicator: String,
+    #[arg(long)]
+    pub(crate) jurisdiction: String,
+    /// week, month, quarter, year or all.
+    #[arg(long, default_value = "month")]
+    pub(crate) grain: String,
+    /// One group (e.g. race:black); default every group.
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    #[arg(long)]
+    pub(crate) from: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    pub(crate) to: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    pub(crate) csv: bool,
 }

@@ -5,6 +5,7 @@ use crate::output::{table, thousands};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
 use oversight_import::{ImportError, ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, resolve_profile};
+use oversight_metrics::published::PublishedPoint;
 use oversight_store::{Jurisdiction, JurisdictionPatch, Store, StoreError};
 use std::path::Path;
 use std::process::ExitCode;
@@ -127,9 +128,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             compute(db, &settings.metrics, &req, json)
         }
         Command::Indicators { json } => indicators(json),
-        Command::Series { indicator, jurisdiction, grain, group, from, to, csv } => {
-            series(db, &indicator, &jurisdiction, &grain, group.as_deref(), from, to, csv)
-        }
+        Command::Series(args) => series(db, &args),
         Command::Quality { jurisdiction } => quality(db, jurisdiction.as_deref()),
         Command::Events(cmd) => crate::analyze::events(&open(db)?, cmd),
         Command::Analyze(cmd) => crate::analyze::analyze(&open(db)?, &settings.analysis, cmd),
@@ -163,6 +162,8 @@ fn import(db: &Path, cfg: &oversight_import::ImportConfig, args: ImportArgs) -> 
         vec![args.files.iter().map(InputFile::new).collect()]
     };
     let store = open_writable(db)?;
+    // Indicators are recomputed by `oversight compute`, not after each import from the command line.
+    let mut apply = oversight_service::Apply::new(&store, None);
     let mut worst = 0u8;
     let mut imported = 0;
     let mut skipped = 0;
@@ -183,7 +184,7 @@ fn import(db: &Path, cfg: &oversight_import::ImportConfig, args: ImportArgs) -> 
                 b.set_message(format!("{} rows", thousands(p.rows_read as i64)));
             }
         };
-        let res = oversight_import::import(&store, &req, &cb);
+        let res = apply.import(&req, &cb);
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
@@ -581,23 +582,14 @@ fn indicators(json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn series(
-    db: &Path,
-    indicator: &str,
-    jurisdiction: &str,
-    grain: &str,
-    group: Option<&str>,
-    from: Option<chrono::NaiveDate>,
-    to: Option<chrono::NaiveDate>,
-    as_csv: bool,
-) -> Result<ExitCode> {
+fn series(db: &Path, a: &crate::cli::SeriesArgs) -> Result<ExitCode> {
+    let (indicator, jurisdiction, group) = (a.indicator.as_str(), a.jurisdiction.as_str(), a.group.as_deref());
     let Some(ind) = oversight_metrics::indicator(indicator) else {
         return refuse(format!("--indicator {indicator:?}: no such indicator (see `oversight indicators`)"));
     };
-    if grain.parse::<oversight_core::Grain>().is_err() {
-        return refuse(format!("--grain {grain:?}: expected week, month, quarter, year or all"));
-    }
+    let Ok(grain) = a.grain.parse::<oversight_core::Grain>() else {
+        return refuse(format!("--grain {:?}: expected week, month, quarter, year or all", a.grain));
+    };
     // The same checks as the API's: a group the indicator has no breakdown by, or a jurisdiction nobody
     // imported, is an error, not an empty table.
     if let Some(g) = group
@@ -616,38 +608,35 @@ fn series(
             "--jurisdiction {jurisdiction:?}: no such jurisdiction (see `oversight jurisdictions list`)"
         ));
     }
-    let lo = from.unwrap_or(chrono::NaiveDate::MIN);
-    let hi = to.unwrap_or(chrono::NaiveDate::MAX);
-    let points: Vec<_> = store
-        .points(indicator, jurisdiction, grain, group, lo, hi)?
-        .into_iter()
-        .map(oversight_metrics::suppress::mask)
-        .collect();
+    let lo = a.from.unwrap_or(chrono::NaiveDate::MIN);
+    let hi = a.to.unwrap_or(chrono::NaiveDate::MAX);
+    let rows = store.points(indicator, jurisdiction, grain.as_str(), group, lo, hi)?;
+    let points: Vec<PublishedPoint<'_>> = rows.iter().map(|p| PublishedPoint::new(p, grain)).collect();
+    if a.csv {
+        oversight_metrics::published::write_series_csv(std::io::stdout().lock(), &points)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let f = |v: Option<f64>| {
         v.map(|x| format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_owned()).unwrap_or_default()
     };
     let rows: Vec<Vec<String>> = points
         .iter()
         .map(|p| {
-            let period = oversight_core::Period {
-                grain: grain.parse().unwrap_or(oversight_core::Grain::All),
-                start: p.period_start,
-            };
             vec![
-                period.label(),
-                p.group.clone(),
+                p.period.clone(),
+                p.group.to_owned(),
                 f(p.numerator),
                 f(p.denominator),
                 f(p.value),
                 f(p.ci_low),
                 f(p.ci_high),
                 if p.suppressed {
-                    format!("suppressed ({})", p.suppression_reason.clone().unwrap_or_default())
+                    format!("suppressed ({})", p.suppression_reason.unwrap_or_default())
                 } else {
                     String::new()
                 },
                 if p.low_reliability { "low reliability".into() } else { String::new() },
-                p.note.clone().unwrap_or_default(),
+                p.note.unwrap_or_default().to_owned(),
             ]
         })
         .collect();
@@ -663,16 +652,7 @@ fn series(
         "reliability",
         "note",
     ];
-    if as_csv {
-        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-        w.write_record(header)?;
-        for r in rows {
-            w.write_record(r)?;
-        }
-        w.flush()?;
-    } else {
-        table(&header, &rows);
-    }
+    table(&header, &rows);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -38,6 +38,7 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
         ("detainers", &["detainers.csv"]),
         ("complaints", &["complaints.csv", "allegations.csv"]),
     ];
+    let mut apply = oversight_service::Apply::new(&store, Some(&settings.metrics));
     for (dataset, files) in sets {
         let ds: oversight_core::Dataset = dataset.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         let req = oversight_import::ImportRequest::new(
@@ -45,19 +46,15 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
             files.iter().map(|f| oversight_import::InputFile::new(dir.join(f))).collect(),
             "demo",
         );
-        oversight_import::import(&store, &req, &|_| {})?;
+        apply.import(&req, &|_| {})?;
     }
-    let report = oversight_metrics::compute(
-        &store,
-        &settings.metrics,
-        &oversight_metrics::ComputeRequest { full: true, ..Default::default() },
-    )?;
+    let points = apply.finish()?.map(|c| c.report.points_written).unwrap_or(0);
     eprintln!(
         "demo database {} built from {} in {:.1} s: {} indicator points",
         db.display(),
         dir.display(),
         started.elapsed().as_secs_f64(),
-        report.points_written
+        points
     );
     if dir != Path::new("fixtures") {
         let _ = std::fs::remove_dir_all(&dir);

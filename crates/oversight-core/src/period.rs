@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The length of a period indicators are computed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Grain {
     /// ISO weeks, Monday to Sunday.

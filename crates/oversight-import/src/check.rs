@@ -181,8 +181,8 @@ fn describe(spec: &FieldSpec) -> String {
     if let Some(p) = &s.pad {
         out.push_str(&format!(", padded to {} with {:?}", p.width, p.with));
     }
-    if let Some(a) = &s.aggregate {
-        out.push_str(&format!(", {a} of the group's rows"));
+    if let Some(a) = s.aggregate {
+        out.push_str(&format!(", {} of the group's rows", a.as_str()));
     }
     out
 }

@@ -3,7 +3,10 @@
 
 use crate::hash::KeyedHasher;
 use crate::parse::{BoolWords, DateFormat, DateTimeParts, parse_float, parse_int, parse_iso};
-use crate::profile::{CROSS_RULES, CrossRule, FieldSpec, FieldSpecFull, MapRef, Profile, RuleAction};
+use crate::profile::{
+    Aggregate as Agg, CROSS_RULES, CrossRule, FieldSpec, FieldSpecFull, MapRef, OnInvalid, Profile, RuleAction,
+    Unmapped as UnmappedToml, UnmappedRule,
+};
 use crate::reader::{Row, Rows};
 use crate::values::{Lookup, Unmapped, ValueMap, normalize};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
@@ -188,17 +191,6 @@ pub(crate) struct Problem {
 struct CodeTarget {
     code: &'static str,
     detail: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Agg {
-    First,
-    Count,
-    DistinctCount,
-    Any,
-    Priority,
-    Max,
-    Min,
 }
 
 #[derive(Debug, Clone)]
@@ -1333,15 +1325,7 @@ fn compile_field(
             None => Getter::Absent,
             Some(col) if col.file == 0 => Getter::Col(col),
             Some(col) => {
-                let agg = match s.aggregate.as_deref().unwrap_or("first") {
-                    "count" => Agg::Count,
-                    "distinct_count" => Agg::DistinctCount,
-                    "any" => Agg::Any,
-                    "priority" => Agg::Priority,
-                    "max" => Agg::Max,
-                    "min" => Agg::Min,
-                    _ => Agg::First,
-                };
+                let agg = s.aggregate.unwrap_or_default();
                 let filter = match &s.when {
                     None => None,
                     Some(w) => {
@@ -1403,7 +1387,7 @@ fn compile_field(
         missing: s.missing.clone(),
         empty: s.empty.clone(),
         priority: s.priority.clone().unwrap_or_default(),
-        invalid_is_null: s.on_invalid.as_deref() == Some("null"),
+        invalid_is_null: s.on_invalid == OnInvalid::Null,
         pad: s.pad.as_ref().map(|p| (p.width, p.with.chars().next().unwrap_or('0'))),
         raw_slot,
         detail_slot,
@@ -1501,11 +1485,14 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
                     .into_iter()
                     .map(|(k, v)| (k, if v.is_empty() { None } else { Some(Arc::<str>::from(v)) }))
                     .collect();
-                let unmapped = match s.unmapped.as_deref() {
-                    None | Some("keep") => Unmapped::Keep,
-                    Some("reject") => Unmapped::Reject,
-                    Some("null") => Unmapped::Null,
-                    Some(v) => Unmapped::Value(Arc::from(v)),
+                // A bare word is refused for text fields when the profile loads.
+                let unmapped = match &s.unmapped {
+                    None | Some(UnmappedToml::Rule(UnmappedRule::Keep)) => Unmapped::Keep,
+                    Some(UnmappedToml::Rule(UnmappedRule::Reject)) => Unmapped::Reject,
+                    Some(UnmappedToml::Rule(UnmappedRule::Null)) => Unmapped::Null,
+                    Some(UnmappedToml::Value { value: v } | UnmappedToml::Code(v)) => {
+                        Unmapped::Value(Arc::from(v.as_str()))
+                    }
                 };
                 ValueMap::new(entries, unmapped)
             });
@@ -1551,10 +1538,10 @@ fn compile_conv(cx: &PlanCtx<'_>, def: &'static FieldDef, s: &FieldSpecFull) -> 
                     v
                 }
             };
-            let unmapped = match s.unmapped.as_deref() {
-                None | Some("reject") | Some("keep") => Unmapped::Reject,
-                Some("null") => Unmapped::Null,
-                Some(v) => Unmapped::Value(
+            let unmapped = match &s.unmapped {
+                None | Some(UnmappedToml::Rule(UnmappedRule::Reject | UnmappedRule::Keep)) => Unmapped::Reject,
+                Some(UnmappedToml::Rule(UnmappedRule::Null)) => Unmapped::Null,
+                Some(UnmappedToml::Value { value: v } | UnmappedToml::Code(v)) => Unmapped::Value(
                     code_target(list, v)
                         .ok_or_else(|| perr(None, format!("{}: {v:?} is not a {list} code", def.name)))?,
                 ),

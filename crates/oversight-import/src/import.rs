@@ -1072,9 +1072,12 @@ fn work(
     rx: &std::sync::Mutex<mpsc::Receiver<Chunk>>,
     pool: &mpsc::SyncSender<Rows>,
 ) -> Result<MapStats, ImportError> {
+    // A fault the tests inject to show that a worker's panic is an internal error, not the user's.
+    let inject_panic = std::env::var_os("OVERSIGHT_FAULT").is_some_and(|f| f == "import-worker-panic");
     loop {
         let next = rx.lock().map_err(|_| ImportError::Internal("a mapping thread panicked".into()))?.recv();
         let Ok(mut chunk) = next else { break };
+        assert!(!inject_panic, "OVERSIGHT_FAULT=import-worker-panic");
         w.rows(&chunk.rows, chunk.group.as_ref())?;
         chunk.rows.clear();
         let _ = pool.try_send(chunk.rows);

@@ -298,11 +298,32 @@ pub struct ChildToml {
 }
 
 /// How one canonical field is filled: a column name, or a table of options.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum FieldSpec {
     Column(String),
     Full(Box<FieldSpecFull>),
+}
+
+/// By hand rather than `#[serde(untagged)]`, which would replace a table's own error (an unknown key, a misspelt
+/// option and the values it allows) with "data did not match any variant".
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FieldSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a column name or a table of options")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FieldSpec, E> {
+                Ok(FieldSpec::Column(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<FieldSpec, A::Error> {
+                FieldSpecFull::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(|f| FieldSpec::Full(Box::new(f)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -330,8 +351,9 @@ pub struct FieldSpecFull {
     pub timezone: Option<String>,
     /// Code map: an inline table, or the name of a table under `[maps]`.
     pub map: Option<MapRef>,
-    /// What to do with a value the map lacks: `reject` (default for code fields), `null`, `keep`, or a value.
-    pub unmapped: Option<String>,
+    /// What to do with a value the map lacks: `reject` (default for code fields), `null`, `keep` (text fields'
+    /// default), a code of the field's list (coded fields), or `{ value = "…" }` (any field).
+    pub unmapped: Option<Unmapped>,
     /// Value to use when the source has none.
     pub missing: Option<String>,
     /// Values of this field meaning "no value", besides the source-wide ones.
@@ -358,12 +380,13 @@ pub struct FieldSpecFull {
     pub min: Option<f64>,
     pub max: Option<f64>,
     /// `reject` (default) or `null`: what a value that cannot be read does to the row.
-    pub on_invalid: Option<String>,
+    #[serde(default)]
+    pub on_invalid: OnInvalid,
     /// The column may be absent from the file (the field is then empty).
     #[serde(default)]
     pub optional: bool,
     /// For joined columns: `first` (default), `count`, `distinct_count`, `any`, `priority`, `max`, `min`.
-    pub aggregate: Option<String>,
+    pub aggregate: Option<Aggregate>,
     /// For `aggregate = "priority"`: mapped values from strongest to weakest.
     pub priority: Option<Vec<String>>,
     /// For joined columns: only rows passing this filter count.
@@ -372,6 +395,74 @@ pub struct FieldSpecFull {
     pub empty: Option<String>,
     /// Left-pad the value to a width before reading it (compact times and dates without leading zeros).
     pub pad: Option<PadToml>,
+}
+
+/// What a value that cannot be read does to its row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnInvalid {
+    /// The row goes to the rejects, naming the value (the default).
+    #[default]
+    Reject,
+    /// The field is left empty and the row is kept.
+    Null,
+}
+
+/// How the rows of a group (or the joined rows of a child file) make one value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// The first row's non-empty value (the default).
+    #[default]
+    First,
+    /// The number of rows.
+    Count,
+    /// The number of distinct non-empty values.
+    DistinctCount,
+    /// True when any row's value is true.
+    Any,
+    /// The strongest value by the field's `priority` list.
+    Priority,
+    Max,
+    Min,
+}
+
+impl Aggregate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::First => "first",
+            Self::Count => "count",
+            Self::DistinctCount => "distinct_count",
+            Self::Any => "any",
+            Self::Priority => "priority",
+            Self::Max => "max",
+            Self::Min => "min",
+        }
+    }
+}
+
+/// What a value the field's map lacks does, as the profile writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Unmapped {
+    /// `reject`, `null` or `keep`.
+    Rule(UnmappedRule),
+    /// `{ value = "…" }`: this value instead (any field).
+    Value { value: String },
+    /// Any other word: for a coded field, the code to use instead (checked against the field's code list when
+    /// the profile loads); refused for other fields, where it is most likely a misspelt rule.
+    Code(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedRule {
+    /// The row goes to the rejects (coded fields' default).
+    Reject,
+    /// The field is left empty.
+    Null,
+    /// The source's value is kept as it is (text fields' default; a coded field rejects instead).
+    Keep,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -677,24 +768,15 @@ impl Profile {
         if let Some(tz) = &s.timezone {
             tz.parse::<chrono_tz::Tz>().map_err(|_| format!("{at}: timezone {tz:?} is not an IANA time zone"))?;
         }
-        if let Some(o) = &s.on_invalid
-            && !matches!(o.as_str(), "reject" | "null")
-        {
-            return Err(format!("{at}: on_invalid must be reject or null, found {o:?}"));
-        }
-        if let Some(a) = &s.aggregate {
-            if !matches!(a.as_str(), "first" | "count" | "distinct_count" | "any" | "priority" | "max" | "min") {
-                return Err(format!(
-                    "{at}: aggregate must be first, count, distinct_count, any, priority, max or min; found {a:?}"
-                ));
-            }
-            if a == "priority" && s.priority.is_none() {
+        if let Some(a) = s.aggregate {
+            if a == Aggregate::Priority && s.priority.is_none() {
                 return Err(format!("{at}: aggregate = \"priority\" needs a priority list"));
             }
-            if matches!(a.as_str(), "count" | "distinct_count") && ty != FieldType::Int {
-                return Err(format!("{at}: {a} makes a number but the field is {}", ty.describe()));
+            if matches!(a, Aggregate::Count | Aggregate::DistinctCount) && ty != FieldType::Int {
+                return Err(format!("{at}: {} makes a number but the field is {}", a.as_str(), ty.describe()));
             }
         }
+        check_unmapped(at, ty, s.unmapped.as_ref())?;
         if let Some(m) = &s.map {
             let map = match m {
                 MapRef::Named(n) => {
@@ -712,10 +794,8 @@ impl Profile {
             }
         }
         if let FieldType::Code(list) = ty {
-            for (what, v) in [("unmapped", &s.unmapped), ("missing", &s.missing), ("empty", &s.empty)] {
-                if let Some(v) = v
-                    && !(what == "unmapped" && matches!(v.as_str(), "reject" | "null" | "keep"))
-                {
+            for (what, v) in [("missing", &s.missing), ("empty", &s.empty)] {
+                if let Some(v) = v {
                     check_code_target(list, v).map_err(|e| format!("{at}: {what} is {e}"))?;
                 }
             }
@@ -751,6 +831,28 @@ fn check_code(list: &str, v: &str) -> Result<(), String> {
 }
 
 /// A race field may also take a finer category, which rolls up.
+/// `unmapped`: a bare word other than a rule must be a code of a coded field's list; for any other field it is
+/// refused (a misspelt `reject` would otherwise become every unmapped value).
+fn check_unmapped(at: &str, ty: FieldType, u: Option<&Unmapped>) -> Result<(), String> {
+    const RULES: &str = "reject, null, keep";
+    match (u, ty) {
+        (None | Some(Unmapped::Rule(_)), _) => Ok(()),
+        (Some(Unmapped::Value { value }), FieldType::Code(list)) => {
+            check_code_target(list, value).map_err(|e| format!("{at}: unmapped is {e}"))
+        }
+        (Some(Unmapped::Value { .. }), _) => Ok(()),
+        (Some(Unmapped::Code(v)), FieldType::Code(list)) => check_code_target(list, v).map_err(|_| {
+            format!(
+                "{at}: unmapped must be one of {RULES} or a {list} code ({}); found {v:?}",
+                code_list_values(list).unwrap_or_default().join(", ")
+            )
+        }),
+        (Some(Unmapped::Code(v)), _) => {
+            Err(format!("{at}: unmapped must be one of {RULES}, or {{ value = \"…\" }} for a replacement; found {v:?}"))
+        }
+    }
+}
+
 fn check_code_target(list: &str, v: &str) -> Result<(), String> {
     if list == "race" && code_list_values("race_detail").unwrap_or_default().contains(&v) {
         return Ok(());
@@ -786,6 +888,32 @@ mod tests {
         assert!(e.contains("\"whyte\", which is not a race code"), "{e}");
         let e = load("dataset='stops'\n[fields]\ndate={column='d', format='%Q'}\n").unwrap_err().to_string();
         assert!(e.contains("%Q"), "{e}");
+    }
+
+    #[test]
+    fn a_misspelt_option_is_refused_at_load_naming_the_allowed_values() {
+        // unmapped on a text field (officer_id is text) and on a coded one.
+        let e = load("dataset='stops'\n[fields]\ndate='d'\nstop_id={column='i', map={A='a'}, unmapped='rejct'}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unmapped must be one of reject, null, keep") && e.contains("\"rejct\""), "{e}");
+        let e =
+            load("dataset='stops'\n[fields]\ndate='d'\nsubject_sex={column='s', map={M='male'}, unmapped='rejct'}\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("unmapped must be one of reject, null, keep or a sex code (") && e.contains("male"), "{e}");
+        let e = load("dataset='stops'\n[fields]\ndate={column='d', on_invalid='nul'}\n").unwrap_err().to_string();
+        assert!(e.contains("unknown variant `nul`, expected `reject` or `null`"), "{e}");
+        let e = load("dataset='stops'\n[fields]\ndate='d'\nsubject_age={column='a', aggregate='maximum'}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `maximum`") && e.contains("`distinct_count`"), "{e}");
+        // The spellings that are meant load: a rule, a code, a replacement value.
+        load("dataset='stops'\n[fields]\ndate='d'\nsubject_sex={column='s', map={M='male'}, unmapped='unknown'}\n")
+            .unwrap();
+        load("dataset='stops'\n[fields]\ndate='d'\nstop_id={column='i', map={A='a'}, unmapped={value='other'}}\n")
+            .unwrap();
+        load("dataset='stops'\n[fields]\ndate='d'\nstop_id={column='i', map={A='a'}, unmapped='null'}\n").unwrap();
     }
 
     #[test]

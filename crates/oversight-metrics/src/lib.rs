@@ -13,8 +13,10 @@ pub mod catalog;
 mod complaints;
 pub mod config;
 mod cube;
+pub mod disparity;
 mod frame;
 mod points;
+pub mod published;
 mod quality;
 mod run;
 pub mod suppress;
@@ -22,6 +24,7 @@ mod totals;
 
 pub use catalog::{CATALOG, Indicator, Kind, indicator};
 pub use config::{AnalysisConfig, MetricsConfig};
+pub use disparity::{DisparityRow, DisparityTable};
 pub use run::{ComputeReport, ComputeRequest, code_version, compute};
 
 use oversight_core::ErrorCode;
@@ -40,6 +43,9 @@ pub enum MetricsError {
     Refused(String),
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
+    /// Nothing to compute from (no records in the window).
+    #[error("{0}")]
+    Empty(String),
 }
 
 impl MetricsError {
@@ -48,7 +54,7 @@ impl MetricsError {
             Self::Store(e) => e.code(),
             Self::Invalid(_) => ErrorCode::InvalidParameter,
             Self::Refused(_) => ErrorCode::Unprocessable,
-            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::NotFound { .. } | Self::Empty(_) => ErrorCode::NotFound,
             Self::Polars(_) => ErrorCode::Internal,
         }
     }

@@ -7,8 +7,7 @@ use crate::cube::MISSING;
 use crate::totals::Totals;
 use oversight_core::{Grain, Period};
 use oversight_stats::intervals::{
-    Estimate, Method, count_rse, katz_log_se, katz_ratio, poisson_rate, poisson_rate_ratio, proportion_rse,
-    wald_difference, wilson,
+    Comparison, Counts, Estimate, Method, count_rse, poisson_rate, proportion_rse, wilson,
 };
 use oversight_store::PointRow;
 
@@ -91,100 +90,59 @@ impl Sink<'_> {
         self.points.push(pt);
     }
 
-    /// A ratio of proportions a/n1 over c/n2 (Katz log interval).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn proportion_ratio(
-        &mut self,
-        indicator: &str,
-        p: Period,
-        group: &str,
-        reference: &str,
-        a: f64,
-        n1: f64,
-        c: f64,
-        n2: f64,
-    ) {
-        let est = katz_ratio(a, n1, c, n2, self.cfg.confidence);
-        let se = katz_log_se(a, n1, c, n2);
-        self.ratio(indicator, p, group, reference, [a, n1, c, n2], est, Method::KatzLog, se);
+    /// A ratio of proportions, the group's over the reference's (Katz log interval).
+    pub(crate) fn proportion_ratio(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) {
+        let fit = Fit { est: c.katz_ratio(self.cfg.confidence), method: Method::KatzLog, log_se: c.katz_log_se() };
+        self.ratio(indicator, p, group, reference, c, fit);
     }
 
-    /// A ratio of rates a/t1 over c/t2 (Poisson log-Wald interval).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn rate_ratio(
-        &mut self,
-        indicator: &str,
-        p: Period,
-        group: &str,
-        reference: &str,
-        a: f64,
-        t1: f64,
-        c: f64,
-        t2: f64,
-    ) {
-        let est = poisson_rate_ratio(a, t1, c, t2, self.cfg.confidence);
-        let se = Some((1.0 / a + 1.0 / c).sqrt());
-        self.ratio(indicator, p, group, reference, [a, t1, c, t2], est, Method::PoissonLogWald, se);
+    /// A ratio of rates (events over exposure), the group's over the reference's (Poisson log-Wald interval).
+    pub(crate) fn rate_ratio(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) {
+        let fit = Fit {
+            est: c.poisson_rate_ratio(self.cfg.confidence),
+            method: Method::PoissonLogWald,
+            log_se: Some(c.poisson_log_se()),
+        };
+        self.ratio(indicator, p, group, reference, c, fit);
     }
 
-    /// A ratio point from its four counts `[a, n1, c, n2]` (group over reference), its estimate and the
-    /// standard error of its log: low-reliability when either count is under `min_events` or that SE over
-    /// `max_rse`; when undefined, the note says why.
-    #[allow(clippy::too_many_arguments)]
-    fn ratio(
-        &mut self,
-        indicator: &str,
-        p: Period,
-        group: &str,
-        reference: &str,
-        [a, n1, c, n2]: [f64; 4],
-        est: Option<Estimate>,
-        method: Method,
-        log_se: Option<f64>,
-    ) {
-        let mut pt = self.base(indicator, p, group);
-        pt.numerator = Some(a);
-        pt.denominator = Some(n1);
-        pt.reference_group = Some(reference.to_owned());
-        pt.reference_numerator = Some(c);
-        pt.reference_denominator = Some(n2);
-        match est {
+    /// A ratio point from its comparison and fit: low-reliability when either count of events is under
+    /// `min_events` or the SE of the log over `max_rse`; when undefined, the note says why.
+    fn ratio(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison, fit: Fit) {
+        let mut pt = self.compared_point(indicator, p, group, reference, c);
+        let (a, c_events) = (c.group.events, c.reference.events);
+        match fit.est {
             Some(e) => {
-                pt = Self::with_ci(pt, e, method);
-                pt.low_reliability =
-                    a.min(c) < f64::from(self.cfg.min_events) || log_se.is_none_or(|se| se > self.cfg.max_rse);
+                pt = Self::with_ci(pt, e, fit.method);
+                pt.low_reliability = a.min(c_events) < f64::from(self.cfg.min_events)
+                    || fit.log_se.is_none_or(|se| se > self.cfg.max_rse);
             }
-            None => pt.note = Some(undefined_reason(a, n1, c, n2, reference)),
+            None => pt.note = Some(undefined_reason(c, reference)),
         }
         self.points.push(pt);
     }
 
-    /// A difference of proportions x1/n1 − x2/n2 (Wald interval).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn difference(
-        &mut self,
-        indicator: &str,
-        p: Period,
-        group: &str,
-        reference: &str,
-        x1: f64,
-        n1: f64,
-        x2: f64,
-        n2: f64,
-    ) {
+    /// A point of a comparison: the group's counts as numerator and denominator, the reference's beside.
+    fn compared_point(&self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) -> PointRow {
         let mut pt = self.base(indicator, p, group);
-        pt.numerator = Some(x1);
-        pt.denominator = Some(n1);
+        pt.numerator = Some(c.group.events);
+        pt.denominator = Some(c.group.base);
         pt.reference_group = Some(reference.to_owned());
-        pt.reference_numerator = Some(x2);
-        pt.reference_denominator = Some(n2);
-        match wald_difference(x1, n1, x2, n2, self.cfg.confidence) {
+        pt.reference_numerator = Some(c.reference.events);
+        pt.reference_denominator = Some(c.reference.base);
+        pt
+    }
+
+    /// A difference of proportions, the group's minus the reference's (Wald interval).
+    pub(crate) fn difference(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) {
+        let mut pt = self.compared_point(indicator, p, group, reference, c);
+        match c.wald_difference(self.cfg.confidence) {
             Some(e) => {
                 pt = Self::with_ci(pt, e, Method::WaldDifference);
-                pt.low_reliability = x1.min(x2) < f64::from(self.cfg.min_events);
+                pt.low_reliability = c.group.events.min(c.reference.events) < f64::from(self.cfg.min_events);
             }
             None => {
-                pt.note = Some(if n1 <= 0.0 {
+                pt.note = Some(if c.group.base <= 0.0 {
                     "difference undefined: the group has no searches in this period".to_owned()
                 } else {
                     format!("difference undefined: the reference group ({reference}) has no searches in this period")
@@ -195,7 +153,15 @@ impl Sink<'_> {
     }
 }
 
-fn undefined_reason(a: f64, n1: f64, c: f64, n2: f64, reference: &str) -> String {
+/// A ratio's estimate, its method and the standard error of its log.
+struct Fit {
+    est: Option<Estimate>,
+    method: Method,
+    log_se: Option<f64>,
+}
+
+fn undefined_reason(cmp: Comparison, reference: &str) -> String {
+    let [a, n1, c, n2] = cmp.counts();
     if n2 <= 0.0 {
         format!("ratio undefined: no records of the reference group ({reference}) in this period")
     } else if c <= 0.0 {
@@ -298,49 +264,17 @@ pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
             for grp in compared(t, "race", &reference) {
                 let g = group_label("race", &grp);
                 let a = |measure: &str| t.get(p, "race", &grp, measure);
+                let cmp = |events: &str, base: &str| {
+                    Comparison::new(Counts::new(a(events), a(base)), Counts::new(r(events), r(base)))
+                };
                 if let (Some(t1), Some(t2)) = (residents.person_years(&grp, p, t.covered_days(p)).0, ref_py) {
-                    s.rate_ratio("stops.rate_ratio", p, &g, &reference, a("stops"), t1, r("stops"), t2);
+                    let c = Comparison::new(Counts::new(a("stops"), t1), Counts::new(r("stops"), t2));
+                    s.rate_ratio("stops.rate_ratio", p, &g, &reference, c);
                 }
-                s.proportion_ratio(
-                    "stops.search_rate_ratio",
-                    p,
-                    &g,
-                    &reference,
-                    a("searches"),
-                    a("search_known"),
-                    r("searches"),
-                    r("search_known"),
-                );
-                s.proportion_ratio(
-                    "stops.arrest_rate_ratio",
-                    p,
-                    &g,
-                    &reference,
-                    a("arrests"),
-                    a("arrest_known"),
-                    r("arrests"),
-                    r("arrest_known"),
-                );
-                s.proportion_ratio(
-                    "stops.citation_rate_ratio",
-                    p,
-                    &g,
-                    &reference,
-                    a("citations"),
-                    a("citation_known"),
-                    r("citations"),
-                    r("citation_known"),
-                );
-                s.difference(
-                    "stops.hit_rate_difference",
-                    p,
-                    &g,
-                    &reference,
-                    a("found"),
-                    a("found_known"),
-                    r("found"),
-                    r("found_known"),
-                );
+                s.proportion_ratio("stops.search_rate_ratio", p, &g, &reference, cmp("searches", "search_known"));
+                s.proportion_ratio("stops.arrest_rate_ratio", p, &g, &reference, cmp("arrests", "arrest_known"));
+                s.proportion_ratio("stops.citation_rate_ratio", p, &g, &reference, cmp("citations", "citation_known"));
+                s.difference("stops.hit_rate_difference", p, &g, &reference, cmp("found", "found_known"));
             }
         }
     }

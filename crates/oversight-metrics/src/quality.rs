@@ -9,7 +9,6 @@ use oversight_core::{Grain, Period};
 use oversight_store::QualityNote;
 
 /// Quality points of one dataset (group `dataset:<name>`) and its notes.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn quality(
     s: &mut Sink<'_>,
     t: &Totals,

@@ -169,7 +169,7 @@ pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Resu
         rebuild_cube(store, &mut txn, *dataset, j, *from, *to)?;
     }
     for ((dataset, j), (from, to)) in &work {
-        let n = write_points(store, &mut txn, cfg, *dataset, j, *from, *to, req.indicator.as_deref())?;
+        let n = write_points(store, &mut txn, cfg, (*dataset, j), (*from, *to), req.indicator.as_deref())?;
         notes.extend(n);
     }
     let written = txn.points_written();
@@ -317,15 +317,14 @@ fn window_end(to: NaiveDate) -> NaiveDate {
 /// The indicator that is always rewritten whole (its threshold depends on every month).
 const WHOLE: &str = "quality.low_volume_months";
 
-#[allow(clippy::too_many_arguments)]
+/// Rewrites the points of one piece of work (a dataset of a jurisdiction over the days [from, to] that changed),
+/// all indicators or `only` one.
 fn write_points(
     store: &Store,
     txn: &mut MetricTxn<'_>,
     cfg: &MetricsConfig,
-    d: Dataset,
-    jurisdiction: &str,
-    from: NaiveDate,
-    to: NaiveDate,
+    (d, jurisdiction): (Dataset, &str),
+    (from, to): (NaiveDate, NaiveDate),
     only: Option<&str>,
 ) -> Result<Vec<QualityNote>, MetricsError> {
     let mut sink = Sink { cfg, jurisdiction, points: Vec::new() };

@@ -68,6 +68,61 @@ pub fn wilson(x: f64, n: f64, level: f64) -> Option<Estimate> {
     Some(Estimate { value: p, low: (centre - half).max(0.0), high: (centre + half).min(1.0) })
 }
 
+/// Events out of a base: trials for a proportion, exposure (e.g. person-years) for a rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Counts {
+    pub events: f64,
+    pub base: f64,
+}
+
+impl Counts {
+    pub fn new(events: f64, base: f64) -> Self {
+        Self { events, base }
+    }
+}
+
+/// A group's counts beside a reference group's: what every ratio and difference compares (group over
+/// reference, group minus reference).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    pub group: Counts,
+    pub reference: Counts,
+}
+
+impl Comparison {
+    pub fn new(group: Counts, reference: Counts) -> Self {
+        Self { group, reference }
+    }
+    /// `[a, n1, c, n2]`: the group's events and base, the reference's events and base.
+    pub fn counts(&self) -> [f64; 4] {
+        [self.group.events, self.group.base, self.reference.events, self.reference.base]
+    }
+    /// [`katz_ratio`] of the two proportions.
+    pub fn katz_ratio(&self, level: f64) -> Option<Estimate> {
+        let [a, n1, c, n2] = self.counts();
+        katz_ratio(a, n1, c, n2, level)
+    }
+    /// [`katz_log_se`] of the two proportions.
+    pub fn katz_log_se(&self) -> Option<f64> {
+        let [a, n1, c, n2] = self.counts();
+        katz_log_se(a, n1, c, n2)
+    }
+    /// [`poisson_rate_ratio`] of the two rates.
+    pub fn poisson_rate_ratio(&self, level: f64) -> Option<Estimate> {
+        let [a, t1, c, t2] = self.counts();
+        poisson_rate_ratio(a, t1, c, t2, level)
+    }
+    /// The standard error of the log rate ratio, sqrt(1/a + 1/c).
+    pub fn poisson_log_se(&self) -> f64 {
+        (1.0 / self.group.events + 1.0 / self.reference.events).sqrt()
+    }
+    /// [`wald_difference`] of the two proportions.
+    pub fn wald_difference(&self, level: f64) -> Option<Estimate> {
+        let [x1, n1, x2, n2] = self.counts();
+        wald_difference(x1, n1, x2, n2, level)
+    }
+}
+
 /// Ratio of two proportions a/n1 over c/n2 with the Katz log interval:
 /// SE(ln RR) = sqrt(1/a - 1/n1 + 1/c - 1/n2).
 pub fn katz_ratio(a: f64, n1: f64, c: f64, n2: f64, level: f64) -> Option<Estimate> {

@@ -131,6 +131,16 @@ impl Store {
         Ok(())
     }
 
+    /// Bytes DuckDB holds in memory (its buffer pool: cached blocks, indexes, temporary results), as its own
+    /// `duckdb_memory()` counts them; shared by every connection of the process.
+    pub fn memory_bytes(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Every table of the database, quoted for SQL.
     fn table_names(&self) -> Result<Vec<String>> {
         let mut st = self.conn.prepare_cached(

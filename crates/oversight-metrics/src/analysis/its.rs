@@ -19,7 +19,7 @@ use oversight_store::{PolicyEvent, Store};
 use serde::{Deserialize, Serialize};
 
 /// Which model to fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ItsModel {
     /// OLS on the log of the count or rate.

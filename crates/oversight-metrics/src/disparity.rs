@@ -2,10 +2,9 @@
 //! with its interval and method, and disclosure flags. Summed from the daily cube over [from, to], so any
 //! window works without recomputing indicators.
 
-use crate::error::{ApiError, ApiResult};
+use crate::{MetricsConfig, MetricsError};
 use chrono::NaiveDate;
-use oversight_metrics::MetricsConfig;
-use oversight_stats::intervals::{katz_ratio, poisson_rate, poisson_rate_ratio, proportion_rse, wilson};
+use oversight_stats::intervals::{Comparison, Counts, poisson_rate, proportion_rse, wilson};
 use oversight_store::{PointRow, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -56,8 +55,74 @@ pub struct DisparityTable {
     pub notes: Vec<String>,
 }
 
+/// A row of a disparity table's CSV: the same columns, numbers written plainly (`603`, not `603.0`).
+#[derive(Debug, Serialize)]
+pub struct CsvRow<'a> {
+    pub group: &'a str,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub numerator: Option<f64>,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub denominator: Option<f64>,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub rate: Option<f64>,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub rate_ci_low: Option<f64>,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub rate_ci_high: Option<f64>,
+    pub rate_method: &'a str,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub ratio: Option<f64>,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub ratio_ci_low: Option<f64>,
+    #[serde(serialize_with = "crate::published::plain")]
+    pub ratio_ci_high: Option<f64>,
+    pub ratio_method: Option<&'a str>,
+    pub suppressed: bool,
+    pub suppression_reason: Option<&'a str>,
+    pub low_reliability: bool,
+}
+
+impl<'a> From<&'a DisparityRow> for CsvRow<'a> {
+    fn from(r: &'a DisparityRow) -> Self {
+        Self {
+            group: &r.group,
+            numerator: r.numerator,
+            denominator: r.denominator,
+            rate: r.rate,
+            rate_ci_low: r.rate_ci_low,
+            rate_ci_high: r.rate_ci_high,
+            rate_method: &r.rate_method,
+            ratio: r.ratio,
+            ratio_ci_low: r.ratio_ci_low,
+            ratio_ci_high: r.ratio_ci_high,
+            ratio_method: r.ratio_method.as_deref(),
+            suppressed: r.suppressed,
+            suppression_reason: r.suppression_reason.as_deref(),
+            low_reliability: r.low_reliability,
+        }
+    }
+}
+
+/// The header of a disparity table's CSV.
+pub const CSV_HEADER: [&str; 14] = [
+    "group",
+    "numerator",
+    "denominator",
+    "rate",
+    "rate_ci_low",
+    "rate_ci_high",
+    "rate_method",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "ratio_method",
+    "suppressed",
+    "suppression_reason",
+    "low_reliability",
+];
+
 /// What to tabulate.
-pub(crate) struct Spec<'a> {
+pub struct Spec<'a> {
     pub dataset: &'static str,
     pub measure: &'a str,
     pub jurisdiction: &'a str,
@@ -96,12 +161,28 @@ fn layout(
     })
 }
 
-pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiResult<DisparityTable> {
-    let (cube, dim, num_m, den_m, unit) = layout(spec.dataset, spec.measure).ok_or_else(|| {
-        ApiError::param("outcome", format!("{:?} is not a measure of {}", spec.measure, spec.dataset))
-    })?;
+/// The measures of each dataset's table, the default first.
+pub fn measures(dataset: &str) -> &'static [&'static str] {
+    match dataset {
+        "stops" => &["stop", "search", "arrest", "citation", "hit"],
+        "complaints" => &["sustain"],
+        "detainers" => &["criminality", "outcome"],
+        _ => &[],
+    }
+}
+
+/// Whether a dataset's tables compare groups with a reference group (detainer tables are shares of all
+/// requests instead).
+pub fn has_reference(dataset: &str) -> bool {
+    dataset != "detainers"
+}
+
+/// A disparity table over [from, to] (either end open) from the daily cube.
+pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<DisparityTable, MetricsError> {
+    let (cube, dim, num_m, den_m, unit) = layout(spec.dataset, spec.measure)
+        .ok_or_else(|| MetricsError::Invalid(format!("{:?} is not a measure of {}", spec.measure, spec.dataset)))?;
     if store.jurisdiction(spec.jurisdiction)?.is_none() {
-        return Err(ApiError::not_found("jurisdiction", spec.jurisdiction));
+        return Err(MetricsError::NotFound { what: "jurisdiction", id: spec.jurisdiction.to_owned() });
     }
     let lo = spec.from.unwrap_or(NaiveDate::MIN);
     let hi = spec.to.unwrap_or(NaiveDate::MAX);
@@ -112,12 +193,11 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
     }
     let level = cfg.confidence;
     let mut notes = Vec::new();
-    let is_share = den_m.is_none() && spec.dataset == "detainers";
+    let is_share = !has_reference(spec.dataset);
     let reference = if is_share {
         if spec.reference.is_some() {
-            return Err(ApiError::param(
-                "reference",
-                "detainer tables are shares of all requests: there is no reference group",
+            return Err(MetricsError::Invalid(
+                "detainer tables are shares of all requests: there is no reference group".into(),
             ));
         }
         None
@@ -131,10 +211,7 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
     if spec.measure == "stop" {
         let span = store.cube_span(cube, spec.jurisdiction, lo, hi)?;
         let Some((first, last)) = span else {
-            return Err(ApiError::new(
-                oversight_core::ErrorCode::NotFound,
-                format!("no stops of {} in the window", spec.jurisdiction),
-            ));
+            return Err(MetricsError::Empty(format!("no stops of {} in the window", spec.jurisdiction)));
         };
         let years = ((last - first).num_days() + 1) as f64 / 365.25;
         let mid = first + (last - first) / 2;
@@ -199,16 +276,17 @@ pub(crate) fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> ApiR
         match rows
             .iter()
             .find(|r| &r.group == reference)
-            .map(|r| (r.numerator.unwrap_or(0.0), r.denominator.unwrap_or(0.0)))
+            .map(|r| Counts::new(r.numerator.unwrap_or(0.0), r.denominator.unwrap_or(0.0)))
         {
             None => notes.push(format!("the reference group {reference} has no records here: no ratios")),
-            Some((c, n2)) => {
+            Some(of_reference) => {
                 for r in rows.iter_mut().filter(|r| &r.group != reference) {
-                    let (a, n1) = (r.numerator.unwrap_or(0.0), r.denominator.unwrap_or(0.0));
+                    let of_group = Counts::new(r.numerator.unwrap_or(0.0), r.denominator.unwrap_or(0.0));
+                    let cmp = Comparison::new(of_group, of_reference);
                     let (est, method) = if spec.measure == "stop" {
-                        (poisson_rate_ratio(a, n1, c, n2, level), "poisson-log-wald")
+                        (cmp.poisson_rate_ratio(level), "poisson-log-wald")
                     } else {
-                        (katz_ratio(a, n1, c, n2, level), "katz-log")
+                        (cmp.katz_ratio(level), "katz-log")
                     };
                     if let Some(e) = est {
                         r.ratio = Some(e.value);
@@ -251,7 +329,7 @@ fn rate_indicator(dataset: &str, measure: &str) -> &'static str {
     }
 }
 
-/// Disclosure control by the metric store's own rules (`oversight_metrics::suppress::apply`): the rows are
+/// Disclosure control by the metric store's own rules (`crate::suppress::apply`): the rows are
 /// cells of one family whose total (every event of the window, published by the series) is known, so a lone
 /// withheld cell takes the next smallest with it. A ratio follows the rates it compares: it is withheld when
 /// the reference group's rate is.
@@ -267,7 +345,7 @@ fn suppress(rows: &mut [DisparityRow], indicator: &str, all_events: f64, referen
     let mut cells: Vec<PointRow> = rows.iter().map(|r| cell(&r.group, r.numerator, r.denominator)).collect();
     let all_denominator = rows.iter().filter_map(|r| r.denominator).sum();
     cells.push(cell("all", Some(all_events), Some(all_denominator)));
-    oversight_metrics::suppress::apply(&mut cells, cfg);
+    crate::suppress::apply(&mut cells, cfg);
     for (r, c) in rows.iter_mut().zip(&cells) {
         if c.suppressed {
             withhold(r, c.suppression_reason.clone().unwrap_or_default());

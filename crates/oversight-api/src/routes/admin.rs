@@ -1,0 +1,55 @@
+//! Administration: the audit log and the scheduled imports.
+
+use super::{NoParams, page};
+use crate::auth::{Admin, Analyst, Reader};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::query::{PageQuery, Query};
+use crate::schedule::ScheduleStatus;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// The audit log (admin): every write and extract.
+#[utoipa::path(get, path = "/v1/audit", tag = "admin", params(PageQuery), security(("api_key" = [])),
+    responses((status = 200, body = super::Page, example = json!({"items": [{"id": 1, "logged_at": "2026-11-22T06:00:00", "key_name": "analyst-1", "method": "POST", "endpoint": "/v1/imports/{dataset}", "parameters": "{}", "status": 201, "rows": 100}], "next_cursor": null})),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn audit(State(st): State<AppState>, _: Admin, Query(q): Query<PageQuery>) -> ApiResult<Response> {
+    let (limit, before) = (q.limit(), q.cursor);
+    let rows = st.read(move |s| Ok(s.audit_log(before, limit)?)).await?;
+    page(rows, limit, |a| a.id)
+}
+
+/// Scheduled imports: last run, outcome, next run, last error.
+#[utoipa::path(get, path = "/v1/schedules", tag = "schedules", params(NoParams),
+    responses((status = 200, body = Vec<ScheduleStatus>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(crate) async fn schedules(
+    State(st): State<AppState>,
+    _: Reader,
+    _: Query<NoParams>,
+) -> ApiResult<Json<Vec<ScheduleStatus>>> {
+    let names: Vec<String> = st.0.schedules.iter().map(|s| s.cfg.name.clone()).collect();
+    let lasts =
+        st.read(move |s| names.iter().map(|n| Ok(s.last_schedule_run(n)?)).collect::<ApiResult<Vec<_>>>()).await?;
+    Ok(Json(st.0.schedules.iter().zip(lasts).map(|(s, l)| crate::schedule::status(s, l)).collect()))
+}
+
+/// Runs a schedule now (analyst) and returns the run; 409 while it is already running.
+#[utoipa::path(post, path = "/v1/schedules/{name}/run", tag = "schedules", params(("name" = String, Path), NoParams), security(("api_key" = [])),
+    responses((status = 200, description = "The run, whatever its outcome (ok, partial, failed)", body = Object, example = json!({"id": 5, "schedule": "nightly-stops", "trigger": "manual",
+        "started_at": "2026-11-22T07:10:00", "finished_at": "2026-11-22T07:10:02", "outcome": "ok", "files_imported": 1, "files_skipped": 3, "files_failed": 0,
+        "rows_accepted": 1200, "batches": [10], "error": null})),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn schedule_run(
+    State(st): State<AppState>,
+    Analyst(caller): Analyst,
+    Path(name): Path<String>,
+    _: Query<NoParams>,
+) -> ApiResult<Response> {
+    let i =
+        st.0.schedules.iter().position(|s| s.cfg.name == name).ok_or_else(|| ApiError::not_found("schedule", &name))?;
+    let run = crate::schedule::run_now(&st, i, "manual").await?;
+    st.audit(&caller, "POST", "/v1/schedules/{name}/run", json!({"name": name}), 200, Some(run.rows_accepted)).await;
+    Ok(Json(run).into_response())
+}

@@ -1,0 +1,193 @@
+//! Analyses: the impact of a policy event on an indicator (ITS, DiD), and the veil-of-darkness test.
+
+use super::{id_param, with_basis};
+use crate::auth::Reader;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::query::Query;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use oversight_core::Grain;
+use oversight_metrics::analysis::{DidRequest, ItsModel, ItsRequest, VodRequest};
+use oversight_store::Store;
+use serde_json::Value;
+
+/// Which analysis of an event's impact.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Model {
+    /// Interrupted time series.
+    #[default]
+    Its,
+    /// Difference in differences: a group against a reference group.
+    Did,
+}
+
+/// The periods an impact analysis counts in.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AnalysisGrain {
+    #[default]
+    Month,
+    Quarter,
+    Year,
+}
+
+impl From<AnalysisGrain> for Grain {
+    fn from(g: AnalysisGrain) -> Self {
+        match g {
+            AnalysisGrain::Month => Grain::Month,
+            AnalysisGrain::Quarter => Grain::Quarter,
+            AnalysisGrain::Year => Grain::Year,
+        }
+    }
+}
+
+/// The parameters of an impact analysis.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ImpactQuery {
+    /// The indicator, e.g. crime_reports.count.
+    indicator: String,
+    /// e.g. race:hispanic (required for did).
+    group: Option<String>,
+    /// its (default) or did.
+    #[serde(default)]
+    #[param(inline)]
+    model: Option<Model>,
+    /// its: poisson (default) or ols.
+    #[serde(default)]
+    #[param(inline)]
+    fit: Option<ItsModel>,
+    /// did: the comparison group (default everyone else).
+    reference: Option<String>,
+    /// Default: the event's jurisdiction.
+    jurisdiction: Option<String>,
+    /// month (default), quarter or year.
+    #[serde(default)]
+    #[param(inline)]
+    grain: Option<AnalysisGrain>,
+    /// Newey–West lags (0 to 24; default from the series' length).
+    #[serde(default, deserialize_with = "crate::query::int_in::<0, 24, _>")]
+    #[param(value_type = Option<usize>, minimum = 0, maximum = 24)]
+    maxlags: Option<i64>,
+}
+
+/// Interrupted time series or difference in differences of an indicator around the event.
+#[utoipa::path(get, path = "/v1/policy-events/{id}/impact", tag = "policy", params(("id" = i64, Path), ImpactQuery),
+    responses((status = 200, description = "The fit, as `oversight analyze its|did --json` prints it", body = Object, example = json!({"indicator": "crime_reports.count", "model": "poisson-glm", "n": 60,
+        "level_change": {"estimate": -0.24, "se": 0.07, "ci_low": -0.38, "ci_high": -0.10, "p_value": 0.0006, "ratio": 0.78, "ratio_ci_low": 0.68, "ratio_ci_high": 0.90}})),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn impact(
+    State(st): State<AppState>,
+    _: Reader,
+    Path(id): Path<String>,
+    Query(q): Query<ImpactQuery>,
+) -> ApiResult<Response> {
+    let event_id = id_param("id", &id)?;
+    if oversight_metrics::indicator(&q.indicator).is_none() {
+        return Err(ApiError::param("indicator", format!("{:?}: no such indicator", q.indicator)));
+    }
+    let mut cfg = st.0.analysis_cfg.clone();
+    if let Some(l) = q.maxlags {
+        cfg.hac_maxlags = Some(l as usize);
+    }
+    let (basis, value) = st
+        .read_basis(move |s| {
+            if s.policy_event(event_id)?.is_none() {
+                return Err(ApiError::not_found("policy event", event_id));
+            }
+            let v = match q.model.unwrap_or_default() {
+                Model::Its => its(s, event_id, q, &cfg)?,
+                Model::Did => did(s, event_id, q, &cfg)?,
+            };
+            v.map_err(|e| ApiError::internal("json", e))
+        })
+        .await?;
+    Ok(with_basis(Json(value).into_response(), &basis))
+}
+
+type Json_ = Result<Value, serde_json::Error>;
+
+fn its(s: &Store, event_id: i64, q: ImpactQuery, cfg: &oversight_metrics::AnalysisConfig) -> ApiResult<Json_> {
+    let req = ItsRequest {
+        indicator: q.indicator,
+        event_id,
+        jurisdiction: q.jurisdiction,
+        group: q.group,
+        model: q.fit.unwrap_or_default(),
+        grain: q.grain.unwrap_or_default().into(),
+    };
+    Ok(serde_json::to_value(oversight_metrics::analysis::its(s, &req, cfg)?))
+}
+
+fn did(s: &Store, event_id: i64, q: ImpactQuery, cfg: &oversight_metrics::AnalysisConfig) -> ApiResult<Json_> {
+    let group = q.group.ok_or_else(|| ApiError::param("group", "required for did (e.g. race:hispanic)"))?;
+    let req = DidRequest {
+        indicator: q.indicator,
+        event_id,
+        jurisdiction: q.jurisdiction,
+        group,
+        reference: q.reference,
+        grain: q.grain.unwrap_or_default().into(),
+    };
+    Ok(serde_json::to_value(oversight_metrics::analysis::did(s, &req, cfg)?))
+}
+
+/// The parameters of the veil-of-darkness test.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct VodQuery {
+    jurisdiction: String,
+    /// 2018, or a range 2016-2020.
+    #[serde(deserialize_with = "years")]
+    #[param(value_type = String)]
+    year: (i32, i32),
+    /// default black.
+    group: Option<String>,
+    /// default white.
+    reference: Option<String>,
+    /// Spline degrees of freedom, 1–10 (default 6).
+    #[serde(default, deserialize_with = "crate::query::int_in::<1, 10, _>")]
+    #[param(value_type = Option<usize>, minimum = 1, maximum = 10)]
+    df: Option<i64>,
+}
+
+/// The veil-of-darkness test on a jurisdiction's stops.
+#[utoipa::path(get, path = "/v1/veil-of-darkness", tag = "policy", params(VodQuery),
+    responses((status = 200, description = "As `oversight analyze vod --json` prints it", body = Object, example = json!({"jurisdiction": "ct-hartford", "year": 2014, "to_year": 2014,
+        "dark": {"spline_df": 6, "estimate": 0.13, "se": 0.24, "odds_ratio": 1.14, "ci_low": 0.71, "ci_high": 1.84, "p_value": 0.59, "n": 750}})),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn vod(State(st): State<AppState>, _: Reader, Query(q): Query<VodQuery>) -> ApiResult<Response> {
+    let cfg = st.0.analysis_cfg.clone();
+    let req = VodRequest {
+        jurisdiction: q.jurisdiction,
+        year: q.year.0,
+        to_year: q.year.1,
+        group: q.group.unwrap_or_else(|| "black".into()),
+        reference: q.reference.unwrap_or_else(|| "white".into()),
+        spline_df: q.df.map(|d| d as usize),
+        districts: true,
+    };
+    let (basis, value) = st
+        .read_basis(move |s| {
+            serde_json::to_value(oversight_metrics::analysis::vod(s, &req, &cfg)?)
+                .map_err(|e| ApiError::internal("json", e))
+        })
+        .await?;
+    Ok(with_basis(Json(value).into_response(), &basis))
+}
+
+/// `year`: 2018, or 2016-2020.
+fn years<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(i32, i32), D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    let parse = || {
+        let (a, b) = s.split_once('-').unwrap_or((&s, &s));
+        let (a, b): (i32, i32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        ((1900..=2200).contains(&a) && (a..=2200).contains(&b)).then_some((a, b))
+    };
+    parse().ok_or_else(|| serde::de::Error::custom(format!("expected a year (2018) or a range (2016-2020), got {s:?}")))
+}

@@ -1,0 +1,154 @@
+//! Disparity tables (`oversight_metrics::disparity`): JSON, or CSV written by serialising the rows.
+
+use super::{csv_of, csv_response, wants_csv, with_basis};
+use crate::auth::Reader;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::query::{Query, range};
+use crate::state::{AppState, Basis};
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use oversight_metrics::disparity::{self, CsvRow, DisparityTable};
+
+/// The parameters every disparity table takes, with the dataset's measure.
+struct Request {
+    dataset: &'static str,
+    measure: &'static str,
+    jurisdiction: String,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    reference: Option<String>,
+}
+
+/// A dataset's measures as a type, and its query parameters.
+macro_rules! disparity_query {
+    ($query:ident, $measure:ident, $dataset:literal, $doc:literal, default $default:ident, [$($variant:ident = $s:literal),+]) => {
+        #[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub(crate) enum $measure {
+            $($variant),+
+        }
+
+        impl $measure {
+            fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $s),+
+                }
+            }
+        }
+
+        #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub(crate) struct $query {
+            jurisdiction: String,
+            #[serde(default, deserialize_with = "crate::query::date")]
+            from: Option<NaiveDate>,
+            #[serde(default, deserialize_with = "crate::query::date")]
+            to: Option<NaiveDate>,
+            /// The group ratios compare with, e.g. race:white (default: the configured reference group).
+            reference: Option<String>,
+            #[doc = $doc]
+            #[param(inline)]
+            outcome: Option<$measure>,
+        }
+
+        impl From<$query> for Request {
+            fn from(q: $query) -> Self {
+                Request {
+                    dataset: $dataset,
+                    measure: q.outcome.unwrap_or($measure::$default).as_str(),
+                    jurisdiction: q.jurisdiction,
+                    from: q.from,
+                    to: q.to,
+                    reference: q.reference,
+                }
+            }
+        }
+    };
+}
+
+disparity_query!(StopsQuery, StopsMeasure, "stops", "stop (per resident), search, arrest, citation or hit (default stop)",
+    default Stop, [Stop = "stop", Search = "search", Arrest = "arrest", Citation = "citation", Hit = "hit"]);
+disparity_query!(ComplaintsQuery, ComplaintsMeasure, "complaints", "sustain", default Sustain, [Sustain = "sustain"]);
+disparity_query!(DetainersQuery, DetainersMeasure, "detainers", "criminality or outcome (default criminality)",
+    default Criminality, [Criminality = "criminality", Outcome = "outcome"]);
+
+/// The reference group: dimension:value, and only where the table compares groups.
+fn check_reference(dataset: &str, reference: Option<&str>) -> ApiResult<()> {
+    let Some(r) = reference else { return Ok(()) };
+    if !disparity::has_reference(dataset) {
+        return Err(ApiError::param(
+            "reference",
+            "detainer tables are shares of all requests: there is no reference group",
+        ));
+    }
+    if !r.contains(':') {
+        return Err(ApiError::param("reference", format!("expected dimension:value such as race:white, got {r:?}")));
+    }
+    Ok(())
+}
+
+async fn disparity(st: AppState, headers: HeaderMap, q: Request) -> ApiResult<Response> {
+    let (from, to) = range(q.from, q.to)?;
+    check_reference(q.dataset, q.reference.as_deref())?;
+    let (dataset, measure) = (q.dataset, q.measure);
+    let st2 = st.clone();
+    let (basis, table): (Basis, DisparityTable) = st
+        .read_basis(move |s| {
+            let spec = disparity::Spec {
+                dataset,
+                measure,
+                jurisdiction: &q.jurisdiction,
+                from,
+                to,
+                reference: q.reference.as_deref(),
+            };
+            Ok(disparity::table(s, &st2.0.metrics_cfg, &spec)?)
+        })
+        .await?;
+    if !wants_csv(&headers) {
+        return Ok(with_basis(Json(table).into_response(), &basis));
+    }
+    let body = csv_of(&disparity::CSV_HEADER, table.rows.iter().map(CsvRow::from))?;
+    let name = format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction);
+    Ok(with_basis(csv_response(body, &name), &basis))
+}
+
+/// Stops by race: counts, rate, ratio vs reference (default the configured reference group), CI, flags.
+#[utoipa::path(get, path = "/v1/disparities/stops", tag = "disparities", params(StopsQuery),
+    responses((status = 200, body = DisparityTable), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_stops(
+    State(st): State<AppState>,
+    _: Reader,
+    headers: HeaderMap,
+    Query(q): Query<StopsQuery>,
+) -> ApiResult<Response> {
+    disparity(st, headers, q.into()).await
+}
+
+/// Complaints: sustain rate of allegations by complainant race.
+#[utoipa::path(get, path = "/v1/disparities/complaints", tag = "disparities", params(ComplaintsQuery),
+    responses((status = 200, body = DisparityTable), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_complaints(
+    State(st): State<AppState>,
+    _: Reader,
+    headers: HeaderMap,
+    Query(q): Query<ComplaintsQuery>,
+) -> ApiResult<Response> {
+    disparity(st, headers, q.into()).await
+}
+
+/// Detainer requests by criminality or by outcome: counts and shares.
+#[utoipa::path(get, path = "/v1/disparities/detainers", tag = "disparities", params(DetainersQuery),
+    responses((status = 200, body = DisparityTable), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_detainers(
+    State(st): State<AppState>,
+    _: Reader,
+    headers: HeaderMap,
+    Query(q): Query<DetainersQuery>,
+) -> ApiResult<Response> {
+    disparity(st, headers, q.into()).await
+}
