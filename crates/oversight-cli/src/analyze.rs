@@ -1,8 +1,8 @@
 //! `oversight events …` and `oversight analyze …`: policy events and the analyses run around them.
 
 use crate::cli::{AnalyzeCmd, EventsCmd, ImpactArgs};
-use crate::commands::refuse;
 use crate::output::{table, thousands};
+use crate::support::refuse;
 use anyhow::Result;
 use oversight_core::{CodeList, Grain, PolicyKind};
 use oversight_metrics::AnalysisConfig;

@@ -1,7 +1,7 @@
 //! `oversight profiles check PROFILE FILE…`: prints what a dry run of the profile found.
 
-use crate::commands::refuse;
 use crate::output::thousands;
+use crate::support::refuse;
 use anyhow::Result;
 use oversight_core::Dataset;
 use oversight_import::{CheckReport, InputFile, resolve_profile};

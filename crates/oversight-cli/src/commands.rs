@@ -2,6 +2,7 @@
 
 use crate::cli::{BenchCmd, Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd, ProfilesCmd};
 use crate::output::{table, thousands};
+use crate::support::{Refusal, open, open_writable, refuse};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
 use oversight_import::{ImportError, ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, resolve_profile};
@@ -56,40 +57,6 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         ErrorCode::InsufficientStorage | ErrorCode::DatabaseCorrupt => EXIT_STORAGE,
         _ => EXIT_REFUSED,
     }
-}
-
-/// A user error outside the library crates (a bad argument).
-#[derive(Debug)]
-pub(crate) struct Refusal(pub(crate) String);
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for Refusal {}
-
-pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
-    Err(Refusal(msg.into()).into())
-}
-
-pub(crate) fn open(db: &Path) -> Result<Store> {
-    open_limited(db, None)
-}
-
-/// The store with DuckDB's memory capped (`serve`), threads from `OVERSIGHT_DUCKDB_THREADS`.
-pub(crate) fn open_limited(db: &Path, memory_limit: Option<String>) -> Result<Store> {
-    let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
-    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, memory_limit, ..Default::default() })?)
-}
-
-/// The store for a command that writes: a read-only database is refused up front, saying why.
-pub(crate) fn open_writable(db: &Path) -> Result<Store> {
-    let store = open(db)?;
-    if let Some(why) = store.read_only() {
-        return refuse(format!("the database {} is read-only ({why}): this command writes to it", db.display()));
-    }
-    Ok(store)
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {

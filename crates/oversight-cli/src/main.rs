@@ -26,6 +26,7 @@ mod commands;
 mod config;
 mod output;
 mod serve;
+mod support;
 
 fn main() -> std::process::ExitCode {
     quiet_on_closed_pipe();

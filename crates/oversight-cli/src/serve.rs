@@ -1,9 +1,9 @@
 //! `oversight serve` and `oversight keys`.
 
 use crate::cli::KeysCmd;
-use crate::commands::{open, refuse};
 use crate::config::Settings;
 use crate::output::table;
+use crate::support::{open, refuse};
 use anyhow::{Context, Result};
 use oversight_api::{AppState, Role};
 use oversight_store::Store;
@@ -66,7 +66,7 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
 pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Result<ExitCode> {
     crate::return_freed_memory_promptly();
     let addr = bind.or_else(|| settings.api.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-    let store = crate::commands::open_limited(db, Some(settings.api.database_memory.clone()))?;
+    let store = crate::support::open_limited(db, Some(settings.api.database_memory.clone()))?;
     let state = match AppState::new(
         store,
         oversight_api::ApiConfig { import: settings.import.clone(), ..settings.api.clone() },

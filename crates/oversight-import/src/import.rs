@@ -463,7 +463,7 @@ fn read_header(store: &Store, profile: &Profile, f: &InputFile) -> Result<Vec<St
     if is_parquet(profile, &f.path) {
         return Ok(store.parquet_columns(&f.path)?);
     }
-    Ok(CsvSource::open(&f.path, &f.name, &profile.toml.source, Arc::new(AtomicU64::new(0)), false)?.header)
+    Ok(CsvSource::open(&f.path, &f.name, &profile.csv, Arc::new(AtomicU64::new(0)), false)?.header)
 }
 
 /// What reading a file counted besides its records.
@@ -547,7 +547,7 @@ fn load_file(
         info.lines = n;
         header
     } else {
-        let mut src = CsvSource::open(&f.path, &f.name, &profile.toml.source, counter, true)?;
+        let mut src = CsvSource::open(&f.path, &f.name, &profile.csv, counter, true)?;
         while src.read_rows(&mut rows, usize::MAX, usize::MAX)? > 0 {}
         let width = src.width;
         for (i, (row, line)) in rows.iter().enumerate() {
@@ -1142,7 +1142,7 @@ fn run(
     let (csv_main, main_header, main_width) = if let Some(g) =
         profile.toml.group.as_ref().filter(|_| stream_groups && !main_parquet)
     {
-        let s = CsvSource::open(&main_file.path, &main_file.name, src, counter.clone(), true)?;
+        let s = CsvSource::open(&main_file.path, &main_file.name, &profile.csv, counter.clone(), true)?;
         group_filters = RowFilter::compile(&profile.toml.filter, &s.header).map_err(|e| filter_error(main_file, e))?;
         let by = g
             .by
@@ -1173,7 +1173,7 @@ fn run(
     } else if main_parquet {
         (None, store.parquet_columns(&main_file.path)?, None)
     } else {
-        let s = CsvSource::open(&main_file.path, &main_file.name, src, counter.clone(), true)?;
+        let s = CsvSource::open(&main_file.path, &main_file.name, &profile.csv, counter.clone(), true)?;
         let (header, width) = (s.header.clone(), s.width);
         (Some(s), header, Some(width))
     };
@@ -1494,7 +1494,7 @@ fn run(
     for (mut plan, fi, file_no) in child_plans {
         let mut counts = if let Some(by) = &stream_by {
             // The children of a streamed file: the file again, chunk by chunk, and the same bytes.
-            let src = CsvSource::open(&main_file.path, &main_file.name, src, counter.clone(), true)?;
+            let src = CsvSource::open(&main_file.path, &main_file.name, &profile.csv, counter.clone(), true)?;
             let rows_of = RecordRows {
                 by,
                 filters: &group_filters,

@@ -3,6 +3,7 @@
 //! live in `profiles/` at the top of the repository. The format is documented in `profiles/README.md`.
 
 use crate::parse::DateFormat;
+use crate::reader::{CsvOptions, Encoding, QuoteLimits};
 use oversight_core::{Dataset, FieldType, Table, code_list_values};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -217,6 +218,24 @@ pub struct SourceToml {
     /// The most bytes one record with a quoted field may hold before the file is refused likewise.
     #[serde(default = "default_quoted_bytes")]
     pub max_quoted_bytes: usize,
+}
+
+impl SourceToml {
+    /// The reader's options; refused when a setting cannot be read (the checks at load say which).
+    pub(crate) fn csv_options(&self) -> Result<CsvOptions, String> {
+        let one = |what: &str, v: &str| match v.as_bytes() {
+            [b] if b.is_ascii() => Ok(*b),
+            b"\\t" => Ok(b'\t'),
+            _ => Err(format!("source.{what} must be one ASCII character, found {v:?}")),
+        };
+        Ok(CsvOptions {
+            encoding: Encoding::from_label(&self.encoding)?,
+            delimiter: one("delimiter", &self.delimiter)?,
+            quote: one("quote", &self.quote)?,
+            skip_lines: self.skip_lines,
+            limits: QuoteLimits { lines: self.max_quoted_lines, bytes: self.max_quoted_bytes },
+        })
+    }
 }
 
 fn default_quoted_lines() -> u64 {
@@ -531,6 +550,8 @@ pub struct Profile {
     pub sha256: String,
     /// Where it came from (`shipped` or a path).
     pub origin: String,
+    /// How its CSV files are read.
+    pub(crate) csv: CsvOptions,
 }
 
 impl Profile {
@@ -541,8 +562,9 @@ impl Profile {
         let name = toml.name.clone().unwrap_or_else(|| default_name.to_owned());
         let dataset: Dataset = toml.dataset.parse().map_err(|e| err(format!("{e}")))?;
         let sha256 = crate::hash::sha256_hex(text.as_bytes());
-        let p = Self { name, dataset, toml, sha256, origin: origin.to_owned() };
+        let mut p = Self { name, dataset, toml, sha256, origin: origin.to_owned(), csv: CsvOptions::default() };
         p.check().map_err(|message| ProfileError { profile: p.name.clone(), message })?;
+        p.csv = p.toml.source.csv_options().map_err(|message| ProfileError { profile: p.name.clone(), message })?;
         Ok(p)
     }
 
@@ -638,7 +660,7 @@ impl Profile {
         {
             return Err(format!("source.format must be csv or parquet, found {f:?}"));
         }
-        crate::reader::Encoding::from_label(&t.source.encoding)?;
+        Encoding::from_label(&t.source.encoding)?;
         if let Some(tz) = &t.jurisdiction.timezone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| format!("jurisdiction.timezone {tz:?} is not an IANA time zone"))?;

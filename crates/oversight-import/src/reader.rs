@@ -3,11 +3,33 @@
 //! (`Store::scan_parquet`, called from `import.rs`), not here.
 
 use crate::ImportError;
-use crate::profile::SourceToml;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How a CSV file is read: what the reader needs of a profile's `[source]` (checked when the profile loads).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CsvOptions {
+    pub(crate) encoding: Encoding,
+    pub(crate) delimiter: u8,
+    pub(crate) quote: u8,
+    /// Lines to skip before the header line.
+    pub(crate) skip_lines: usize,
+    pub(crate) limits: QuoteLimits,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            encoding: Encoding::Utf8,
+            delimiter: b',',
+            quote: b'"',
+            skip_lines: 0,
+            limits: QuoteLimits { lines: 100, bytes: 1 << 20 },
+        }
+    }
+}
 
 /// Text encodings a profile may name.
 #[derive(Debug, Clone, Copy)]
@@ -782,11 +804,11 @@ impl CsvSource {
     pub(crate) fn open(
         path: &Path,
         display: &str,
-        src: &SourceToml,
+        opts: &CsvOptions,
         counter: Arc<AtomicU64>,
         hash: bool,
     ) -> Result<Self, ImportError> {
-        let enc = Encoding::from_label(&src.encoding).map_err(|m| ImportError::refused(display, None, None, m))?;
+        let enc = opts.encoding;
         sniff(path, display, enc)?;
         let file = std::fs::File::open(path).map_err(|e| ImportError::io(display, e))?;
         let mut buf = BufReader::with_capacity(
@@ -794,7 +816,7 @@ impl CsvSource {
             Counting { inner: file, count: counter, own: 0, hasher: hash.then(sha2::Sha256::default) },
         );
         let mut skipped = 0u64;
-        for _ in 0..src.skip_lines {
+        for _ in 0..opts.skip_lines {
             let mut line = Vec::new();
             let n = buf.read_until(b'\n', &mut line).map_err(|e| ImportError::io(display, e))?;
             if n == 0 {
@@ -802,11 +824,9 @@ impl CsvSource {
             }
             skipped += 1;
         }
-        let delimiter = if src.delimiter == "\\t" { b'\t' } else { src.delimiter.as_bytes()[0] };
         // Records end at '\n' so that line numbers count physical lines exactly (a CRLF's '\r' is dropped
         // from the last field when values are read); a bare '\r' ends a line too, and is read as '\n'.
-        let limits = QuoteLimits { lines: src.max_quoted_lines, bytes: src.max_quoted_bytes };
-        let reader = Records::new(LineEnds::new(Decoding::new(buf, enc)), delimiter, src.quote.as_bytes()[0], limits);
+        let reader = Records::new(LineEnds::new(Decoding::new(buf, enc)), opts.delimiter, opts.quote, opts.limits);
         let mut s = Self { reader, header: Vec::new(), width: 0, display: display.to_owned(), line_offset: skipped };
         // The header is the first line with a value: lines of blanks or delimiters before it are blank lines.
         let mut first = Rows::default();

@@ -1,0 +1,39 @@
+//! What every command shares: refusing with a user error, and opening the database.
+
+use anyhow::Result;
+use oversight_store::Store;
+use std::path::Path;
+
+/// A user error outside the library crates (a bad argument).
+#[derive(Debug)]
+pub(crate) struct Refusal(pub(crate) String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Refusal {}
+
+pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
+    Err(Refusal(msg.into()).into())
+}
+
+pub(crate) fn open(db: &Path) -> Result<Store> {
+    open_limited(db, None)
+}
+
+/// The store with DuckDB's memory capped (`serve`), threads from `OVERSIGHT_DUCKDB_THREADS`.
+pub(crate) fn open_limited(db: &Path, memory_limit: Option<String>) -> Result<Store> {
+    let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
+    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, memory_limit, ..Default::default() })?)
+}
+
+/// The store for a command that writes: a read-only database is refused up front, saying why.
+pub(crate) fn open_writable(db: &Path) -> Result<Store> {
+    let store = open(db)?;
+    if let Some(why) = store.read_only() {
+        return refuse(format!("the database {} is read-only ({why}): this command writes to it", db.display()));
+    }
+    Ok(store)
+}
