@@ -701,3 +701,39 @@ fn invented_http_methods_do_not_grow_the_metrics() {
     assert!(m.len() < size + 400, "/metrics grew from {size} to {} bytes", m.len());
     assert!(m.contains("method=\"other\""), "{m}");
 }
+
+#[test]
+fn a_parquet_extract_holds_the_rows_the_csv_one_does_for_the_same_filters_even_with_a_quote_in_a_value() {
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    let store = s.store();
+    let dir = tempfile::tempdir().unwrap();
+    let cols: &[&str] = &["date", "subject_race"];
+    let date = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
+    for (jurisdiction, from, to) in [
+        (Some("demo-city"), date("2018-01-01"), date("2018-12-31")),
+        (None, None, date("2017-06-30")),
+        // A quote in a bound value is a value, not SQL: no rows, no error.
+        (Some("demo-city' OR '1'='1"), None, None),
+    ] {
+        let q = oversight_store::ExtractQuery {
+            table: "stops",
+            columns: cols,
+            date_column: "date",
+            jurisdiction,
+            from,
+            to,
+        };
+        let pq = store.extract_parquet(&q, &dir.path().join("x.parquet")).unwrap();
+        let mut csv_rows = 0u64;
+        let n = store
+            .stream_csv(&q, &mut |chunk| {
+                csv_rows += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                true
+            })
+            .unwrap();
+        assert_eq!(pq, n, "{jurisdiction:?} {from:?} {to:?}");
+        assert_eq!(csv_rows, n + 1, "header line and one line per row");
+        assert_eq!(pq == 0, jurisdiction.is_some_and(|j| j.contains('\'')));
+    }
+}

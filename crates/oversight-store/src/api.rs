@@ -391,18 +391,16 @@ impl Store {
     pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
         let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
         let quoted = self.extract_columns(columns)?;
-        let lit = |d: Option<NaiveDate>| d.map(|d| format!("DATE '{d}'")).unwrap_or_else(|| "NULL".into());
-        let j = jurisdiction.map(|j| format!("'{}'", j.replace('\'', "''"))).unwrap_or_else(|| "NULL".into());
+        // The values are bound; the file name cannot be (DuckDB takes no parameter after TO), and it is ours —
+        // a file in a temporary directory the server made —, never a client's.
         let path = out.to_string_lossy().replace('\'', "''");
         let sql = format!(
-            "COPY (SELECT {} FROM {table} WHERE ({j}::VARCHAR IS NULL OR jurisdiction_id = {j}) \
-             AND ({f}::DATE IS NULL OR {date_column} >= {f}) AND ({t}::DATE IS NULL OR {date_column} <= {t})) \
+            "COPY (SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
+             AND ($2::DATE IS NULL OR {date_column} >= $2) AND ($3::DATE IS NULL OR {date_column} <= $3)) \
              TO '{path}' (FORMAT parquet, COMPRESSION zstd)",
             quoted.join(", "),
-            f = lit(from),
-            t = lit(to),
         );
-        let n = self.conn.execute(&sql, [])?;
+        let n = self.conn.execute(&sql, params![jurisdiction, from, to])?;
         Ok(n as u64)
     }
 }
