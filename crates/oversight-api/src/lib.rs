@@ -9,9 +9,12 @@ mod error;
 mod extracts;
 mod ops;
 mod query;
+mod registry;
 mod routes;
 mod schedule;
+mod schedule_def;
 mod state;
+mod telemetry;
 mod upload;
 
 pub use error::{ApiError, ErrorBody, status_of};

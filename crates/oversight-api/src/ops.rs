@@ -1,167 +1,21 @@
 //! Operations: health, readiness, Prometheus metrics (request counts and latencies by route, import and
 //! compute durations, connections) and the per-client limit on requests without a key.
 
-use crate::conns::{CloseReason, Guarded};
+use crate::conns::Guarded;
 use crate::error::ApiError;
+use crate::registry::CloseReason;
 use crate::state::{AppState, Role};
+use crate::telemetry::{METHODS, MethodSnapshot, Stats, method_index};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use oversight_core::ErrorCode;
-use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
-
-/// Latency histogram bucket bounds, seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
-
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.counts[i] += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += secs;
-    }
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}", self.counts[i]);
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
-    }
-}
-
-/// Counters of the running server. Every label comes from a closed set: a method outside [`METHODS`] is
-/// `other`, a route is the matched template (or `unmatched`), a status is a number.
-#[derive(Default)]
-pub(crate) struct Stats {
-    /// Route template → per-method counts by status and latency.
-    routes: Mutex<rustc_hash::FxHashMap<String, [MethodStats; METHODS.len()]>>,
-    /// "import" / "compute" → duration.
-    jobs: Mutex<BTreeMap<&'static str, Histogram>>,
-    /// Connections the server closed, by [`CloseReason`].
-    closed: [AtomicU64; CloseReason::ALL.len()],
-    /// Requests answered 429 by the per-client limit.
-    limited: AtomicU64,
-}
-
-#[derive(Default)]
-struct MethodStats {
-    statuses: Vec<(u16, u64)>,
-    latency: Histogram,
-}
-
-/// A copy of one method's counters, taken to write `/metrics` outside the lock: (method index, counts by
-/// status, latency).
-type MethodSnapshot = (usize, Vec<(u16, u64)>, Histogram);
-
-/// The method labels; the last is every other method.
-const METHODS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"];
-
-impl Stats {
-    pub(crate) fn job(&self, kind: &'static str, secs: f64) {
-        self.jobs.lock().unwrap_or_else(PoisonError::into_inner).entry(kind).or_default().observe(secs);
-    }
-
-    pub(crate) fn closed(&self, reason: CloseReason, n: u64) {
-        if n > 0 {
-            self.closed[reason as usize].fetch_add(n, Ordering::Relaxed);
-        }
-    }
-
-    fn observe(&self, method: usize, route: &str, status: u16, secs: f64) {
-        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        let per = match routes.get_mut(route) {
-            Some(p) => p,
-            None => routes.entry(route.to_owned()).or_default(),
-        };
-        let m = &mut per[method];
-        match m.statuses.iter_mut().find(|(s, _)| *s == status) {
-            Some((_, n)) => *n += 1,
-            None => m.statuses.push((status, 1)),
-        }
-        m.latency.observe(secs);
-    }
-}
-
-/// A request method as an index into [`METHODS`]: any method a client invents is `other` (each new label
-/// would otherwise add a series to `/metrics` for as long as the server runs).
-fn method_index(m: &Method) -> usize {
-    match *m {
-        Method::GET => 0,
-        Method::HEAD => 1,
-        Method::POST => 2,
-        Method::PUT => 3,
-        Method::PATCH => 4,
-        Method::DELETE => 5,
-        Method::OPTIONS => 6,
-        _ => 7,
-    }
-}
-
-/// Requests without a key in flight, per client address (an IPv6 address by its /64: one host may hold
-/// a whole prefix). An address leaves the map when its last request finishes, so the map is never larger
-/// than the open connections.
-#[derive(Default)]
-pub(crate) struct PerClient(Arc<Mutex<HashMap<IpAddr, u32>>>);
-
-/// Holds one request's place in [`PerClient`] until its response body is dropped.
-pub(crate) struct ClientSlot {
-    map: Arc<Mutex<HashMap<IpAddr, u32>>>,
-    ip: IpAddr,
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut m = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = m.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.ip);
-            }
-        }
-    }
-}
-
-impl PerClient {
-    fn acquire(&self, addr: IpAddr, limit: u32) -> Option<ClientSlot> {
-        let ip = client_key(addr);
-        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = m.entry(ip).or_insert(0);
-        if *n >= limit {
-            return None;
-        }
-        *n += 1;
-        Some(ClientSlot { map: self.0.clone(), ip })
-    }
-}
-
-/// The address a client is limited by: IPv4 as it is (also when mapped into IPv6), IPv6 by its /64.
-fn client_key(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !0xffff_ffff_ffff_ffffu128).into()),
-        },
-    }
-}
 
 /// Routes the per-client limit never applies to (cheap, and what monitors poll).
 fn unlimited(route: &str) -> bool {

@@ -123,8 +123,8 @@ pub(crate) struct Inner {
     pub(crate) cfg: ApiConfig,
     pub(crate) metrics_cfg: oversight_metrics::MetricsConfig,
     pub(crate) analysis_cfg: oversight_metrics::AnalysisConfig,
-    pub(crate) stats: crate::ops::Stats,
-    pub(crate) schedules: Vec<crate::schedule::Schedule>,
+    pub(crate) stats: crate::telemetry::Stats,
+    pub(crate) schedules: Vec<crate::schedule_def::Schedule>,
     /// Bumped by every write: cached responses of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
     /// Rendered read responses (series), by canonical request, with the generation they were made in;
@@ -136,9 +136,9 @@ pub(crate) struct Inner {
     /// The connection limit in force (`max_connections`, checked against the descriptor limit).
     pub(crate) max_connections: u64,
     /// Open connections (see [`crate::conns`]).
-    pub(crate) conns: Arc<crate::conns::Registry>,
+    pub(crate) conns: Arc<crate::registry::Registry>,
     /// Requests without a key in flight per client address.
-    pub(crate) per_client: crate::ops::PerClient,
+    pub(crate) per_client: crate::telemetry::PerClient,
     /// Why the database is read-only, when it is (writes answer 405 saying so).
     read_only: Option<String>,
     /// The database file.
@@ -287,7 +287,7 @@ impl AppState {
         cfg: ApiConfig,
         metrics_cfg: oversight_metrics::MetricsConfig,
         analysis_cfg: oversight_metrics::AnalysisConfig,
-        schedules: Vec<crate::schedule::ScheduleConfig>,
+        schedules: Vec<crate::schedule_def::ScheduleConfig>,
     ) -> Result<Self, String> {
         let mut names = std::collections::HashSet::new();
         let mut checked = Vec::new();
@@ -295,10 +295,10 @@ impl AppState {
             if !names.insert(s.name.clone()) {
                 return Err(format!("two schedules are named {:?}", s.name));
             }
-            checked.push(crate::schedule::Schedule::new(s)?);
+            checked.push(crate::schedule_def::Schedule::new(s)?);
         }
         let cache_bytes = cfg.cache_bytes;
-        let max_connections = crate::conns::connection_limit(cfg.max_connections)?;
+        let max_connections = crate::registry::connection_limit(cfg.max_connections)?;
         let read_only = store.read_only().map(str::to_owned);
         let db_path = store.path().to_owned();
         Ok(Self(Arc::new(Inner {
@@ -307,14 +307,14 @@ impl AppState {
             cfg,
             metrics_cfg,
             analysis_cfg,
-            stats: crate::ops::Stats::default(),
+            stats: crate::telemetry::Stats::default(),
             schedules: checked,
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
             max_connections,
-            conns: Arc::new(crate::conns::Registry::default()),
-            per_client: crate::ops::PerClient::default(),
+            conns: Arc::new(crate::registry::Registry::default()),
+            per_client: crate::telemetry::PerClient::default(),
             read_only,
             db_path,
             corrupt: Mutex::new(None),
