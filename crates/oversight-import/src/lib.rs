@@ -17,6 +17,7 @@ mod hash;
 mod import;
 mod parse;
 pub mod profile;
+mod profile_check;
 mod reader;
 pub mod shipped;
 mod values;
