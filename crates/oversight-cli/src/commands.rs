@@ -560,14 +560,9 @@ fn series(db: &Path, a: &crate::cli::SeriesArgs) -> Result<ExitCode> {
     // The same checks as the API's: a group the indicator has no breakdown by, or a jurisdiction nobody
     // imported, is an error, not an empty table.
     if let Some(g) = group
-        && g != "all"
-        && !g.split_once(':').is_some_and(|(d, v)| ind.groups.contains(&d) && !v.is_empty())
+        && let Err(why) = ind.check_group(g)
     {
-        return refuse(format!(
-            "--group {g:?}: {} is broken down by all, {}",
-            ind.id,
-            ind.groups.iter().map(|d| format!("{d}:…")).collect::<Vec<_>>().join(", ")
-        ));
+        return refuse(format!("--group {why}"));
     }
     let store = open(db)?;
     if store.jurisdiction(jurisdiction)?.is_none() {

@@ -42,6 +42,18 @@ pub struct Indicator {
     pub caveats: &'static [&'static str],
 }
 
+impl Indicator {
+    /// Whether `group` is one the indicator is broken down by (`all`, or `dimension:value` of one of its
+    /// dimensions); otherwise why not, naming the ones it has.
+    pub fn check_group(&self, group: &str) -> Result<(), String> {
+        if group == "all" || group.split_once(':').is_some_and(|(d, v)| self.groups.contains(&d) && !v.is_empty()) {
+            return Ok(());
+        }
+        let dims = self.groups.iter().map(|d| format!("{d}:…")).collect::<Vec<_>>().join(", ");
+        Err(format!("{group:?}: {} is broken down by all, {dims}", self.id))
+    }
+}
+
 const RACE_CAVEAT: &str = "Race/ethnicity is as the source recorded it (often the officer's perception); Hispanic ethnicity takes precedence over race.";
 const PERIOD_CAVEAT: &str =
     "Periods at the edges of a source's coverage are partial; rates per resident are annualised over the days covered.";

@@ -195,27 +195,12 @@ fn cached_response(c: Cached) -> Response {
     r
 }
 
-/// A group the indicator is broken down by (`all`, or `dimension:value` of one of its dimensions).
-fn check_group(ind: &oversight_metrics::Indicator, g: &str) -> ApiResult<()> {
-    if g == "all" || g.split_once(':').is_some_and(|(d, v)| ind.groups.contains(&d) && !v.is_empty()) {
-        return Ok(());
-    }
-    Err(ApiError::param(
-        "group",
-        format!(
-            "{g:?}: {} is broken down by all, {}",
-            ind.id,
-            ind.groups.iter().map(|d| format!("{d}:…")).collect::<Vec<_>>().join(", ")
-        ),
-    ))
-}
-
 async fn render_series(st: &AppState, id: &str, q: SeriesQuery, csv: bool) -> ApiResult<Cached> {
     let ind = oversight_metrics::indicator(id).ok_or_else(|| ApiError::not_found("indicator", id))?;
     let grain = q.grain.unwrap_or(Grain::Month);
     let (from, to) = range(q.from, q.to)?;
     if let Some(g) = &q.group {
-        check_group(ind, g)?;
+        ind.check_group(g).map_err(|why| ApiError::param("group", why))?;
     }
     let series = st.series_points(ind.id, &q.jurisdiction, grain.as_str()).await?;
     if series.points.is_empty() {
