@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use axum::http::HeaderMap;
-use oversight_core::ErrorCode;
+use oversight_core::{ErrorCode, Grain, IndicatorId};
 use oversight_store::{ApiKey, NewAuditEntry, Store};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -173,13 +173,8 @@ fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
                 + opt(&p.note)
         })
         .sum();
-    (key.0.len()
-        + key.1.len()
-        + key.2.len()
-        + pts.points.len() * std::mem::size_of::<oversight_store::PointRow>()
-        + pts.basis.weight()
-        + text
-        + 96) as u64
+    (key.1.len() + pts.points.len() * std::mem::size_of::<oversight_store::PointRow>() + pts.basis.weight() + text + 96)
+        as u64
 }
 
 /// A byte-weighed cache: `weight` gives an entry's bytes (at most u32::MAX each).
@@ -195,7 +190,7 @@ where
 }
 
 /// (indicator, jurisdiction, grain).
-type PointsKey = (String, String, String);
+type PointsKey = (IndicatorId, String, Grain);
 
 /// The points of one (indicator, jurisdiction, grain), in period order, and the indicator run they are
 /// as of (read in one snapshot).
@@ -544,11 +539,11 @@ impl AppState {
     /// Every point of (indicator, jurisdiction, grain), from memory when no write happened since it was read.
     pub(crate) async fn series_points(
         &self,
-        indicator: &str,
+        indicator: IndicatorId,
         jurisdiction: &str,
-        grain: &str,
+        grain: Grain,
     ) -> ApiResult<SeriesPoints> {
-        let key = (indicator.to_owned(), jurisdiction.to_owned(), grain.to_owned());
+        let key = (indicator, jurisdiction.to_owned(), grain);
         let generation = self.generation();
         if let Some((g, pts)) = self.0.points.get(&key)
             && g == generation
@@ -558,7 +553,7 @@ impl AppState {
         let k2 = key.clone();
         let (basis, points) = self
             .read_basis(move |s| {
-                Ok(s.points(&k2.0, &k2.1, &k2.2, None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?)
+                Ok(s.points(k2.0.as_str(), &k2.1, k2.2.as_str(), None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?)
             })
             .await?;
         let pts: SeriesPoints = Arc::new(SeriesData { basis, points });

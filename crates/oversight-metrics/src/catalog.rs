@@ -1,6 +1,7 @@
 //! The catalogue of indicators: what each one measures, how, with which interval, over which groups, from
 //! which data, and what to keep in mind when reading it. `oversight indicators` prints it; the API serves it.
 
+use oversight_core::IndicatorId;
 use serde::Serialize;
 
 /// What kind of number an indicator is (drives suppression and reliability rules).
@@ -28,7 +29,7 @@ pub enum Kind {
 /// One indicator of the catalogue.
 #[derive(Debug, Clone, Serialize)]
 pub struct Indicator {
-    pub id: &'static str,
+    pub id: IndicatorId,
     pub title: &'static str,
     pub dataset: &'static str,
     pub kind: Kind,
@@ -59,15 +60,15 @@ const PERIOD_CAVEAT: &str =
     "Periods at the edges of a source's coverage are partial; rates per resident are annualised over the days covered.";
 
 macro_rules! ind {
-    ($id:literal, $title:literal, $ds:literal, $kind:ident, $unit:literal, $ci:expr, [$($g:literal),*], $def:literal, $formula:literal, [$($c:expr),*]) => {
-        Indicator { id: $id, title: $title, dataset: $ds, kind: Kind::$kind, unit: $unit, ci_method: $ci, groups: &[$($g),*], definition: $def, formula: $formula, caveats: &[$($c),*] }
+    ($id:ident, $title:literal, $ds:literal, $kind:ident, $unit:literal, $ci:expr, [$($g:literal),*], $def:literal, $formula:literal, [$($c:expr),*]) => {
+        Indicator { id: IndicatorId::$id, title: $title, dataset: $ds, kind: Kind::$kind, unit: $unit, ci_method: $ci, groups: &[$($g),*], definition: $def, formula: $formula, caveats: &[$($c),*] }
     };
 }
 
 /// Every indicator.
 pub static CATALOG: &[Indicator] = &[
     ind!(
-        "stops.count",
+        StopsCount,
         "Stops",
         "stops",
         Count,
@@ -79,7 +80,7 @@ pub static CATALOG: &[Indicator] = &[
         [RACE_CAVEAT]
     ),
     ind!(
-        "stops.rate_per_1000",
+        StopsRatePer1000,
         "Stops per 1,000 residents per year",
         "stops",
         PopulationRate,
@@ -94,7 +95,7 @@ pub static CATALOG: &[Indicator] = &[
         ]
     ),
     ind!(
-        "stops.rate_ratio",
+        StopsRateRatio,
         "Stop rate ratio vs reference group",
         "stops",
         Ratio,
@@ -106,7 +107,7 @@ pub static CATALOG: &[Indicator] = &[
         ["Undefined when either group has no stops.", "Shares the residential-benchmark caveat of the stop rate."]
     ),
     ind!(
-        "stops.search_rate",
+        StopsSearchRate,
         "Search rate",
         "stops",
         Proportion,
@@ -118,7 +119,7 @@ pub static CATALOG: &[Indicator] = &[
         [RACE_CAVEAT]
     ),
     ind!(
-        "stops.search_rate_ratio",
+        StopsSearchRateRatio,
         "Search rate ratio vs reference group",
         "stops",
         Ratio,
@@ -130,7 +131,7 @@ pub static CATALOG: &[Indicator] = &[
         ["A higher search rate alone does not show bias: compare hit rates (the outcome test)."]
     ),
     ind!(
-        "stops.arrest_rate",
+        StopsArrestRate,
         "Arrest rate",
         "stops",
         Proportion,
@@ -142,7 +143,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "stops.arrest_rate_ratio",
+        StopsArrestRateRatio,
         "Arrest rate ratio vs reference group",
         "stops",
         Ratio,
@@ -154,7 +155,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "stops.citation_rate",
+        StopsCitationRate,
         "Citation rate",
         "stops",
         Proportion,
@@ -166,7 +167,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "stops.citation_rate_ratio",
+        StopsCitationRateRatio,
         "Citation rate ratio vs reference group",
         "stops",
         Ratio,
@@ -178,7 +179,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "stops.hit_rate",
+        StopsHitRate,
         "Hit rate (contraband found per search)",
         "stops",
         Proportion,
@@ -192,7 +193,7 @@ pub static CATALOG: &[Indicator] = &[
         ]
     ),
     ind!(
-        "stops.hit_rate_difference",
+        StopsHitRateDifference,
         "Hit rate difference vs reference group",
         "stops",
         Difference,
@@ -204,7 +205,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "stops.referral_rate",
+        StopsReferralRate,
         "Immigration referral rate",
         "stops",
         Proportion,
@@ -216,7 +217,7 @@ pub static CATALOG: &[Indicator] = &[
         ["Only sources that record referrals (e.g. California's RIPA) have this indicator."]
     ),
     ind!(
-        "detainers.count",
+        DetainersCount,
         "Detainer requests received",
         "detainers",
         Count,
@@ -228,7 +229,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "detainers.criminality_share",
+        DetainersCriminalityShare,
         "Share by criminality",
         "detainers",
         Proportion,
@@ -240,7 +241,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "detainers.no_conviction_share",
+        DetainersNoConvictionShare,
         "Share with no criminal conviction",
         "detainers",
         Proportion,
@@ -252,7 +253,7 @@ pub static CATALOG: &[Indicator] = &[
         ["Requests of unknown class are left out of both counts."]
     ),
     ind!(
-        "detainers.outcome_share",
+        DetainersOutcomeShare,
         "Share by outcome",
         "detainers",
         Proportion,
@@ -264,7 +265,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "detainers.judicial_warrant_share",
+        DetainersJudicialWarrantShare,
         "Share with a judicial warrant",
         "detainers",
         Proportion,
@@ -276,7 +277,7 @@ pub static CATALOG: &[Indicator] = &[
         ["Most sources do not record it."]
     ),
     ind!(
-        "detainers.country_share",
+        DetainersCountryShare,
         "Share by country of citizenship",
         "detainers",
         Proportion,
@@ -288,7 +289,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "detainers.sex_share",
+        DetainersSexShare,
         "Share by sex",
         "detainers",
         Proportion,
@@ -300,7 +301,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "detainers.felony_share",
+        DetainersFelonyShare,
         "Share whose most serious charge is a felony",
         "detainers",
         Proportion,
@@ -312,7 +313,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "crime_reports.count",
+        CrimeReportsCount,
         "Crime reports",
         "crime-reports",
         Count,
@@ -324,7 +325,7 @@ pub static CATALOG: &[Indicator] = &[
         [RACE_CAVEAT]
     ),
     ind!(
-        "crime_reports.race_share",
+        CrimeReportsRaceShare,
         "Share of reports by victim race/ethnicity",
         "crime-reports",
         Proportion,
@@ -338,7 +339,7 @@ pub static CATALOG: &[Indicator] = &[
         ]
     ),
     ind!(
-        "complaints.count",
+        ComplaintsCount,
         "Complaints received",
         "complaints",
         Count,
@@ -350,7 +351,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "allegations.count",
+        AllegationsCount,
         "Allegations",
         "complaints",
         Count,
@@ -362,7 +363,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "complaints.sustain_rate",
+        ComplaintsSustainRate,
         "Sustain rate",
         "complaints",
         Proportion,
@@ -374,7 +375,7 @@ pub static CATALOG: &[Indicator] = &[
         ["Findings like 'no affidavit' count as not sustained."]
     ),
     ind!(
-        "complaints.days_to_close_median",
+        ComplaintsDaysToCloseMedian,
         "Median days to close",
         "complaints",
         Quantile,
@@ -386,7 +387,7 @@ pub static CATALOG: &[Indicator] = &[
         ["Counted by closing period: a backlog closed at once shows as a jump."]
     ),
     ind!(
-        "complaints.days_to_close_p90",
+        ComplaintsDaysToCloseP90,
         "90th percentile of days to close",
         "complaints",
         Quantile,
@@ -398,7 +399,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "complaints.officers_3plus_12m",
+        ComplaintsOfficers3plus12m,
         "Officers with 3 or more complaints in 12 months",
         "complaints",
         OfficerCount,
@@ -410,7 +411,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "quality.rows",
+        QualityRows,
         "Records",
         "any",
         Count,
@@ -422,7 +423,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "quality.unknown_race_share",
+        QualityUnknownRaceShare,
         "Share with unknown or missing race",
         "any",
         Proportion,
@@ -434,7 +435,7 @@ pub static CATALOG: &[Indicator] = &[
         ["A rising share can make a group's counts fall without any change in behaviour."]
     ),
     ind!(
-        "quality.rejected_share",
+        QualityRejectedShare,
         "Share of rows rejected at import",
         "any",
         Proportion,
@@ -446,7 +447,7 @@ pub static CATALOG: &[Indicator] = &[
         []
     ),
     ind!(
-        "quality.low_volume_months",
+        QualityLowVolumeMonths,
         "Months with few records",
         "any",
         Flag,
@@ -459,12 +460,18 @@ pub static CATALOG: &[Indicator] = &[
     ),
 ];
 
+/// The catalogue's entry for an indicator.
+pub fn info(id: IndicatorId) -> &'static Indicator {
+    &CATALOG[id as usize]
+}
+
+/// The indicator with this id (text from outside: a URL, a stored point), if there is one.
 pub fn indicator(id: &str) -> Option<&'static Indicator> {
-    CATALOG.iter().find(|i| i.id == id)
+    IndicatorId::parse(id).map(info)
 }
 
 /// Indicator ids of a dataset (as its import name; quality indicators belong to every dataset).
-pub fn indicators_of(dataset: &str) -> Vec<&'static str> {
+pub fn indicators_of(dataset: &str) -> Vec<IndicatorId> {
     CATALOG.iter().filter(|i| i.dataset == dataset).map(|i| i.id).collect()
 }
 
@@ -473,11 +480,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_unique_and_every_interval_method_is_one_the_stats_crate_names() {
-        let mut ids: Vec<_> = CATALOG.iter().map(|i| i.id).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), CATALOG.len());
+    fn every_id_has_its_entry_and_every_interval_method_is_one_the_stats_crate_names() {
+        assert_eq!(CATALOG.len(), IndicatorId::ALL.len());
+        for id in IndicatorId::ALL {
+            assert_eq!(info(*id).id, *id, "the catalogue is in the order of IndicatorId");
+        }
         let methods =
             ["wilson", "katz-log", "poisson-log-wald", "poisson-exact-garwood", "wald-difference", "order-statistic"];
         for i in CATALOG {

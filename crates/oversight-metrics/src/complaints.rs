@@ -4,6 +4,7 @@
 use crate::MetricsError;
 use crate::points::Sink;
 use chrono::{Months, NaiveDate};
+use oversight_core::IndicatorId;
 use oversight_core::{Grain, Period};
 use oversight_stats::intervals::{Method, quantile_with_interval};
 use polars::prelude::*;
@@ -50,9 +51,11 @@ pub(crate) fn days_to_close(s: &mut Sink<'_>, complaints: &DataFrame) -> Result<
         for p in periods_between(*grain, first, last) {
             let mut v = by.remove(&p.start).unwrap_or_default();
             v.sort_by(f64::total_cmp);
-            for (ind, q) in [("complaints.days_to_close_median", 0.5), ("complaints.days_to_close_p90", 0.9)] {
+            for (ind, q) in
+                [(IndicatorId::ComplaintsDaysToCloseMedian, 0.5), (IndicatorId::ComplaintsDaysToCloseP90, 0.9)]
+            {
                 let mut pt = oversight_store::PointRow {
-                    indicator: ind.into(),
+                    indicator: ind.as_str().into(),
                     jurisdiction_id: s.jurisdiction.into(),
                     grain: grain.as_str().into(),
                     period_start: p.start,
@@ -105,7 +108,7 @@ pub(crate) fn officers_3plus(s: &mut Sink<'_>, allegations: &DataFrame) -> Resul
                 // All time: any window of 12 months ending at one of the officer's complaints.
                 None => officer_dates.iter().filter(|ds| ds.iter().any(|d| in_window(ds, *d) >= 3)).count(),
             };
-            s.count("complaints.officers_3plus_12m", p, "all", n as f64);
+            s.count(IndicatorId::ComplaintsOfficers3plus12m, p, "all", n as f64);
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! (lazy group-bys). The cube is additive: every grain's indicator points are sums over its days.
 
 use crate::MetricsError;
-use oversight_core::{CodeList, Race, Sex};
+use oversight_core::{CodeList, Measure, Race, Sex};
 use oversight_store::CubeRow;
 use polars::prelude::*;
 
@@ -16,8 +16,8 @@ pub(crate) struct CubeSpec {
     pub(crate) dims: Vec<(&'static str, Expr)>,
     /// Labels of coded dimensions, by dimension name.
     pub(crate) labels: Vec<(&'static str, Vec<&'static str>)>,
-    /// (measure name, numeric expression summed per day and group).
-    pub(crate) measures: Vec<(&'static str, Expr)>,
+    /// (measure, numeric expression summed per day and group).
+    pub(crate) measures: Vec<(Measure, Expr)>,
 }
 
 fn text_or_missing(c: &str) -> Expr {
@@ -78,17 +78,17 @@ pub(crate) fn stops_spec() -> CubeSpec {
         dims: vec![("race", col("race")), ("sex", col("sex")), ("age", age_band())],
         labels: vec![("race", Race::all_strs()), ("sex", Sex::all_strs()), ("age", AGE_BANDS.to_vec())],
         measures: vec![
-            ("stops", lit(true)),
-            ("search_known", known("searched")),
-            ("searches", flag(col("searched"))),
-            ("found_known", flag(searched().and(col("found").is_not_null()))),
-            ("found", flag(searched().and(col("found").fill_null(lit(false))))),
-            ("arrest_known", known("arrested")),
-            ("arrests", flag(col("arrested"))),
-            ("citation_known", known("cited")),
-            ("citations", flag(col("cited"))),
-            ("referral_known", known("referred")),
-            ("referrals", flag(col("referred"))),
+            (Measure::Stops, lit(true)),
+            (Measure::SearchKnown, known("searched")),
+            (Measure::Searches, flag(col("searched"))),
+            (Measure::FoundKnown, flag(searched().and(col("found").is_not_null()))),
+            (Measure::Found, flag(searched().and(col("found").fill_null(lit(false))))),
+            (Measure::ArrestKnown, known("arrested")),
+            (Measure::Arrests, flag(col("arrested"))),
+            (Measure::CitationKnown, known("cited")),
+            (Measure::Citations, flag(col("cited"))),
+            (Measure::ReferralKnown, known("referred")),
+            (Measure::Referrals, flag(col("referred"))),
         ],
     }
 }
@@ -105,7 +105,7 @@ pub(crate) fn detainers_spec() -> CubeSpec {
             ("race", text_or_missing("race")),
         ],
         labels: Vec::new(),
-        measures: vec![("count", lit(true))],
+        measures: vec![(Measure::Count, lit(true))],
     }
 }
 
@@ -113,12 +113,16 @@ pub(crate) fn crime_reports_spec() -> CubeSpec {
     CubeSpec {
         dims: vec![("race", text_or_missing("race")), ("offense", text_or_missing("offense"))],
         labels: Vec::new(),
-        measures: vec![("count", lit(true))],
+        measures: vec![(Measure::Count, lit(true))],
     }
 }
 
 pub(crate) fn complaints_spec() -> CubeSpec {
-    CubeSpec { dims: vec![("race", text_or_missing("race"))], labels: Vec::new(), measures: vec![("count", lit(true))] }
+    CubeSpec {
+        dims: vec![("race", text_or_missing("race"))],
+        labels: Vec::new(),
+        measures: vec![(Measure::Count, lit(true))],
+    }
 }
 
 pub(crate) fn allegations_spec() -> CubeSpec {
@@ -127,9 +131,9 @@ pub(crate) fn allegations_spec() -> CubeSpec {
         dims: vec![("category", text_or_missing("category")), ("race", text_or_missing("race"))],
         labels: Vec::new(),
         measures: vec![
-            ("allegations", lit(true)),
-            ("with_finding", flag(finding().is_not_null().and(finding().neq(lit("pending"))))),
-            ("sustained", flag(finding().eq(lit("sustained")))),
+            (Measure::Allegations, lit(true)),
+            (Measure::WithFinding, flag(finding().is_not_null().and(finding().neq(lit("pending"))))),
+            (Measure::Sustained, flag(finding().eq(lit("sustained")))),
         ],
     }
 }
@@ -186,7 +190,7 @@ pub(crate) fn build(df: DataFrame, spec: &CubeSpec) -> Result<Vec<CubeRow>, Metr
                     day: oversight_core::period::from_epoch_days(day),
                     dim: dim.to_owned(),
                     grp,
-                    measure: (*m).to_owned(),
+                    measure: m.as_str().to_owned(),
                     value: v,
                 });
             }

@@ -4,6 +4,7 @@
 
 use crate::{MetricsConfig, MetricsError};
 use chrono::NaiveDate;
+use oversight_core::{IndicatorId, Measure};
 use oversight_stats::intervals::{Comparison, Counts, poisson_rate, proportion_rse, wilson};
 use oversight_store::{PointRow, Store};
 use serde::Serialize;
@@ -132,31 +133,31 @@ pub struct Spec<'a> {
 }
 
 /// (cube dataset, dimension, numerator measure, denominator measure (None: the dimension's total), unit).
-fn layout(
-    dataset: &str,
-    measure: &str,
-) -> Option<(&'static str, &'static str, &'static str, Option<&'static str>, &'static str)> {
+type Layout = (&'static str, &'static str, Measure, Option<Measure>, &'static str);
+
+fn layout(dataset: &str, measure: &str) -> Option<Layout> {
+    use Measure::*;
     Some(match (dataset, measure) {
-        ("stops", "stop") => ("stops", "race", "stops", None, "stops per 1,000 residents per year"),
+        ("stops", "stop") => ("stops", "race", Stops, None, "stops per 1,000 residents per year"),
         ("stops", "search") => {
-            ("stops", "race", "searches", Some("search_known"), "share of stops with search status recorded")
+            ("stops", "race", Searches, Some(SearchKnown), "share of stops with search status recorded")
         }
         ("stops", "arrest") => {
-            ("stops", "race", "arrests", Some("arrest_known"), "share of stops with arrest status recorded")
+            ("stops", "race", Arrests, Some(ArrestKnown), "share of stops with arrest status recorded")
         }
         ("stops", "citation") => {
-            ("stops", "race", "citations", Some("citation_known"), "share of stops with citation status recorded")
+            ("stops", "race", Citations, Some(CitationKnown), "share of stops with citation status recorded")
         }
-        ("stops", "hit") => ("stops", "race", "found", Some("found_known"), "share of searches that found contraband"),
+        ("stops", "hit") => ("stops", "race", Found, Some(FoundKnown), "share of searches that found contraband"),
         ("complaints", "sustain") => (
             "allegations",
             "race",
-            "sustained",
-            Some("with_finding"),
+            Sustained,
+            Some(WithFinding),
             "share of allegations with a finding that were sustained, by complainant race",
         ),
-        ("detainers", "criminality") => ("detainers", "criminality", "count", None, "share of detainer requests"),
-        ("detainers", "outcome") => ("detainers", "outcome", "count", None, "share of detainer requests"),
+        ("detainers", "criminality") => ("detainers", "criminality", Count, None, "share of detainer requests"),
+        ("detainers", "outcome") => ("detainers", "outcome", Count, None, "share of detainer requests"),
         _ => return None,
     })
 }
@@ -187,8 +188,11 @@ pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<Disp
     let lo = spec.from.unwrap_or(NaiveDate::MIN);
     let hi = spec.to.unwrap_or(NaiveDate::MAX);
     let sums = store.cube_sums(cube, spec.jurisdiction, lo, hi, dim)?;
-    let mut by_group: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut by_group: BTreeMap<String, BTreeMap<Measure, f64>> = BTreeMap::new();
     for (g, m, v) in sums {
+        let m = Measure::parse(&m).ok_or_else(|| {
+            MetricsError::Internal(format!("the cube holds measure {m:?}, which the code does not know"))
+        })?;
         by_group.entry(g).or_default().insert(m, v);
     }
     let level = cfg.confidence;
@@ -206,7 +210,7 @@ pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<Disp
     };
 
     // Denominators: per group for proportions; residents × years for stop rates; the total for shares.
-    let total: f64 = by_group.values().map(|m| m.get(num_m).copied().unwrap_or(0.0)).sum();
+    let total: f64 = by_group.values().map(|m| m.get(&num_m).copied().unwrap_or(0.0)).sum();
     let mut resident_years: BTreeMap<String, f64> = BTreeMap::new();
     if spec.measure == "stop" {
         let span = store.cube_span(cube, spec.jurisdiction, lo, hi)?;
@@ -238,14 +242,14 @@ pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<Disp
     let mut rows: Vec<DisparityRow> = Vec::new();
     for (g, m) in &by_group {
         let group = format!("{dim}:{g}");
-        let x = m.get(num_m).copied().unwrap_or(0.0);
+        let x = m.get(&num_m).copied().unwrap_or(0.0);
         let (n, rate, method) = match (spec.measure, den_m) {
             ("stop", _) => {
                 let Some(ry) = resident_years.get(&group) else { continue };
                 (*ry, poisson_rate(x, *ry, 1000.0, level), "poisson-exact-garwood")
             }
             (_, Some(d)) => {
-                let n = m.get(d).copied().unwrap_or(0.0);
+                let n = m.get(&d).copied().unwrap_or(0.0);
                 (n, wilson(x, n, level), "wilson")
             }
             (_, None) => (total, wilson(x, total, level), "wilson"),
@@ -298,7 +302,7 @@ pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<Disp
             }
         }
     }
-    let all_events: f64 = by_group.values().map(|m| m.get(num_m).copied().unwrap_or(0.0)).sum();
+    let all_events: f64 = by_group.values().map(|m| m.get(&num_m).copied().unwrap_or(0.0)).sum();
     suppress(&mut rows, rate_indicator(spec.dataset, spec.measure), all_events, reference.as_deref(), cfg);
     Ok(DisparityTable {
         dataset: spec.dataset.into(),
@@ -316,16 +320,16 @@ pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<Disp
 
 /// The catalogue indicator whose disclosure rules a table's rates follow (its kind decides what is checked:
 /// the count of events, and for proportions the denominator too).
-fn rate_indicator(dataset: &str, measure: &str) -> &'static str {
+fn rate_indicator(dataset: &str, measure: &str) -> IndicatorId {
     match (dataset, measure) {
-        ("stops", "stop") => "stops.rate_per_1000",
-        ("stops", "search") => "stops.search_rate",
-        ("stops", "arrest") => "stops.arrest_rate",
-        ("stops", "citation") => "stops.citation_rate",
-        ("stops", "hit") => "stops.hit_rate",
-        ("complaints", _) => "complaints.sustain_rate",
-        (_, "outcome") => "detainers.outcome_share",
-        _ => "detainers.criminality_share",
+        ("stops", "stop") => IndicatorId::StopsRatePer1000,
+        ("stops", "search") => IndicatorId::StopsSearchRate,
+        ("stops", "arrest") => IndicatorId::StopsArrestRate,
+        ("stops", "citation") => IndicatorId::StopsCitationRate,
+        ("stops", "hit") => IndicatorId::StopsHitRate,
+        ("complaints", _) => IndicatorId::ComplaintsSustainRate,
+        (_, "outcome") => IndicatorId::DetainersOutcomeShare,
+        _ => IndicatorId::DetainersCriminalityShare,
     }
 }
 
@@ -333,9 +337,15 @@ fn rate_indicator(dataset: &str, measure: &str) -> &'static str {
 /// cells of one family whose total (every event of the window, published by the series) is known, so a lone
 /// withheld cell takes the next smallest with it. A ratio follows the rates it compares: it is withheld when
 /// the reference group's rate is.
-fn suppress(rows: &mut [DisparityRow], indicator: &str, all_events: f64, reference: Option<&str>, cfg: &MetricsConfig) {
+fn suppress(
+    rows: &mut [DisparityRow],
+    indicator: IndicatorId,
+    all_events: f64,
+    reference: Option<&str>,
+    cfg: &MetricsConfig,
+) {
     let cell = |group: &str, numerator: Option<f64>, denominator: Option<f64>| PointRow {
-        indicator: indicator.to_owned(),
+        indicator: indicator.as_str().to_owned(),
         grain: "all".to_owned(),
         group: group.to_owned(),
         numerator,

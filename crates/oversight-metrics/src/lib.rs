@@ -22,7 +22,7 @@ mod run;
 pub mod suppress;
 mod totals;
 
-pub use catalog::{CATALOG, Indicator, Kind, indicator};
+pub use catalog::{CATALOG, Indicator, Kind, indicator, info};
 pub use config::{AnalysisConfig, MetricsConfig};
 pub use disparity::{DisparityRow, DisparityTable};
 pub use run::{ComputeReport, ComputeRequest, code_version, compute};
@@ -46,6 +46,9 @@ pub enum MetricsError {
     /// Nothing to compute from (no records in the window).
     #[error("{0}")]
     Empty(String),
+    /// A fault of Oversight itself (stored data and code disagree), never the caller's.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl MetricsError {
@@ -55,7 +58,7 @@ impl MetricsError {
             Self::Invalid(_) => ErrorCode::InvalidParameter,
             Self::Refused(_) => ErrorCode::Unprocessable,
             Self::NotFound { .. } | Self::Empty(_) => ErrorCode::NotFound,
-            Self::Polars(_) => ErrorCode::Internal,
+            Self::Polars(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::config::MetricsConfig;
 use crate::cube::MISSING;
 use crate::totals::Totals;
-use oversight_core::{Grain, Period};
+use oversight_core::{Grain, IndicatorId, Measure, Period};
 use oversight_stats::intervals::{
     Comparison, Counts, Estimate, Method, count_rse, poisson_rate, proportion_rse, wilson,
 };
@@ -24,9 +24,9 @@ pub(crate) fn group_label(dim: &str, grp: &str) -> String {
 }
 
 impl Sink<'_> {
-    fn base(&self, indicator: &str, p: Period, group: &str) -> PointRow {
+    fn base(&self, indicator: IndicatorId, p: Period, group: &str) -> PointRow {
         PointRow {
-            indicator: indicator.to_owned(),
+            indicator: indicator.as_str().to_owned(),
             jurisdiction_id: self.jurisdiction.to_owned(),
             grain: p.grain.as_str().to_owned(),
             period_start: p.start,
@@ -43,7 +43,7 @@ impl Sink<'_> {
         pt
     }
 
-    pub(crate) fn count(&mut self, indicator: &str, p: Period, group: &str, n: f64) {
+    pub(crate) fn count(&mut self, indicator: IndicatorId, p: Period, group: &str, n: f64) {
         let mut pt = self.base(indicator, p, group);
         pt.numerator = Some(n);
         pt.value = Some(n);
@@ -51,7 +51,7 @@ impl Sink<'_> {
     }
 
     /// x of n, with the Wilson interval. No denominator: no value.
-    pub(crate) fn proportion(&mut self, indicator: &str, p: Period, group: &str, x: f64, n: f64, what: &str) {
+    pub(crate) fn proportion(&mut self, indicator: IndicatorId, p: Period, group: &str, x: f64, n: f64, what: &str) {
         let mut pt = self.base(indicator, p, group);
         pt.numerator = Some(x);
         pt.denominator = Some(n);
@@ -69,7 +69,7 @@ impl Sink<'_> {
     /// x events over `person_years`, per 1,000 per year, with the exact Poisson interval.
     pub(crate) fn population_rate(
         &mut self,
-        indicator: &str,
+        indicator: IndicatorId,
         p: Period,
         group: &str,
         x: f64,
@@ -91,13 +91,27 @@ impl Sink<'_> {
     }
 
     /// A ratio of proportions, the group's over the reference's (Katz log interval).
-    pub(crate) fn proportion_ratio(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) {
+    pub(crate) fn proportion_ratio(
+        &mut self,
+        indicator: IndicatorId,
+        p: Period,
+        group: &str,
+        reference: &str,
+        c: Comparison,
+    ) {
         let fit = Fit { est: c.katz_ratio(self.cfg.confidence), method: Method::KatzLog, log_se: c.katz_log_se() };
         self.ratio(indicator, p, group, reference, c, fit);
     }
 
     /// A ratio of rates (events over exposure), the group's over the reference's (Poisson log-Wald interval).
-    pub(crate) fn rate_ratio(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) {
+    pub(crate) fn rate_ratio(
+        &mut self,
+        indicator: IndicatorId,
+        p: Period,
+        group: &str,
+        reference: &str,
+        c: Comparison,
+    ) {
         let fit = Fit {
             est: c.poisson_rate_ratio(self.cfg.confidence),
             method: Method::PoissonLogWald,
@@ -108,7 +122,7 @@ impl Sink<'_> {
 
     /// A ratio point from its comparison and fit: low-reliability when either count of events is under
     /// `min_events` or the SE of the log over `max_rse`; when undefined, the note says why.
-    fn ratio(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison, fit: Fit) {
+    fn ratio(&mut self, indicator: IndicatorId, p: Period, group: &str, reference: &str, c: Comparison, fit: Fit) {
         let mut pt = self.compared_point(indicator, p, group, reference, c);
         let (a, c_events) = (c.group.events, c.reference.events);
         match fit.est {
@@ -123,7 +137,14 @@ impl Sink<'_> {
     }
 
     /// A point of a comparison: the group's counts as numerator and denominator, the reference's beside.
-    fn compared_point(&self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) -> PointRow {
+    fn compared_point(
+        &self,
+        indicator: IndicatorId,
+        p: Period,
+        group: &str,
+        reference: &str,
+        c: Comparison,
+    ) -> PointRow {
         let mut pt = self.base(indicator, p, group);
         pt.numerator = Some(c.group.events);
         pt.denominator = Some(c.group.base);
@@ -134,7 +155,14 @@ impl Sink<'_> {
     }
 
     /// A difference of proportions, the group's minus the reference's (Wald interval).
-    pub(crate) fn difference(&mut self, indicator: &str, p: Period, group: &str, reference: &str, c: Comparison) {
+    pub(crate) fn difference(
+        &mut self,
+        indicator: IndicatorId,
+        p: Period,
+        group: &str,
+        reference: &str,
+        c: Comparison,
+    ) {
         let mut pt = self.compared_point(indicator, p, group, reference, c);
         match c.wald_difference(self.cfg.confidence) {
             Some(e) => {
@@ -201,80 +229,111 @@ pub(crate) trait Residents {
 pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
     let reference = s.cfg.reference_group.clone();
     let has_referrals = Grain::All.period_of(t.span.map(|x| x.0).unwrap_or_default());
-    let has_referrals = t.get(has_referrals, "all", "all", "referral_known") > 0.0;
+    let has_referrals = t.get(has_referrals, "all", "all", Measure::ReferralKnown) > 0.0;
     for grain in Grain::ALL {
         for p in t.periods(*grain) {
-            let m = |dim: &str, grp: &str, measure: &str| t.get(p, dim, grp, measure);
+            let m = |dim: &str, grp: &str, measure: Measure| t.get(p, dim, grp, measure);
             for (dim, grp) in breakdown(t, &["race", "sex", "age"]) {
                 let g = group_label(&dim, &grp);
-                s.count("stops.count", p, &g, m(&dim, &grp, "stops"));
+                s.count(IndicatorId::StopsCount, p, &g, m(&dim, &grp, Measure::Stops));
                 s.proportion(
-                    "stops.search_rate",
+                    IndicatorId::StopsSearchRate,
                     p,
                     &g,
-                    m(&dim, &grp, "searches"),
-                    m(&dim, &grp, "search_known"),
+                    m(&dim, &grp, Measure::Searches),
+                    m(&dim, &grp, Measure::SearchKnown),
                     "stops with a recorded search status",
                 );
                 s.proportion(
-                    "stops.arrest_rate",
+                    IndicatorId::StopsArrestRate,
                     p,
                     &g,
-                    m(&dim, &grp, "arrests"),
-                    m(&dim, &grp, "arrest_known"),
+                    m(&dim, &grp, Measure::Arrests),
+                    m(&dim, &grp, Measure::ArrestKnown),
                     "stops with a recorded arrest status",
                 );
                 s.proportion(
-                    "stops.citation_rate",
+                    IndicatorId::StopsCitationRate,
                     p,
                     &g,
-                    m(&dim, &grp, "citations"),
-                    m(&dim, &grp, "citation_known"),
+                    m(&dim, &grp, Measure::Citations),
+                    m(&dim, &grp, Measure::CitationKnown),
                     "stops with a recorded citation status",
                 );
                 if dim == "all" || dim == "race" {
                     s.proportion(
-                        "stops.hit_rate",
+                        IndicatorId::StopsHitRate,
                         p,
                         &g,
-                        m(&dim, &grp, "found"),
-                        m(&dim, &grp, "found_known"),
+                        m(&dim, &grp, Measure::Found),
+                        m(&dim, &grp, Measure::FoundKnown),
                         "searches with a recorded result",
                     );
                     if has_referrals {
                         s.proportion(
-                            "stops.referral_rate",
+                            IndicatorId::StopsReferralRate,
                             p,
                             &g,
-                            m(&dim, &grp, "referrals"),
-                            m(&dim, &grp, "referral_known"),
+                            m(&dim, &grp, Measure::Referrals),
+                            m(&dim, &grp, Measure::ReferralKnown),
                             "stops with a recorded referral status",
                         );
                     }
                     if grp != MISSING && grp != "unknown" {
                         let pop_group = if dim == "all" { "all" } else { grp.as_str() };
                         let (py, note) = residents.person_years(pop_group, p, t.covered_days(p));
-                        s.population_rate("stops.rate_per_1000", p, &g, m(&dim, &grp, "stops"), py, note);
+                        s.population_rate(
+                            IndicatorId::StopsRatePer1000,
+                            p,
+                            &g,
+                            m(&dim, &grp, Measure::Stops),
+                            py,
+                            note,
+                        );
                     }
                 }
             }
             // Ratios and differences against the reference group.
-            let r = |measure: &str| t.get(p, "race", &reference, measure);
+            let r = |measure: Measure| t.get(p, "race", &reference, measure);
             let (ref_py, _) = residents.person_years(&reference, p, t.covered_days(p));
             for grp in compared(t, "race", &reference) {
                 let g = group_label("race", &grp);
-                let a = |measure: &str| t.get(p, "race", &grp, measure);
-                let cmp = |events: &str, base: &str| {
+                let a = |measure: Measure| t.get(p, "race", &grp, measure);
+                let cmp = |events: Measure, base: Measure| {
                     Comparison::new(Counts::new(a(events), a(base)), Counts::new(r(events), r(base)))
                 };
                 if let (Some(t1), Some(t2)) = (residents.person_years(&grp, p, t.covered_days(p)).0, ref_py) {
-                    let c = Comparison::new(Counts::new(a("stops"), t1), Counts::new(r("stops"), t2));
-                    s.rate_ratio("stops.rate_ratio", p, &g, &reference, c);
+                    let c = Comparison::new(Counts::new(a(Measure::Stops), t1), Counts::new(r(Measure::Stops), t2));
+                    s.rate_ratio(IndicatorId::StopsRateRatio, p, &g, &reference, c);
                 }
-                s.proportion_ratio("stops.search_rate_ratio", p, &g, &reference, cmp("searches", "search_known"));
-                s.proportion_ratio("stops.arrest_rate_ratio", p, &g, &reference, cmp("arrests", "arrest_known"));
-                s.proportion_ratio("stops.citation_rate_ratio", p, &g, &reference, cmp("citations", "citation_known"));
-                s.difference("stops.hit_rate_difference", p, &g, &reference, cmp("found", "found_known"));
+                s.proportion_ratio(
+                    IndicatorId::StopsSearchRateRatio,
+                    p,
+                    &g,
+                    &reference,
+                    cmp(Measure::Searches, Measure::SearchKnown),
+                );
+                s.proportion_ratio(
+                    IndicatorId::StopsArrestRateRatio,
+                    p,
+                    &g,
+                    &reference,
+                    cmp(Measure::Arrests, Measure::ArrestKnown),
+                );
+                s.proportion_ratio(
+                    IndicatorId::StopsCitationRateRatio,
+                    p,
+                    &g,
+                    &reference,
+                    cmp(Measure::Citations, Measure::CitationKnown),
+                );
+                s.difference(
+                    IndicatorId::StopsHitRateDifference,
+                    p,
+                    &g,
+                    &reference,
+                    cmp(Measure::Found, Measure::FoundKnown),
+                );
             }
         }
     }
@@ -284,12 +343,12 @@ pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
 pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
     for grain in Grain::ALL {
         for p in t.periods(*grain) {
-            let c = |dim: &str, grp: &str| t.get(p, dim, grp, "count");
+            let c = |dim: &str, grp: &str| t.get(p, dim, grp, Measure::Count);
             let total = c("all", "all");
-            s.count("detainers.count", p, "all", total);
+            s.count(IndicatorId::DetainersCount, p, "all", total);
             for dim in ["criminality", "outcome", "sex"] {
                 for grp in t.groups(dim) {
-                    s.count("detainers.count", p, &group_label(dim, &grp), c(dim, &grp));
+                    s.count(IndicatorId::DetainersCount, p, &group_label(dim, &grp), c(dim, &grp));
                 }
             }
             // Countries: the top ones by name, the rest as other.
@@ -299,9 +358,9 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
             for country in top {
                 let n = c("country", country);
                 other -= n;
-                s.count("detainers.count", p, &group_label("country", country), n);
+                s.count(IndicatorId::DetainersCount, p, &group_label("country", country), n);
                 s.proportion(
-                    "detainers.country_share",
+                    IndicatorId::DetainersCountryShare,
                     p,
                     &group_label("country", country),
                     n,
@@ -310,9 +369,9 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
                 );
             }
             if t.groups("country").iter().any(|g| g != MISSING && !top.contains(g)) {
-                s.count("detainers.count", p, "country:other", other);
+                s.count(IndicatorId::DetainersCount, p, "country:other", other);
                 s.proportion(
-                    "detainers.country_share",
+                    IndicatorId::DetainersCountryShare,
                     p,
                     "country:other",
                     other,
@@ -322,7 +381,7 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
             }
             for grp in t.groups("criminality") {
                 s.proportion(
-                    "detainers.criminality_share",
+                    IndicatorId::DetainersCriminalityShare,
                     p,
                     &group_label("criminality", &grp),
                     c("criminality", &grp),
@@ -333,7 +392,7 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
             let no_conviction = c("criminality", "pending_charges") + c("criminality", "other_immigration_violator");
             let known_class = no_conviction + c("criminality", "convicted");
             s.proportion(
-                "detainers.no_conviction_share",
+                IndicatorId::DetainersNoConvictionShare,
                 p,
                 "all",
                 no_conviction,
@@ -344,7 +403,7 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
                 t.groups("outcome").iter().filter(|g| *g != MISSING && *g != "unknown").map(|g| c("outcome", g)).sum();
             for grp in t.groups("outcome").into_iter().filter(|g| g != MISSING && g != "unknown") {
                 s.proportion(
-                    "detainers.outcome_share",
+                    IndicatorId::DetainersOutcomeShare,
                     p,
                     &group_label("outcome", &grp),
                     c("outcome", &grp),
@@ -354,7 +413,7 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
             }
             let (wt, wf) = (c("warrant", "true"), c("warrant", "false"));
             s.proportion(
-                "detainers.judicial_warrant_share",
+                IndicatorId::DetainersJudicialWarrantShare,
                 p,
                 "all",
                 wt,
@@ -365,7 +424,7 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
                 t.groups("sex").iter().filter(|g| *g != MISSING && *g != "unknown").map(|g| c("sex", g)).sum();
             for grp in t.groups("sex").into_iter().filter(|g| g != MISSING && g != "unknown") {
                 s.proportion(
-                    "detainers.sex_share",
+                    IndicatorId::DetainersSexShare,
                     p,
                     &group_label("sex", &grp),
                     c("sex", &grp),
@@ -375,7 +434,7 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
             }
             let known_severity: f64 = ["felony", "misdemeanor", "other", "none"].iter().map(|g| c("severity", g)).sum();
             s.proportion(
-                "detainers.felony_share",
+                IndicatorId::DetainersFelonyShare,
                 p,
                 "all",
                 c("severity", "felony"),
@@ -390,14 +449,14 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
 pub(crate) fn crime_reports(s: &mut Sink<'_>, t: &Totals) {
     for grain in Grain::ALL {
         for p in t.periods(*grain) {
-            let c = |dim: &str, grp: &str| t.get(p, dim, grp, "count");
+            let c = |dim: &str, grp: &str| t.get(p, dim, grp, Measure::Count);
             let total = c("all", "all");
             for (dim, grp) in breakdown(t, &["race", "offense"]) {
-                s.count("crime_reports.count", p, &group_label(&dim, &grp), c(&dim, &grp));
+                s.count(IndicatorId::CrimeReportsCount, p, &group_label(&dim, &grp), c(&dim, &grp));
             }
             for grp in t.groups("race") {
                 s.proportion(
-                    "crime_reports.race_share",
+                    IndicatorId::CrimeReportsRaceShare,
                     p,
                     &group_label("race", &grp),
                     c("race", &grp),
@@ -414,21 +473,31 @@ pub(crate) fn complaints(s: &mut Sink<'_>, complaints: &Totals, allegations: &To
     for grain in Grain::ALL {
         for p in complaints.periods(*grain) {
             for (dim, grp) in breakdown(complaints, &["race"]) {
-                s.count("complaints.count", p, &group_label(&dim, &grp), complaints.get(p, &dim, &grp, "count"));
+                s.count(
+                    IndicatorId::ComplaintsCount,
+                    p,
+                    &group_label(&dim, &grp),
+                    complaints.get(p, &dim, &grp, Measure::Count),
+                );
             }
         }
         for p in allegations.periods(*grain) {
-            let m = |dim: &str, grp: &str, measure: &str| allegations.get(p, dim, grp, measure);
+            let m = |dim: &str, grp: &str, measure: Measure| allegations.get(p, dim, grp, measure);
             for (dim, grp) in breakdown(allegations, &["category"]) {
-                s.count("allegations.count", p, &group_label(&dim, &grp), m(&dim, &grp, "allegations"));
+                s.count(
+                    IndicatorId::AllegationsCount,
+                    p,
+                    &group_label(&dim, &grp),
+                    m(&dim, &grp, Measure::Allegations),
+                );
             }
             for (dim, grp) in breakdown(allegations, &["category", "race"]) {
                 s.proportion(
-                    "complaints.sustain_rate",
+                    IndicatorId::ComplaintsSustainRate,
                     p,
                     &group_label(&dim, &grp),
-                    m(&dim, &grp, "sustained"),
-                    m(&dim, &grp, "with_finding"),
+                    m(&dim, &grp, Measure::Sustained),
+                    m(&dim, &grp, Measure::WithFinding),
                     "allegations with a final finding",
                 );
             }

@@ -6,6 +6,7 @@ use crate::cube::MISSING;
 use crate::points::Sink;
 use crate::totals::Totals;
 use oversight_core::{Grain, Period};
+use oversight_core::{IndicatorId, Measure};
 use oversight_store::QualityNote;
 
 /// Quality points of one dataset (group `dataset:<name>`) and its notes.
@@ -13,7 +14,7 @@ pub(crate) fn quality(
     s: &mut Sink<'_>,
     t: &Totals,
     dataset: &str,
-    rows_measure: &str,
+    rows_measure: Measure,
     has_race: bool,
     batch_rows: (i64, i64),
     monthly: &[(chrono::NaiveDate, f64)],
@@ -23,9 +24,9 @@ pub(crate) fn quality(
     let unknown = |p: Period| t.get(p, "race", "unknown", rows_measure) + t.get(p, "race", MISSING, rows_measure);
     for grain in Grain::ALL {
         for p in t.periods(*grain) {
-            s.count("quality.rows", p, &group, rows(p));
+            s.count(IndicatorId::QualityRows, p, &group, rows(p));
             if has_race {
-                s.proportion("quality.unknown_race_share", p, &group, unknown(p), rows(p), "records");
+                s.proportion(IndicatorId::QualityUnknownRaceShare, p, &group, unknown(p), rows(p), "records");
             }
         }
     }
@@ -42,7 +43,7 @@ pub(crate) fn quality(
     if let Some(p) = all.first().copied() {
         let (read, rejected) = batch_rows;
         if read > 0 {
-            s.proportion("quality.rejected_share", p, &group, rejected as f64, read as f64, "rows read");
+            s.proportion(IndicatorId::QualityRejectedShare, p, &group, rejected as f64, read as f64, "rows read");
             let share = rejected as f64 / read as f64;
             if share > 0.01 {
                 notes.push(note(
@@ -99,7 +100,7 @@ pub(crate) fn quality(
                 flagged.iter().filter(|m| p.grain.period_start(m.start) == p.start).count() as f64
             };
             let mut pt = oversight_store::PointRow {
-                indicator: "quality.low_volume_months".into(),
+                indicator: IndicatorId::QualityLowVolumeMonths.as_str().into(),
                 jurisdiction_id: jurisdiction.clone(),
                 grain: p.grain.as_str().into(),
                 period_start: p.start,
@@ -133,7 +134,7 @@ pub(crate) fn quality(
 /// Notes on implausible stop figures (all time).
 pub(crate) fn stop_notes(t: &Totals, dataset: &str, jurisdiction: &str) -> Vec<QualityNote> {
     let Some(p) = t.periods(Grain::All).first().copied() else { return Vec::new() };
-    let m = |measure: &str| t.get(p, "all", "all", measure);
+    let m = |measure: Measure| t.get(p, "all", "all", measure);
     let mut notes = Vec::new();
     let mut add = |code: &str, message: String, value: f64| {
         notes.push(QualityNote {
@@ -144,8 +145,8 @@ pub(crate) fn stop_notes(t: &Totals, dataset: &str, jurisdiction: &str) -> Vec<Q
             value: Some(value),
         })
     };
-    if m("search_known") >= 100.0 {
-        let rate = m("searches") / m("search_known");
+    if m(Measure::SearchKnown) >= 100.0 {
+        let rate = m(Measure::Searches) / m(Measure::SearchKnown);
         if rate > 0.20 {
             add(
                 "search_rate_high",
@@ -157,8 +158,8 @@ pub(crate) fn stop_notes(t: &Totals, dataset: &str, jurisdiction: &str) -> Vec<Q
             );
         }
     }
-    if m("found_known") >= 100.0 {
-        let hit = m("found") / m("found_known");
+    if m(Measure::FoundKnown) >= 100.0 {
+        let hit = m(Measure::Found) / m(Measure::FoundKnown);
         if hit < 0.05 {
             add(
                 "hit_rate_low",

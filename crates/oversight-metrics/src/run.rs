@@ -9,6 +9,7 @@ use crate::totals::Totals;
 use crate::{MetricsError, catalog, complaints, quality, suppress};
 use chrono::{Datelike, NaiveDate};
 use oversight_core::{Dataset, Grain, Period, Table};
+use oversight_core::{IndicatorId, Measure};
 use oversight_store::{Frame, MetricRun, MetricTxn, PointRow, QualityNote, Store};
 use serde::Serialize;
 use std::cell::RefCell;
@@ -66,11 +67,13 @@ const DATASETS: &[Dataset] = &[Dataset::Stops, Dataset::Detainers, Dataset::Crim
 
 /// Runs the indicator jobs. A run with no new imports (and no `since` or `full`) writes nothing.
 pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Result<ComputeReport, MetricsError> {
-    if let Some(i) = &req.indicator
-        && catalog::indicator(i).is_none()
-    {
-        return Err(MetricsError::Invalid(format!("unknown indicator {i:?} (see `oversight indicators`)")));
-    }
+    let only =
+        match &req.indicator {
+            Some(i) => Some(catalog::indicator(i).ok_or_else(|| {
+                MetricsError::Invalid(format!("unknown indicator {i:?} (see `oversight indicators`)"))
+            })?),
+            None => None,
+        };
     if let Some(j) = &req.jurisdiction
         && store.jurisdiction(j)?.is_none()
     {
@@ -141,9 +144,8 @@ pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Resu
     if let Some(j) = &req.jurisdiction {
         work.retain(|k, _| &k.1 == j);
     }
-    if let Some(i) = &req.indicator {
-        let ds = catalog::indicator(i).map(|x| x.dataset).unwrap_or("any");
-        work.retain(|k, _| ds == "any" || k.0.as_str() == ds);
+    if let Some(i) = only {
+        work.retain(|k, _| i.dataset == "any" || k.0.as_str() == i.dataset);
     }
     let items: Vec<WorkItem> = work
         .iter()
@@ -169,7 +171,7 @@ pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Resu
         rebuild_cube(store, &mut txn, *dataset, j, *from, *to)?;
     }
     for ((dataset, j), (from, to)) in &work {
-        let n = write_points(store, &mut txn, cfg, (*dataset, j), (*from, *to), req.indicator.as_deref())?;
+        let n = write_points(store, &mut txn, cfg, (*dataset, j), (*from, *to), only.map(|i| i.id))?;
         notes.extend(n);
     }
     let written = txn.points_written();
@@ -315,7 +317,7 @@ fn window_end(to: NaiveDate) -> NaiveDate {
 }
 
 /// The indicator that is always rewritten whole (its threshold depends on every month).
-const WHOLE: &str = "quality.low_volume_months";
+const WHOLE: IndicatorId = IndicatorId::QualityLowVolumeMonths;
 
 /// Rewrites the points of one piece of work (a dataset of a jurisdiction over the days [from, to] that changed),
 /// all indicators or `only` one.
@@ -325,7 +327,7 @@ fn write_points(
     cfg: &MetricsConfig,
     (d, jurisdiction): (Dataset, &str),
     (from, to): (NaiveDate, NaiveDate),
-    only: Option<&str>,
+    only: Option<IndicatorId>,
 ) -> Result<Vec<QualityNote>, MetricsError> {
     let mut sink = Sink { cfg, jurisdiction, points: Vec::new() };
     let mut notes = Vec::new();
@@ -349,9 +351,9 @@ fn write_points(
             points::stops(&mut sink, &main, &residents);
             tracing::debug!(seconds = t.elapsed().as_secs_f64(), "stop points");
             notes.extend(quality::stop_notes(&main, d.as_str(), jurisdiction));
-            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "stops")?;
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Stops.as_str())?;
             tracing::debug!(seconds = t.elapsed().as_secs_f64(), "monthly");
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "stops", true, batch_rows, &monthly));
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Stops, true, batch_rows, &monthly));
         }
         Dataset::Detainers => {
             let all = main.periods(Grain::All);
@@ -360,20 +362,20 @@ fn write_points(
                 .into_iter()
                 .filter(|g| g != MISSING)
                 .map(|g| {
-                    let n = all.first().map(|p| main.get(*p, "country", &g, "count")).unwrap_or(0.0);
+                    let n = all.first().map(|p| main.get(*p, "country", &g, Measure::Count)).unwrap_or(0.0);
                     (g, n)
                 })
                 .collect();
             countries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let top: Vec<String> = countries.into_iter().take(cfg.top_countries).map(|c| c.0).collect();
             points::detainers(&mut sink, &main, &top);
-            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "count")?;
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows, &monthly));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Count, true, batch_rows, &monthly));
         }
         Dataset::CrimeReports => {
             points::crime_reports(&mut sink, &main);
-            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "count")?;
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows, &monthly));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Count, true, batch_rows, &monthly));
         }
         Dataset::Complaints => {
             let allegations = totals(store, "allegations", jurisdiction, window)?;
@@ -382,8 +384,8 @@ fn write_points(
             complaints::days_to_close(&mut sink, &cdf)?;
             let adf = to_frame(store.frame(Frame::Allegations, jurisdiction, MIN_DATE, MAX_DATE)?)?;
             complaints::officers_3plus(&mut sink, &adf)?;
-            let monthly = store.cube_monthly(cube_name(d), jurisdiction, "count")?;
-            notes.extend(quality::quality(&mut sink, &main, d.as_str(), "count", true, batch_rows, &monthly));
+            let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
+            notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Count, true, batch_rows, &monthly));
         }
         Dataset::PolicyEvents | Dataset::Populations => {}
     }
@@ -404,15 +406,21 @@ fn write_points(
             p
         })
         .collect();
-    let dataset_indicators: Vec<&str> =
-        catalog::indicators_of(d.as_str()).into_iter().filter(|i| only.is_none_or(|o| *i == o)).collect();
+    let dataset_indicators: Vec<&str> = catalog::indicators_of(d.as_str())
+        .into_iter()
+        .filter(|i| only.is_none_or(|o| *i == o))
+        .map(IndicatorId::as_str)
+        .collect();
     txn.delete_points(&dataset_indicators, jurisdiction, "%", wf, wt)?;
-    let quality_indicators: Vec<&str> =
-        catalog::indicators_of("any").into_iter().filter(|i| only.is_none_or(|o| *i == o) && *i != WHOLE).collect();
+    let quality_indicators: Vec<&str> = catalog::indicators_of("any")
+        .into_iter()
+        .filter(|i| only.is_none_or(|o| *i == o) && *i != WHOLE)
+        .map(IndicatorId::as_str)
+        .collect();
     let group = format!("dataset:{}", d.as_str());
     txn.delete_points(&quality_indicators, jurisdiction, &group, wf, wt)?;
     if only.is_none_or(|o| o == WHOLE) {
-        txn.delete_points(&[WHOLE], jurisdiction, &group, MIN_DATE, MAX_DATE)?;
+        txn.delete_points(&[WHOLE.as_str()], jurisdiction, &group, MIN_DATE, MAX_DATE)?;
     }
     txn.write_points(&points)?;
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "written");

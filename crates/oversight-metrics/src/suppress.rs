@@ -16,27 +16,27 @@
 
 use crate::catalog::{Kind, indicator};
 use crate::config::MetricsConfig;
-use oversight_core::Grain;
+use oversight_core::{Grain, IndicatorId};
 use oversight_store::PointRow;
 use std::collections::HashMap;
 
 /// Indicators whose points have the same numerator for the same period and group.
-const SAME_NUMERATOR: &[(&str, &str)] = &[
-    ("stops.count", "stops.rate_per_1000"),
-    ("crime_reports.count", "crime_reports.race_share"),
-    ("detainers.count", "detainers.criminality_share"),
-    ("detainers.count", "detainers.country_share"),
-    ("detainers.count", "detainers.sex_share"),
-    ("detainers.count", "detainers.outcome_share"),
+const SAME_NUMERATOR: &[(IndicatorId, IndicatorId)] = &[
+    (IndicatorId::StopsCount, IndicatorId::StopsRatePer1000),
+    (IndicatorId::CrimeReportsCount, IndicatorId::CrimeReportsRaceShare),
+    (IndicatorId::DetainersCount, IndicatorId::DetainersCriminalityShare),
+    (IndicatorId::DetainersCount, IndicatorId::DetainersCountryShare),
+    (IndicatorId::DetainersCount, IndicatorId::DetainersSexShare),
+    (IndicatorId::DetainersCount, IndicatorId::DetainersOutcomeShare),
 ];
 
 /// Ratio and difference indicators and the rate each compares.
-const DERIVED: &[(&str, &str)] = &[
-    ("stops.rate_ratio", "stops.rate_per_1000"),
-    ("stops.search_rate_ratio", "stops.search_rate"),
-    ("stops.arrest_rate_ratio", "stops.arrest_rate"),
-    ("stops.citation_rate_ratio", "stops.citation_rate"),
-    ("stops.hit_rate_difference", "stops.hit_rate"),
+const DERIVED: &[(IndicatorId, IndicatorId)] = &[
+    (IndicatorId::StopsRateRatio, IndicatorId::StopsRatePer1000),
+    (IndicatorId::StopsSearchRateRatio, IndicatorId::StopsSearchRate),
+    (IndicatorId::StopsArrestRateRatio, IndicatorId::StopsArrestRate),
+    (IndicatorId::StopsCitationRateRatio, IndicatorId::StopsCitationRate),
+    (IndicatorId::StopsHitRateDifference, IndicatorId::StopsHitRate),
 ];
 
 fn kind(p: &PointRow) -> Kind {
@@ -143,8 +143,8 @@ pub fn apply(points: &mut [PointRow], cfg: &MetricsConfig) {
         }
     }
     let links: HashMap<&str, Vec<&str>> = SAME_NUMERATOR.iter().fold(HashMap::new(), |mut m, (a, b)| {
-        m.entry(*a).or_insert_with(Vec::new).push(*b);
-        m.entry(*b).or_insert_with(Vec::new).push(*a);
+        m.entry(a.as_str()).or_insert_with(Vec::new).push(b.as_str());
+        m.entry(b.as_str()).or_insert_with(Vec::new).push(a.as_str());
         m
     });
     loop {
@@ -186,7 +186,7 @@ pub fn apply(points: &mut [PointRow], cfg: &MetricsConfig) {
         }
     }
     // Ratios and differences follow the rates they compare.
-    let base: HashMap<&str, &str> = DERIVED.iter().copied().collect();
+    let base: HashMap<&str, &str> = DERIVED.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     for i in 0..points.len() {
         let Some(b) = base.get(points[i].indicator.as_str()) else { continue };
         let (grain, start, group) = (points[i].grain.clone(), points[i].period_start, points[i].group.clone());
@@ -221,9 +221,9 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
-    fn pt(ind: &str, grain: &str, start: &str, group: &str, n: f64) -> PointRow {
+    fn pt(ind: IndicatorId, grain: &str, start: &str, group: &str, n: f64) -> PointRow {
         PointRow {
-            indicator: ind.into(),
+            indicator: ind.as_str().into(),
             jurisdiction_id: "x".into(),
             grain: grain.into(),
             period_start: start.parse::<NaiveDate>().unwrap(),
@@ -245,10 +245,10 @@ mod tests {
     #[test]
     fn counts_just_under_the_threshold_are_suppressed_and_at_or_over_it_are_not() {
         let mut v = vec![
-            pt("stops.count", "year", "2016-01-01", "race:a", 10.0),
-            pt("stops.count", "year", "2016-01-01", "race:b", 11.0),
-            pt("stops.count", "year", "2016-01-01", "race:c", 12.0),
-            pt("stops.count", "year", "2016-01-01", "race:d", 0.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:a", 10.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:b", 11.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:c", 12.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:d", 0.0),
         ];
         apply(&mut v, &cfg());
         assert_eq!(
@@ -262,10 +262,10 @@ mod tests {
     fn a_lone_suppressed_cell_cannot_be_recovered_from_its_row_total() {
         // 5 + 40 + 100 = 145: with the total published, hiding 5 alone would let 145 − 40 − 100 recover it.
         let mut v = vec![
-            pt("stops.count", "year", "2016-01-01", "all", 145.0),
-            pt("stops.count", "year", "2016-01-01", "race:a", 5.0),
-            pt("stops.count", "year", "2016-01-01", "race:b", 40.0),
-            pt("stops.count", "year", "2016-01-01", "race:c", 100.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "all", 145.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:a", 5.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:b", 40.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:c", 100.0),
         ];
         apply(&mut v, &cfg());
         assert!(v[1].suppressed);
@@ -280,9 +280,9 @@ mod tests {
     #[test]
     fn with_no_other_non_zero_cell_the_total_is_suppressed() {
         let mut v = vec![
-            pt("stops.count", "year", "2016-01-01", "all", 5.0),
-            pt("stops.count", "year", "2016-01-01", "race:a", 5.0),
-            pt("stops.count", "year", "2016-01-01", "race:b", 0.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "all", 5.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:a", 5.0),
+            pt(IndicatorId::StopsCount, "year", "2016-01-01", "race:b", 0.0),
         ];
         apply(&mut v, &cfg());
         assert!(v[0].suppressed && v[1].suppressed && !v[2].suppressed);
@@ -290,9 +290,9 @@ mod tests {
 
     #[test]
     fn a_suppressed_month_is_protected_within_its_year() {
-        let mut v = vec![pt("stops.count", "year", "2016-01-01", "all", 300.0)];
+        let mut v = vec![pt(IndicatorId::StopsCount, "year", "2016-01-01", "all", 300.0)];
         for (m, n) in [(1, 3.0), (2, 50.0), (3, 47.0), (4, 200.0)] {
-            v.push(pt("stops.count", "month", &format!("2016-{m:02}-01"), "all", n));
+            v.push(pt(IndicatorId::StopsCount, "month", &format!("2016-{m:02}-01"), "all", n));
         }
         apply(&mut v, &cfg());
         let hidden: Vec<_> = v.iter().filter(|p| p.suppressed).map(|p| p.period_start.to_string()).collect();
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn masking_removes_every_number_but_keeps_the_reason() {
-        let mut p = pt("stops.count", "year", "2016-01-01", "all", 3.0);
+        let mut p = pt(IndicatorId::StopsCount, "year", "2016-01-01", "all", 3.0);
         p.suppressed = true;
         p.suppression_reason = Some("small_count".into());
         let m = mask(p);

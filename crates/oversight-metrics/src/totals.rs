@@ -3,7 +3,7 @@
 use crate::MetricsError;
 use crate::cube::MISSING;
 use chrono::{Duration, NaiveDate};
-use oversight_core::{Grain, Period};
+use oversight_core::{Grain, Measure, Period};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,7 +13,7 @@ pub(crate) struct Totals {
     sums: HashMap<(Grain, NaiveDate, u16, u16, u8), f64>,
     dims: Vec<String>,
     groups: Vec<String>,
-    measures: Vec<String>,
+    measures: Vec<Measure>,
     /// Groups seen per dimension.
     pub(crate) seen: BTreeMap<String, BTreeSet<String>>,
     /// First and last day with data.
@@ -65,7 +65,7 @@ impl Totals {
                 else {
                     continue;
                 };
-                let k = t.key(di, g, m);
+                let k = t.key(di, g, m)?;
                 if di != "all" {
                     t.seen.entry(di.to_owned()).or_default().insert(g.to_owned());
                 }
@@ -95,7 +95,7 @@ impl Totals {
             let k = match &last {
                 Some((a, b, c, k)) if a == di && b == g && c == m => *k,
                 _ => {
-                    let k = t.key(di, g, m);
+                    let k = t.key(di, g, m)?;
                     last = Some((di.to_owned(), g.to_owned(), m.to_owned(), k));
                     k
                 }
@@ -114,20 +114,28 @@ impl Totals {
         Ok(t)
     }
 
-    fn key(&mut self, dim: &str, grp: &str, measure: &str) -> (u16, u16, u8) {
-        (
-            intern(&mut self.dims, dim) as u16,
-            intern(&mut self.groups, grp) as u16,
-            intern(&mut self.measures, measure) as u8,
-        )
+    /// The interned key of a cube row; a measure the code does not know is an error (the cube and the code
+    /// disagree), never a silent zero.
+    fn key(&mut self, dim: &str, grp: &str, measure: &str) -> Result<(u16, u16, u8), MetricsError> {
+        let m = Measure::parse(measure).ok_or_else(|| {
+            MetricsError::Internal(format!("the cube holds measure {measure:?}, which the code does not know"))
+        })?;
+        let mi = match self.measures.iter().position(|x| *x == m) {
+            Some(i) => i,
+            None => {
+                self.measures.push(m);
+                self.measures.len() - 1
+            }
+        };
+        Ok((intern(&mut self.dims, dim) as u16, intern(&mut self.groups, grp) as u16, mi as u8))
     }
 
     /// A measure's sum for a period and group (`dim` "all" with group "all" for everyone); 0 when absent.
-    pub(crate) fn get(&self, p: Period, dim: &str, grp: &str, measure: &str) -> f64 {
+    pub(crate) fn get(&self, p: Period, dim: &str, grp: &str, measure: Measure) -> f64 {
         let (Some(d), Some(g), Some(m)) = (
             self.dims.iter().position(|x| x == dim),
             self.groups.iter().position(|x| x == grp),
-            self.measures.iter().position(|x| x == measure),
+            self.measures.iter().position(|x| *x == measure),
         ) else {
             return 0.0;
         };

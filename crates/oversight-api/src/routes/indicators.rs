@@ -43,7 +43,7 @@ fn doc(i: &oversight_metrics::Indicator, threshold: u32) -> IndicatorDoc {
     let mut groups = vec!["all".to_owned()];
     groups.extend(i.groups.iter().map(|g| g.to_string()));
     IndicatorDoc {
-        id: i.id.into(),
+        id: i.id.as_str().into(),
         title: i.title.into(),
         dataset: i.dataset.into(),
         kind: serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
@@ -202,7 +202,7 @@ async fn render_series(st: &AppState, id: &str, q: SeriesQuery, csv: bool) -> Ap
     if let Some(g) = &q.group {
         ind.check_group(g).map_err(|why| ApiError::param("group", why))?;
     }
-    let series = st.series_points(ind.id, &q.jurisdiction, grain.as_str()).await?;
+    let series = st.series_points(ind.id, &q.jurisdiction, grain).await?;
     if series.points.is_empty() {
         let j2 = q.jurisdiction.clone();
         if st.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {

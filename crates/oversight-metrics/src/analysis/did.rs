@@ -220,7 +220,7 @@ pub fn did(store: &Store, req: &DidRequest, cfg: &AnalysisConfig) -> Result<DidR
     dropped.extend(r.dropped.iter().filter(|d| !g.dropped.contains(d)).cloned());
     dropped.sort_by_key(|d| d.period_start);
     Ok(DidResult {
-        indicator: ind.id.to_owned(),
+        indicator: ind.id.as_str().to_owned(),
         jurisdiction,
         group: req.group.clone(),
         reference: reference_label,

@@ -300,7 +300,7 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
     };
     let season = if fitted.design.ncols() == 6 { " + γ1·sin(2πφ) + γ2·cos(2πφ)" } else { "" };
     Ok(ItsResult {
-        indicator: ind.id.to_owned(),
+        indicator: ind.id.as_str().to_owned(),
         jurisdiction,
         group,
         grain: req.grain,

@@ -139,7 +139,7 @@ pub(crate) fn load(
         return Err(MetricsError::Refused(format!("jurisdiction {jurisdiction} has no {dataset} records")));
     };
     let from = grain.period_start(first);
-    let points = store.points(ind.id, jurisdiction, grain.as_str(), Some(group), from, last)?;
+    let points = store.points(ind.id.as_str(), jurisdiction, grain.as_str(), Some(group), from, last)?;
     if points.is_empty() {
         return Err(MetricsError::Refused(format!(
             "no points of {} for {jurisdiction}, group {group}, by {grain}: check the group (e.g. race:hispanic) \
