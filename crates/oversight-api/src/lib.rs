@@ -20,7 +20,7 @@ mod upload;
 pub use error::{ApiError, ErrorBody, status_of};
 pub use extracts::{ExtractManifest, public_columns};
 pub use oversight_metrics::{DisparityRow, DisparityTable};
-pub use routes::{IndicatorDoc, JurisdictionChanges, NewEvent, Page, SeriesPoint};
+pub use routes::{IndicatorDoc, JurisdictionChanges, NewEvent, Page};
 pub use schedule::{ScheduleConfig, ScheduleStatus};
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
 
@@ -36,7 +36,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Oversight", description = "Accountability indicators from police stops, ICE detainer requests, crime reports and civilian complaints. \
         Every rate carries its numerator and denominator, every ratio its confidence interval and method; small counts are withheld. \
         Reads are public unless the server says otherwise; writes need an `analyst` key, the audit log an `admin` key (Authorization: Bearer <key>)."),
-    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, routes::SeriesPoint, routes::NewEvent, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
+    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, oversight_metrics::published::PublishedPoint, routes::NewEvent, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
     modifiers(&BearerAuth),
     tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "schedules"), (name = "operations")),
 )]

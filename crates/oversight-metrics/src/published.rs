@@ -5,9 +5,10 @@ use oversight_core::{Grain, Period};
 use oversight_store::PointRow;
 use serde::{Serialize, Serializer};
 
-/// A point as the series endpoint writes it, borrowing the stored point. The API's `SeriesPoint` documents
-/// the same fields in the same order (a test there compares the two).
-#[derive(Debug, Serialize)]
+/// A point of a series.
+// As the series endpoint writes it (borrowing the stored point), and as the API documents it (`SeriesPoint`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SeriesPoint)]
 pub struct PublishedPoint<'a> {
     pub period_start: chrono::NaiveDate,
     pub period: String,
@@ -23,6 +24,7 @@ pub struct PublishedPoint<'a> {
     pub suppression_reason: Option<&'a str>,
     pub low_reliability: bool,
     pub note: Option<&'a str>,
+    /// The metric run that wrote the point (provenance: /v1/datasets, /v1/imports).
     pub run_id: i64,
 }
 

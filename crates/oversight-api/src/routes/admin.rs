@@ -1,6 +1,6 @@
 //! Administration: the audit log and the scheduled imports.
 
-use super::{NoParams, page};
+use super::shared::{NoParams, page};
 use crate::auth::{Admin, Analyst, Reader};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::{PageQuery, Query};
@@ -13,7 +13,7 @@ use serde_json::json;
 
 /// The audit log (admin): every write and extract.
 #[utoipa::path(get, path = "/v1/audit", tag = "admin", params(PageQuery), security(("api_key" = [])),
-    responses((status = 200, body = super::Page, example = json!({"items": [{"id": 1, "logged_at": "2026-11-22T06:00:00", "key_name": "analyst-1", "method": "POST", "endpoint": "/v1/imports/{dataset}", "parameters": "{}", "status": 201, "rows": 100}], "next_cursor": null})),
+    responses((status = 200, body = super::shared::Page, example = json!({"items": [{"id": 1, "logged_at": "2026-11-22T06:00:00", "key_name": "analyst-1", "method": "POST", "endpoint": "/v1/imports/{dataset}", "parameters": "{}", "status": 201, "rows": 100}], "next_cursor": null})),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn audit(State(st): State<AppState>, _: Admin, Query(q): Query<PageQuery>) -> ApiResult<Response> {
     let (limit, before) = (q.limit(), q.cursor);

@@ -1,6 +1,6 @@
 //! Analyses: the impact of a policy event on an indicator (ITS, DiD), and the veil-of-darkness test.
 
-use super::{id_param, with_basis};
+use super::shared::{id_param, with_basis};
 use crate::auth::Reader;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::Query;

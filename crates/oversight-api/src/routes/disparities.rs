@@ -1,6 +1,6 @@
 //! Disparity tables (`oversight_metrics::disparity`): JSON, or CSV written by serialising the rows.
 
-use super::{csv_of, csv_response, wants_csv, with_basis};
+use super::shared::{csv_of, csv_response, wants_csv, with_basis};
 use crate::auth::Reader;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::{Query, range};

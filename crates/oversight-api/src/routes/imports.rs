@@ -1,6 +1,6 @@
 //! Imports: the upload (analyst), the batches, and a batch's rejected rows.
 
-use super::{NoParams, csv_of, csv_response, id_param, page, wants_csv};
+use super::shared::{NoParams, csv_of, csv_response, id_param, page, wants_csv};
 use crate::auth::{Analyst, Reader};
 use crate::error::{ApiError, ApiResult, ErrorBody, status_of};
 use crate::query::{PageQuery, Query};
@@ -133,7 +133,7 @@ fn imported(
 
 /// Import batches, newest first (cursor pagination).
 #[utoipa::path(get, path = "/v1/imports", tag = "imports", params(PageQuery),
-    responses((status = 200, body = super::Page, example = json!({"items": [{"id": 3, "dataset": "stops", "profile": "opp", "files": [{"role": "main", "name": "ct_hartford_2020_04_01.csv", "sha256": "5e1f…", "bytes": 4719023}],
+    responses((status = 200, body = super::shared::Page, example = json!({"items": [{"id": 3, "dataset": "stops", "profile": "opp", "files": [{"role": "main", "name": "ct_hartford_2020_04_01.csv", "sha256": "5e1f…", "bytes": 4719023}],
         "rows_read": 18439, "rows_accepted": 18435, "rows_rejected": 4, "status": "committed", "origin": "cli"}], "next_cursor": "c3"})), (status = 400, body = ErrorBody)))]
 pub(crate) async fn imports_list(
     State(st): State<AppState>,
@@ -173,7 +173,7 @@ struct RejectCsv<'a> {
 
 /// A batch's rejected rows: file, line, column, value and reason (analyst: values may hold personal data).
 #[utoipa::path(get, path = "/v1/imports/{batch}/rejects", tag = "imports", params(("batch" = i64, Path), PageQuery), security(("api_key" = [])),
-    responses((status = 200, body = super::Page, example = json!({"items": [{"batch_id": 1, "seq": 1, "file": "stops.csv", "line": 7, "column": "date", "value": "", "reason": "a stop needs a date"}], "next_cursor": null})),
+    responses((status = 200, body = super::shared::Page, example = json!({"items": [{"batch_id": 1, "seq": 1, "file": "stops.csv", "line": 7, "column": "date", "value": "", "reason": "a stop needs a date"}], "next_cursor": null})),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn import_rejects(
     State(st): State<AppState>,

@@ -1,6 +1,6 @@
 //! Jurisdictions (list, one, changes) and the datasets' coverage.
 
-use super::{NoParams, page_response, read_body, with_basis};
+use super::shared::{NoParams, page_response, read_body, with_basis};
 use crate::auth::{Analyst, Reader};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::Query;
@@ -29,7 +29,7 @@ pub(crate) struct JurisdictionPage {
 
 /// Jurisdictions (cursor pagination).
 #[utoipa::path(get, path = "/v1/jurisdictions", tag = "data", params(JurisdictionPage),
-    responses((status = 200, body = super::Page, example = json!({"items": [{"id": "demo-city", "name": "Demo City", "kind": "city", "parent_id": null, "state": null, "fips": null,
+    responses((status = 200, body = super::shared::Page, example = json!({"items": [{"id": "demo-city", "name": "Demo City", "kind": "city", "parent_id": null, "state": null, "fips": null,
         "lat": 41.88, "lng": -87.63, "timezone": "America/Chicago", "population_benchmark_id": null}], "next_cursor": null})), (status = 400, body = ErrorBody)))]
 pub(crate) async fn jurisdictions(
     State(st): State<AppState>,

@@ -11,23 +11,18 @@ mod imports;
 mod indicators;
 mod jurisdictions;
 mod policy;
+mod shared;
 
-pub use indicators::{IndicatorDoc, SeriesPoint};
+pub use indicators::IndicatorDoc;
 pub use jurisdictions::JurisdictionChanges;
 pub use policy::NewEvent;
+pub use shared::Page;
 
-use crate::error::{ApiError, ApiResult};
-use crate::query::encode_cursor;
-use crate::state::{AppState, Basis};
-use axum::Json;
-use axum::body::{Body, Bytes};
+use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use oversight_core::ErrorCode;
-use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -69,90 +64,6 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::disable());
     bounded.merge(streaming)
 }
-
-/// A page of a list: items and the cursor of the next page (null on the last).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<Value>,
-    pub next_cursor: Option<String>,
-}
-
-/// A page of `items` whose cursor is the last item's id, when the page is full.
-fn page<T: Serialize>(items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> i64) -> ApiResult<Response> {
-    let next = if items.len() == limit { items.last().map(|i| encode_cursor(cursor_of(i))) } else { None };
-    page_response(&items, next)
-}
-
-fn page_response<T: Serialize>(items: &[T], next_cursor: Option<String>) -> ApiResult<Response> {
-    let items = items
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal("json", e))?;
-    Ok(Json(Page { items, next_cursor }).into_response())
-}
-
-/// A CSV document written by serialising `rows` (the header from the first row's field names, or `header`
-/// when there is none).
-fn csv_of<T: Serialize>(header: &[&str], rows: impl IntoIterator<Item = T>) -> ApiResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut rows = rows.into_iter().peekable();
-    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
-        if rows.peek().is_none() {
-            w.write_record(header)?;
-        }
-        for r in rows {
-            w.serialize(r)?;
-        }
-        w.flush()?;
-        Ok(())
-    };
-    write(&mut w).map_err(|e| ApiError::internal("csv", e))?;
-    w.into_inner().map_err(|e| ApiError::internal("csv", e.into_error()))
-}
-
-fn wants_csv(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
-}
-
-fn csv_response(body: Vec<u8>, filename: &str) -> Response {
-    let mut r = Body::from(body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
-}
-
-fn id_param(name: &str, raw: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::param(name, format!("expected a positive whole number, got {raw:?}")))
-}
-
-/// A response with the indicator-basis headers (which batches its indicators include).
-fn with_basis(mut r: Response, basis: &Basis) -> Response {
-    basis.headers(r.headers_mut());
-    r
-}
-
-/// A request body, at most `api.max_body_bytes` (413 with the common error body past it).
-async fn read_body(st: &AppState, body: Body) -> ApiResult<Bytes> {
-    let max = st.cfg().max_body_bytes;
-    axum::body::to_bytes(body, max).await.map_err(|_| {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than {max} bytes (api.max_body_bytes) or was cut off"),
-        )
-    })
-}
-
-/// Query parameters of an endpoint that takes none.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-struct NoParams {}
 
 /// Fallback: unknown paths get the common error body.
 pub(crate) async fn not_found() -> ApiError {

@@ -1,6 +1,6 @@
 //! Policy events: the dated agreements, policies and laws that impact analyses run around.
 
-use super::{NoParams, id_param, page, read_body};
+use super::shared::{NoParams, id_param, page, read_body};
 use crate::auth::{Analyst, Reader};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::Query;
@@ -33,7 +33,7 @@ pub(crate) struct EventsQuery {
 
 /// Policy events (cursor pagination; optionally of one jurisdiction).
 #[utoipa::path(get, path = "/v1/policy-events", tag = "policy", params(EventsQuery),
-    responses((status = 200, body = super::Page, example = json!({"items": [{"id": 1, "jurisdiction_id": "demo-city", "effective_date": "2019-01-01", "kind": "287g_jail_model",
+    responses((status = 200, body = super::shared::Page, example = json!({"items": [{"id": 1, "jurisdiction_id": "demo-city", "effective_date": "2019-01-01", "kind": "287g_jail_model",
         "title": "287(g) agreement signed", "source": "https://www.ice.gov/287g", "agency": "Sheriff", "batch_id": 2}], "next_cursor": null})), (status = 400, body = ErrorBody)))]
 pub(crate) async fn events_list(
     State(st): State<AppState>,

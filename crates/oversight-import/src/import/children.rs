@@ -1,7 +1,7 @@
 //! Child rows (allegations, charges): from a joined file, from a grouped file read whole, or from a grouped
 //! file streamed a second time. Each must belong to an accepted record of the main table.
 
-use super::{CHUNK_ROWS, READ_CHUNK, READ_CHUNK_TEXT, TableCounts};
+use super::request::{CHUNK_ROWS, READ_CHUNK, READ_CHUNK_TEXT, TableCounts};
 use crate::ImportError;
 use crate::engine::{Cleaner, FileData, Problem, RowCtx, TablePlan, TableSink, Val, key_of};
 use crate::filter::RowFilter;

@@ -7,7 +7,7 @@ use super::input::{GroupCounts, identity, same_content};
 use super::keys::check_keys;
 use super::pipeline::{MapStats, Mapped};
 use super::prepare::{ChildPlan, Inputs};
-use super::{ImportOutcome, ImportReport, Run, TableCounts, already_imported};
+use super::request::{ImportOutcome, ImportReport, Progress, Run, TableCounts, already_imported};
 use crate::ImportError;
 use crate::engine::Problem;
 use crate::profile::Profile;
@@ -238,7 +238,7 @@ fn commit(r: &Run<'_>, ing: Ingest<'_>, inputs: &Inputs, f: Finished) -> Result<
     let batch = ing.commit(summary)?;
     tracing::debug!(seconds = t_commit.elapsed().as_secs_f64(), "committed");
     let bytes_total = f.bytes_total;
-    (r.progress)(super::Progress { bytes_read: bytes_total, bytes_total, rows_read: stats.read as u64 });
+    (r.progress)(Progress { bytes_read: bytes_total, bytes_total, rows_read: stats.read as u64 });
     let top_reasons = r.store.top_reject_reasons(batch.id, 5)?;
     Ok(ImportOutcome::Imported(ImportReport {
         batch,

@@ -1,7 +1,6 @@
 //! The input files themselves: which file fills which role, that each is a regular file given once, a
 //! snapshot of its size and time to see that it did not change while it was read, and loading one whole.
 
-use super::InputFile;
 use crate::ImportError;
 use crate::engine::{FileData, Problem};
 use crate::hash::combined_sha256;
@@ -17,6 +16,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+
+/// A file to import, with the name it is known by (an upload's original name, say).
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub name: String,
+}
+
+impl InputFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let name =
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+        Self { path, name }
+    }
+}
 
 /// Refuses what is not a regular file (a directory, a FIFO, a device) before anything is read.
 pub(super) fn check_regular_file(f: &InputFile) -> Result<(), ImportError> {

@@ -11,125 +11,20 @@ mod keys;
 mod pipeline;
 mod prepare;
 
+mod request;
+
+pub use input::InputFile;
+pub use request::{
+    DEFAULT_MAX_REJECT_SHARE, ImportConfig, ImportOutcome, ImportReport, ImportRequest, Progress, TableCounts,
+};
+
 use crate::ImportError;
 use crate::hash::sha256_file;
-use crate::profile::Profile;
 use input::{FileSnapshot, assign_roles, check_regular_file, identity, is_parquet, refuse_same_file_twice};
-use oversight_store::{BatchFile, BatchRecord, BatchStatus, NewBatch, Store};
-use std::path::PathBuf;
+use oversight_store::Store;
+use oversight_store::{BatchFile, BatchStatus, NewBatch};
+use request::{Run, already_imported};
 use std::sync::atomic::Ordering;
-
-/// Rows per record batch handed to DuckDB.
-const CHUNK_ROWS: usize = 8_192;
-
-/// A file to import, with the name it is known by (an upload's original name, say).
-#[derive(Debug, Clone)]
-pub struct InputFile {
-    pub path: PathBuf,
-    pub name: String,
-}
-
-impl InputFile {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        let path = path.into();
-        let name =
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
-        Self { path, name }
-    }
-}
-
-/// What to import.
-#[derive(Debug, Clone)]
-pub struct ImportRequest {
-    pub profile: Profile,
-    /// The files of one input (one per file role of the profile).
-    pub files: Vec<InputFile>,
-    /// Jurisdiction of every record, overriding the profile.
-    pub jurisdiction: Option<String>,
-    /// Supersede the batch that already holds this input.
-    pub replace: bool,
-    /// `cli`, `api`, `schedule:<name>`.
-    pub origin: String,
-    /// The share of rejected rows above which the import is not a success (reported; with `strict`,
-    /// nothing lands).
-    pub max_reject_share: f64,
-    /// Land nothing when the reject share is above `max_reject_share`.
-    pub strict: bool,
-}
-
-/// The default share of rejected rows above which an import is not a success.
-pub const DEFAULT_MAX_REJECT_SHARE: f64 = 0.05;
-
-/// `[import]` settings.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ImportConfig {
-    /// Share of rejected rows (0 to 1) above which an import is not a success: the CLI exits 4 and the API
-    /// answers 422 (the batch still lands, or nothing with `--strict`).
-    pub max_reject_share: f64,
-}
-
-impl Default for ImportConfig {
-    fn default() -> Self {
-        Self { max_reject_share: DEFAULT_MAX_REJECT_SHARE }
-    }
-}
-
-impl ImportRequest {
-    /// A request with the defaults: no jurisdiction override, no replace, the default reject share.
-    pub fn new(profile: Profile, files: Vec<InputFile>, origin: &str) -> Self {
-        Self {
-            profile,
-            files,
-            jurisdiction: None,
-            replace: false,
-            origin: origin.to_owned(),
-            max_reject_share: DEFAULT_MAX_REJECT_SHARE,
-            strict: false,
-        }
-    }
-}
-
-/// Progress of a running import.
-#[derive(Debug, Clone, Copy)]
-pub struct Progress {
-    pub bytes_read: u64,
-    pub bytes_total: u64,
-    pub rows_read: u64,
-}
-
-/// Rows per output table.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct TableCounts {
-    pub table: String,
-    pub read: i64,
-    pub accepted: i64,
-    pub rejected: i64,
-}
-
-/// A finished import.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ImportReport {
-    pub batch: BatchRecord,
-    pub tables: Vec<TableCounts>,
-    /// Most frequent reject reasons with their row counts.
-    pub top_reasons: Vec<(String, i64)>,
-    pub jurisdictions_created: Vec<String>,
-    /// What the reader should know (a record key the profile does not map, say).
-    pub warnings: Vec<String>,
-    /// Rejected rows / rows read (all tables).
-    pub reject_share: f64,
-    /// The reject share is above the request's limit: the batch landed, but the import is not a success.
-    pub over_reject_share: bool,
-}
-
-/// The result of an import request.
-#[derive(Debug, Clone)]
-pub enum ImportOutcome {
-    Imported(ImportReport),
-    /// The same input with the same profile is already in this batch: nothing was done.
-    AlreadyImported(BatchRecord),
-}
 
 /// Imports one input (all files of one batch).
 pub fn import(
@@ -226,48 +121,7 @@ pub fn import(
     }
 }
 
-/// The outcome for an input a committed batch holds: a no-op, or a refusal when that batch read it with
-/// another version of the profile (a batch is the file and the profile's content, not its name).
-fn already_imported(profile: &Profile, f: &InputFile, b: BatchRecord) -> Result<ImportOutcome, ImportError> {
-    if b.profile_sha256 != profile.sha256 {
-        return Err(ImportError::refused(
-            &f.name,
-            None,
-            None,
-            format!(
-                "this file was imported in batch {} with an earlier version of profile {} (the profile has changed \
-                 since): pass --replace (replace=true) to import it again with this version",
-                b.id, profile.name
-            ),
-        ));
-    }
-    Ok(ImportOutcome::AlreadyImported(b))
-}
-
-/// Rows per chunk of the main file, and the most text a chunk holds (a chunk of long records is sent
-/// sooner).
-const READ_CHUNK: usize = 4096;
-const READ_CHUNK_TEXT: usize = 8 << 20;
-
-/// One attempt at an import: what it reads and where it reports.
-struct Run<'a> {
-    store: &'a Store,
-    req: &'a ImportRequest,
-    /// The input files by role, the main file first.
-    roles: &'a [(String, InputFile)],
-    snapshots: &'a [FileSnapshot],
-    progress: &'a (dyn Fn(Progress) + Sync),
-}
-
 impl Run<'_> {
-    fn profile(&self) -> &Profile {
-        &self.req.profile
-    }
-
-    fn main_file(&self) -> &InputFile {
-        &self.roles[0].1
-    }
-
     /// Prepare, map, finish. `stream_groups`: stream a grouped CSV file through its groups (the reader
     /// answers [`ImportError::Unsorted`] when it is not sorted by its key).
     fn run(&self, batch: NewBatch, stream_groups: bool) -> Result<ImportOutcome, ImportError> {

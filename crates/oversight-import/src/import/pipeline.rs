@@ -4,7 +4,7 @@
 
 use super::input::{ReadInfo, WHOLE_ROW, fields_of, text_columns};
 use super::prepare::{Inputs, MainPlans, MainSource};
-use super::{CHUNK_ROWS, READ_CHUNK, READ_CHUNK_TEXT, Run};
+use super::request::{CHUNK_ROWS, READ_CHUNK, READ_CHUNK_TEXT, Run};
 use crate::ImportError;
 use crate::engine::{AttrPlan, Cleaner, FileData, Problem, RowCtx, TablePlan, TableSink, Val, key_of, key_part};
 use crate::filter::RowFilter;

@@ -3,7 +3,7 @@
 //! the plans compiled against the headers.
 
 use super::input::{ReadInfo, index_by, is_parquet, load_file};
-use super::{READ_CHUNK, Run};
+use super::request::{READ_CHUNK, Run};
 use crate::ImportError;
 use crate::engine::{AttrPlan, Cleaner, FileData, PlanCtx, PlanError, Problem, TablePlan};
 use crate::filter::RowFilter;

@@ -1,0 +1,98 @@
+//! What the resource modules share: a page of a list, CSV written from rows, an id in a path, the
+//! indicator-basis headers, a bounded request body, and the parameters of an endpoint that takes none.
+
+use crate::error::{ApiError, ApiResult};
+use crate::query::encode_cursor;
+use crate::state::{AppState, Basis};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use oversight_core::ErrorCode;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A page of a list: items and the cursor of the next page (null on the last).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+    pub next_cursor: Option<String>,
+}
+
+/// A page of `items` whose cursor is the last item's id, when the page is full.
+pub(super) fn page<T: Serialize>(items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> i64) -> ApiResult<Response> {
+    let next = if items.len() == limit { items.last().map(|i| encode_cursor(cursor_of(i))) } else { None };
+    page_response(&items, next)
+}
+
+pub(super) fn page_response<T: Serialize>(items: &[T], next_cursor: Option<String>) -> ApiResult<Response> {
+    let items = items
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal("json", e))?;
+    Ok(Json(Page { items, next_cursor }).into_response())
+}
+
+/// A CSV document written by serialising `rows` (the header from the first row's field names, or `header`
+/// when there is none).
+pub(super) fn csv_of<T: Serialize>(header: &[&str], rows: impl IntoIterator<Item = T>) -> ApiResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut rows = rows.into_iter().peekable();
+    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
+        if rows.peek().is_none() {
+            w.write_record(header)?;
+        }
+        for r in rows {
+            w.serialize(r)?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write(&mut w).map_err(|e| ApiError::internal("csv", e))?;
+    w.into_inner().map_err(|e| ApiError::internal("csv", e.into_error()))
+}
+
+pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
+}
+
+pub(super) fn csv_response(body: Vec<u8>, filename: &str) -> Response {
+    let mut r = Body::from(body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+pub(super) fn id_param(name: &str, raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::param(name, format!("expected a positive whole number, got {raw:?}")))
+}
+
+/// A response with the indicator-basis headers (which batches its indicators include).
+pub(super) fn with_basis(mut r: Response, basis: &Basis) -> Response {
+    basis.headers(r.headers_mut());
+    r
+}
+
+/// A request body, at most `api.max_body_bytes` (413 with the common error body past it).
+pub(super) async fn read_body(st: &AppState, body: Body) -> ApiResult<Bytes> {
+    let max = st.cfg().max_body_bytes;
+    axum::body::to_bytes(body, max).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {max} bytes (api.max_body_bytes) or was cut off"),
+        )
+    })
+}
+
+/// Query parameters of an endpoint that takes none.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoParams {}
