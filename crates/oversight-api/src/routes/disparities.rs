@@ -1,13 +1,12 @@
 //! Disparity tables (`oversight_metrics::disparity`): JSON, or CSV written by serialising the rows.
 
-use super::shared::{csv_of, csv_response, wants_csv, with_basis};
+use super::shared::{AcceptsCsv, csv_of, csv_response, with_basis};
 use crate::auth::Reader;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::{Query, range};
 use crate::state::{AppState, Basis};
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use oversight_metrics::disparity::{self, CsvRow, DisparityTable};
@@ -91,7 +90,7 @@ fn check_reference(dataset: &str, reference: Option<&str>) -> ApiResult<()> {
     Ok(())
 }
 
-async fn disparity(st: AppState, headers: HeaderMap, q: Request) -> ApiResult<Response> {
+async fn disparity(st: AppState, csv: bool, q: Request) -> ApiResult<Response> {
     let (from, to) = range(q.from, q.to)?;
     check_reference(q.dataset, q.reference.as_deref())?;
     let (dataset, measure) = (q.dataset, q.measure);
@@ -109,7 +108,7 @@ async fn disparity(st: AppState, headers: HeaderMap, q: Request) -> ApiResult<Re
             Ok(disparity::table(s, &st2.0.metrics_cfg, &spec)?)
         })
         .await?;
-    if !wants_csv(&headers) {
+    if !csv {
         return Ok(with_basis(Json(table).into_response(), &basis));
     }
     let body = csv_of(&disparity::CSV_HEADER, table.rows.iter().map(CsvRow::from))?;
@@ -123,10 +122,10 @@ async fn disparity(st: AppState, headers: HeaderMap, q: Request) -> ApiResult<Re
 pub(crate) async fn disparities_stops(
     State(st): State<AppState>,
     _: Reader,
-    headers: HeaderMap,
+    AcceptsCsv(csv): AcceptsCsv,
     Query(q): Query<StopsQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, headers, q.into()).await
+    disparity(st, csv, q.into()).await
 }
 
 /// Complaints: sustain rate of allegations by complainant race.
@@ -135,10 +134,10 @@ pub(crate) async fn disparities_stops(
 pub(crate) async fn disparities_complaints(
     State(st): State<AppState>,
     _: Reader,
-    headers: HeaderMap,
+    AcceptsCsv(csv): AcceptsCsv,
     Query(q): Query<ComplaintsQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, headers, q.into()).await
+    disparity(st, csv, q.into()).await
 }
 
 /// Detainer requests by criminality or by outcome: counts and shares.
@@ -147,8 +146,8 @@ pub(crate) async fn disparities_complaints(
 pub(crate) async fn disparities_detainers(
     State(st): State<AppState>,
     _: Reader,
-    headers: HeaderMap,
+    AcceptsCsv(csv): AcceptsCsv,
     Query(q): Query<DetainersQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, headers, q.into()).await
+    disparity(st, csv, q.into()).await
 }

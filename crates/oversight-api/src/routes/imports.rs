@@ -1,6 +1,6 @@
 //! Imports: the upload (analyst), the batches, and a batch's rejected rows.
 
-use super::shared::{NoParams, csv_of, csv_response, id_param, page, wants_csv};
+use super::shared::{AcceptsCsv, NoParams, csv_of, csv_response, id_param, page};
 use crate::auth::{Analyst, Reader};
 use crate::error::{ApiError, ApiResult, ErrorBody, status_of};
 use crate::query::{PageQuery, Query};
@@ -8,7 +8,7 @@ use crate::state::{AppState, Caller};
 use crate::upload;
 use axum::Json;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use oversight_core::Dataset;
 use oversight_import::{ImportOutcome, ImportRequest};
@@ -178,7 +178,7 @@ struct RejectCsv<'a> {
 pub(crate) async fn import_rejects(
     State(st): State<AppState>,
     _: Analyst,
-    headers: HeaderMap,
+    AcceptsCsv(csv): AcceptsCsv,
     Path(batch): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Response> {
@@ -190,7 +190,7 @@ pub(crate) async fn import_rejects(
             Ok(s.rejects(id, after, limit)?)
         })
         .await?;
-    if !wants_csv(&headers) {
+    if !csv {
         return page(rows, limit, |r| r.seq);
     }
     let header = ["batch_id", "file", "line", "column", "value", "reason"];

@@ -1,15 +1,15 @@
 //! Indicators: the catalogue with each one's methodology, and their series (JSON or CSV), cached by request
 //! until the next write.
 
-use super::shared::{NoParams, wants_csv};
+use super::shared::{AcceptsCsv, NoParams};
 use crate::auth::Reader;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::{Query, range};
 use crate::state::{AppState, Cached};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use oversight_core::Grain;
@@ -118,11 +118,11 @@ pub(crate) struct SeriesQuery {
 pub(crate) async fn series(
     State(st): State<AppState>,
     _: Reader,
-    headers: HeaderMap,
+    AcceptsCsv(csv): AcceptsCsv,
     Path(id): Path<String>,
-    Query(q): Query<SeriesQuery>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    series_cached(st, id, q, wants_csv(&headers)).await
+    series_cached(st, id, query, csv).await
 }
 
 /// The same series as CSV.
@@ -135,18 +135,26 @@ pub(crate) async fn series_csv(
     State(st): State<AppState>,
     _: Reader,
     Path(id): Path<String>,
-    Query(q): Query<SeriesQuery>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    series_cached(st, id, q, true).await
+    series_cached(st, id, query, true).await
 }
 
 /// Series change only when a write happens (imports, computes: all through this server), so rendered
-/// responses are cached by request until the next write.
-async fn series_cached(st: AppState, id: String, q: SeriesQuery, csv: bool) -> ApiResult<Response> {
-    let key = format!("series\u{1f}{id}\u{1f}{q:?}\u{1f}{csv}");
+/// responses are cached by request until the next write. The key is the request as sent: a query string
+/// in the cache was parsed and accepted before, so a hit skips the parsing (a miss parses it, with the same
+/// errors as every endpoint's [`Query`]).
+async fn series_cached(st: AppState, id: String, query: Option<String>, csv: bool) -> ApiResult<Response> {
+    let query = query.unwrap_or_default();
+    let mut key = String::with_capacity(16 + id.len() + query.len());
+    for part in [if csv { "series.csv" } else { "series" }, &id, &query] {
+        key.push_str(part);
+        key.push('\u{1f}');
+    }
     if let Some(c) = st.cached(&key) {
         return Ok(cached_response(c));
     }
+    let q: SeriesQuery = crate::query::parse(Some(&query))?;
     let generation = st.generation();
     let c = {
         let _permit = st.0.renders.acquire().await.map_err(|e| ApiError::internal("render permit", e))?;

@@ -55,7 +55,18 @@ pub(super) fn csv_of<T: Serialize>(header: &[&str], rows: impl IntoIterator<Item
     w.into_inner().map_err(|e| ApiError::internal("csv", e.into_error()))
 }
 
-pub(super) fn wants_csv(headers: &HeaderMap) -> bool {
+/// Whether the request asks for CSV (`Accept: text/csv`), read without copying the headers.
+pub(super) struct AcceptsCsv(pub bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsCsv {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(wants_csv(&parts.headers)))
+    }
+}
+
+fn wants_csv(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
 }
 
