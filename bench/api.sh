@@ -4,7 +4,8 @@
 #     (the practical ceiling) and Datasette serving the same rows as JSON from SQLite: wrk, 64 connections.
 #  2. GET /v1/extracts/stops of ROWS rows (CSV, streamed): throughput and server RSS growth, against Datasette's
 #     .csv?_stream=on on the same rows.
-#   bench/api.sh [ROWS] [SECONDS]     (defaults: 5000000 rows, 10 s per wrk run; SERIES_ONLY=1 stops after 1.)
+#   bench/api.sh [ROWS] [SECONDS]     (defaults: 5000000 rows, 10 s per wrk run; SERIES_ONLY=1 stops after 1;
+#                                      ROUNDS=N adds N alternating hello / series runs and their median ratio.)
 # Needs wrk (apt install wrk) and datasette (pip install datasette).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,18 @@ bench_wrk "hello ($SIZE B)" "http://127.0.0.1:18102/bytes/$SIZE"
 bench_wrk oversight "http://127.0.0.1:18101/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=month&group=all"
 bench_wrk "oversight (uncached)" "http://127.0.0.1:18101" -s bench/uncached.lua
 bench_wrk datasette "http://127.0.0.1:18103/points/metric_points.json?indicator=stops.search_rate&jurisdiction_id=demo-city&grain=month&group=all&_shape=array"
+# Throughput on this (shared, virtual) machine moves by +-15% from one 10 s run to the next, for the bare
+# hello world as much as for Oversight: ROUNDS=N alternates the two N times and reports the median ratio.
+if [ "${ROUNDS:-1}" -gt 1 ]; then
+  ratios=()
+  for i in $(seq "$ROUNDS"); do
+    h=$(wrk -t2 -c64 -d"${SECS}s" "http://127.0.0.1:18102/" | awk '/Requests\/sec/ {print $2}')
+    o=$(wrk -t2 -c64 -d"${SECS}s" "http://127.0.0.1:18101/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=month&group=all" | awk '/Requests\/sec/ {print $2}')
+    ratios+=("$(echo "$o/$h" | bc -l)")
+    printf "round %2d: hello %8.0f req/s, oversight %8.0f req/s = %.3f\n" "$i" "$h" "$o" "${ratios[-1]}"
+  done
+  printf "%s\n" "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {printf "oversight / hello world over %d rounds: median %.3f, range %.3f-%.3f\n", NR, (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), a[1], a[NR]}'
+fi
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; PIDS=()
 [ "${SERIES_ONLY:-}" = 1 ] && exit 0
 

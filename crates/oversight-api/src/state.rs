@@ -2,7 +2,7 @@
 //! DuckDB calls run on the blocking pool, never on the async executor.
 
 use crate::error::{ApiError, ApiResult};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use oversight_core::{ErrorCode, Grain, IndicatorId};
 use oversight_store::{ApiKey, NewAuditEntry, Store};
 use serde::Deserialize;
@@ -227,8 +227,10 @@ impl Basis {
     }
 
     pub(crate) fn headers(&self, h: &mut HeaderMap) {
-        h.insert("x-oversight-indicator-run", self.run.clone());
-        h.insert("x-oversight-indicator-batches", self.batches.clone());
+        const RUN: HeaderName = HeaderName::from_static("x-oversight-indicator-run");
+        const BATCHES: HeaderName = HeaderName::from_static("x-oversight-indicator-batches");
+        h.insert(RUN, self.run.clone());
+        h.insert(BATCHES, self.batches.clone());
     }
 
     fn weight(&self) -> usize {
