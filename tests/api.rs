@@ -710,30 +710,172 @@ fn a_parquet_extract_holds_the_rows_the_csv_one_does_for_the_same_filters_even_w
     let dir = tempfile::tempdir().unwrap();
     let cols: &[&str] = &["date", "subject_race"];
     let date = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
-    for (jurisdiction, from, to) in [
-        (Some("demo-city"), date("2018-01-01"), date("2018-12-31")),
-        (None, None, date("2017-06-30")),
+    let ds = oversight_core::Dataset::Stops;
+    let filter = |p: &str, v: &str| oversight_core::filter::parse_filter(ds, p, v).unwrap();
+    let by_age = [filter("subject_age__gte", "30"), filter("subject_race__in", "black,hispanic")];
+    // A quote in a filter value is a value, not SQL.
+    let quoted = [filter("district", "4' OR '1'='1")];
+    for (jurisdiction, from, to, filters) in [
+        (Some("demo-city"), date("2018-01-01"), date("2018-12-31"), &[][..]),
+        (None, None, date("2017-06-30"), &[][..]),
+        (Some("demo-city"), None, None, &by_age[..]),
         // A quote in a bound value is a value, not SQL: no rows, no error.
-        (Some("demo-city' OR '1'='1"), None, None),
+        (Some("demo-city' OR '1'='1"), None, None, &[][..]),
+        (None, None, None, &quoted[..]),
     ] {
-        let q = oversight_store::ExtractQuery {
-            table: "stops",
-            columns: cols,
-            date_column: "date",
-            jurisdiction,
-            from,
-            to,
-        };
+        let q =
+            oversight_store::ExtractQuery { dataset: ds, columns: cols, jurisdiction, from, to, filters, sort: &[] };
         let pq = store.extract_parquet(&q, &dir.path().join("x.parquet")).unwrap();
         let mut csv_rows = 0u64;
+        let csv = oversight_store::RowFormat::Csv { delimiter: b',', bom: false };
         let n = store
-            .stream_csv(&q, &mut |chunk| {
+            .stream_extract(&q, csv, &mut |chunk| {
                 csv_rows += chunk.iter().filter(|b| **b == b'\n').count() as u64;
                 true
             })
             .unwrap();
-        assert_eq!(pq, n, "{jurisdiction:?} {from:?} {to:?}");
+        assert_eq!(pq, n, "{jurisdiction:?} {from:?} {to:?} {filters:?}");
         assert_eq!(csv_rows, n + 1, "header line and one line per row");
-        assert_eq!(pq == 0, jurisdiction.is_some_and(|j| j.contains('\'')));
+        let injected = jurisdiction.is_some_and(|j| j.contains('\'')) || filters == &quoted[..];
+        assert_eq!(pq == 0, injected, "{jurisdiction:?} {filters:?}");
     }
+}
+
+/// The rows of a CSV extract (header first), read with a real CSV parser.
+fn csv_table(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().from_reader(body.as_bytes());
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect();
+    (header, rows)
+}
+
+#[test]
+fn extracts_filter_on_every_column_type_sort_stably_and_write_files_that_open_right() {
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    // A stop whose free text a spreadsheet would run as a formula.
+    let header = std::fs::read_to_string(repo().join("fixtures/stops.csv")).unwrap().lines().next().unwrap().to_owned();
+    let formula = format!(
+        "{header}\nformula-town,f-1,2019-05-01,10:00:00,north,40,white,male,o-1,vehicular,\"=HYPERLINK(\"\"x\"\")\",FALSE,FALSE,FALSE,warning,FALSE,,,FALSE\n\
+         formula-town,f-2,2019-05-02,11:00:00,north,41,white,male,o-1,vehicular,@SUM(1),FALSE,FALSE,FALSE,warning,FALSE,,,FALSE\n"
+    );
+    let f = s.write("formula.csv", formula);
+    s.ok(&["import", "--dataset", "stops", "--profile", "canonical", f.to_str().unwrap()]);
+    let srv = start(&s);
+    let rows_of = |q: &str| -> (Vec<String>, Vec<Vec<String>>) {
+        let r = srv.get(&format!("/v1/extracts/stops?jurisdiction=demo-city&{q}"), None);
+        assert_status(&r, 200, q);
+        csv_table(&r.body)
+    };
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap();
+    let (_, all) = rows_of("columns=subject_race");
+    let total = all.len();
+    assert!(total > 10_000, "{total}");
+
+    // Every operator on every column type: each row kept meets the filter, and a filter and its negation
+    // split the rows.
+    type Check = fn(&str) -> bool;
+    let cases: &[(&str, &str, Check)] = &[
+        ("subject_race=black", "subject_race", |v| v == "black"),
+        ("subject_race__not=black", "subject_race", |v| v != "black"),
+        ("subject_race__in=black,hispanic", "subject_race", |v| v == "black" || v == "hispanic"),
+        ("subject_race__notin=black,hispanic", "subject_race", |v| v != "black" && v != "hispanic"),
+        ("search_conducted=true", "search_conducted", |v| v == "true"),
+        ("search_conducted__not=true", "search_conducted", |v| v != "true"),
+        ("subject_age__gte=18&subject_age__lt=30", "subject_age", |v| (18..30).contains(&v.parse::<i64>().unwrap())),
+        ("subject_age__gt=60", "subject_age", |v| v.parse::<i64>().unwrap() > 60),
+        ("subject_age__lte=20", "subject_age", |v| v.parse::<i64>().unwrap() <= 20),
+        ("date__lt=2017-01-01", "date", |v| v < "2017-01-01"),
+        ("date__gte=2020-06-01", "date", |v| v >= "2020-06-01"),
+        ("time__gte=22:00", "time", |v| v >= "22:00:00"),
+        ("district__in=north,east", "district", |v| v == "north" || v == "east"),
+        ("district=west", "district", |v| v == "west"),
+        ("reason_for_stop__contains=EQUIP", "reason_for_stop", |v| v.to_lowercase().contains("equip")),
+        ("contraband_found__isnull=true", "contraband_found", str::is_empty),
+        ("contraband_found__isnull=false", "contraband_found", |v| !v.is_empty()),
+    ];
+    for (q, column, keep) in cases {
+        let (h, rows) = rows_of(&format!("{q}&columns={column}"));
+        let c = col(&h, column);
+        assert!(!rows.is_empty(), "{q}: no rows");
+        assert!(rows.iter().all(|r| keep(&r[c])), "{q}: a row that does not meet it");
+    }
+    for (yes, no) in [
+        ("subject_race=black", "subject_race__not=black"),
+        ("subject_race__in=black,hispanic", "subject_race__notin=black,hispanic"),
+        ("contraband_found__isnull=true", "contraband_found__isnull=false"),
+    ] {
+        assert_eq!(rows_of(yes).1.len() + rows_of(no).1.len(), total, "{yes} + {no}");
+    }
+    // Refusals name the parameter: unknown and personal columns, unknown operators, operators the type has no
+    // use for, values of the wrong type (a code not in its list), a repeated filter.
+    for (q, param, says) in [
+        ("colour=red", "colour", "not a public column"),
+        ("location=main", "location", "not a public column"),
+        ("officer_id_hash=abc", "officer_id_hash", "not a public column"),
+        ("subject_age__between=1", "subject_age__between", "unknown operator"),
+        ("search_conducted__gt=true", "search_conducted__gt", "does not apply"),
+        ("subject_race__contains=bl", "subject_race__contains", "does not apply"),
+        ("subject_race=blak", "subject_race", "not a code of race"),
+        ("search_conducted=maybe", "search_conducted", "true or false"),
+        ("subject_age__gte=old", "subject_age__gte", "whole number"),
+        ("date__lt=2020-13-01", "date__lt", "date"),
+        ("time__gte=25:00", "time__gte", "time"),
+        ("contraband_found__isnull=perhaps", "contraband_found__isnull", "true or false"),
+        ("subject_age__gte=1&subject_age__gte=2", "subject_age__gte", "more than once"),
+        ("_sort=colour", "_sort", "not a public column"),
+        ("format=jsonl&bom=true", "bom", "CSV only"),
+        ("format=parquet&delimiter=;", "delimiter", "CSV only"),
+    ] {
+        let r = srv.get(&format!("/v1/extracts/stops?{q}"), None);
+        assert_status(&r, 400, q);
+        assert_eq!(r.json()["error"]["details"]["parameter"], param, "{q}: {}", r.body);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains(says), "{q}: {}", r.body);
+    }
+
+    // A stable order: by default the date, then the batch and line; `_sort` first, descending with `-`.
+    let (h, rows) = rows_of("columns=date,source_row");
+    let (d, l) = (col(&h, "date"), col(&h, "source_row"));
+    assert!(
+        rows.windows(2)
+            .all(|w| (&w[0][d], w[0][l].parse::<i64>().unwrap()) <= (&w[1][d], w[1][l].parse::<i64>().unwrap()))
+    );
+    let (h, rows) = rows_of("_sort=-subject_age,district&columns=subject_age,district,date");
+    let age = |r: &Vec<String>| r[col(&h, "subject_age")].parse::<i64>().ok();
+    let known: Vec<i64> = rows.iter().map_while(age).collect();
+    assert!(known.windows(2).all(|w| w[0] >= w[1]), "descending ages");
+    assert!(rows[known.len()..].iter().all(|r| age(r).is_none()), "empty ages last");
+    assert_eq!(rows_of("_sort=-subject_age").1, rows_of("_sort=-subject_age").1, "the same order every time");
+
+    // JSON Lines: typed values, the same rows as the CSV.
+    let q = "subject_race=black&date__lt=2018-01-01&columns=date,subject_age,search_conducted";
+    let j = srv.get(&format!("/v1/extracts/stops?jurisdiction=demo-city&format=jsonl&{q}"), None);
+    assert_status(&j, 200, "jsonl");
+    assert!(j.header("content-disposition").unwrap().ends_with(".jsonl\""), "{:?}", j.header("content-disposition"));
+    let lines: Vec<Value> = j.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), rows_of(q).1.len());
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["search_conducted"].is_boolean() && (v["subject_age"].is_i64() || v["subject_age"].is_null()))
+    );
+    assert!(lines.iter().all(|v| v["date"].as_str().unwrap() < "2018-01-01"));
+
+    // The manifest lists the filters and the order.
+    let m = srv.get(&format!("/v1/extracts/stops/manifest?{q}&_sort=-subject_age"), None).json();
+    assert_eq!(m["filters"]["where"][0]["column"], "subject_race", "{m}");
+    assert_eq!(m["filters"]["where"][1]["op"], "lt", "{m}");
+    assert_eq!(m["filters"]["sort"][0]["descending"], true, "{m}");
+    assert!(m["filters"]["order"].as_str().unwrap().starts_with("subject_age descending, then date"), "{m}");
+
+    // Files that open right: a byte-order mark for Excel, a semicolon, formulas neutralised.
+    let bom = srv.get("/v1/extracts/stops?jurisdiction=demo-city&bom=true&columns=date", None);
+    assert!(bom.body.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF, b'd']), "{:?}", &bom.body.as_bytes()[..8]);
+    let semi = srv.get("/v1/extracts/stops?jurisdiction=demo-city&delimiter=%3B&columns=date,district", None);
+    assert!(semi.body.starts_with("date;district\n"), "{}", &semi.body[..40]);
+    let f = srv.get("/v1/extracts/stops?jurisdiction=formula-town&columns=source_row,reason_for_stop", None);
+    assert_status(&f, 200, "formula extract");
+    let (h, rows) = csv_table(&f.body);
+    let reasons: Vec<&str> = rows.iter().map(|r| r[col(&h, "reason_for_stop")].as_str()).collect();
+    assert_eq!(reasons, ["'=HYPERLINK(\"x\")", "'@SUM(1)"], "{}", f.body);
 }

@@ -1,5 +1,6 @@
-//! Record-level extracts for journalists: CSV streamed in constant memory (or Parquet), filtered by
-//! jurisdiction, dates and columns, from an allow-list that leaves out every personal identifier.
+//! Record-level extracts for journalists: CSV or JSON Lines streamed in constant memory (or Parquet), by
+//! jurisdiction, dates, row filters on any public column (`subject_race=black`, `age__gte=18`, …) and
+//! columns, in a stable order, from an allow-list that leaves out every personal identifier.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -9,96 +10,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::NaiveDate;
 use oversight_core::Dataset;
-
-/// The columns an extract may hold, per dataset. Not here, on purpose: names (never stored), exact
-/// locations and coordinates, officer ids and keys, source record ids, birth years and birth places, raw
-/// codes (free text from the source), times of crime reports (with a date and district, too identifying).
-pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
-    match dataset {
-        Dataset::Stops => &[
-            "batch_id",
-            "source_row",
-            "jurisdiction_id",
-            "date",
-            "time",
-            "district",
-            "subject_age",
-            "subject_race",
-            "subject_sex",
-            "department_name",
-            "stop_type",
-            "reason_for_stop",
-            "arrest_made",
-            "citation_issued",
-            "warning_issued",
-            "outcome",
-            "search_conducted",
-            "search_person",
-            "search_vehicle",
-            "search_basis",
-            "frisk_performed",
-            "contraband_found",
-            "referred_to_immigration",
-            "flags",
-        ],
-        Dataset::Detainers => &[
-            "batch_id",
-            "source_row",
-            "jurisdiction_id",
-            "received_date",
-            "facility",
-            "citizenship_country",
-            "sex",
-            "age",
-            "subject_race",
-            "criminality",
-            "detainer_type",
-            "judicial_warrant",
-            "outcome",
-            "outcome_date",
-            "lift_reason",
-            "most_serious_charge",
-            "most_serious_charge_severity",
-            "flags",
-        ],
-        Dataset::CrimeReports => &[
-            "batch_id",
-            "source_row",
-            "jurisdiction_id",
-            "reported_date",
-            "occurred_date",
-            "offense_category",
-            "victim_race",
-            "victim_sex",
-            "victim_age_group",
-            "fatal",
-            "district",
-        ],
-        Dataset::Complaints => &[
-            "batch_id",
-            "source_row",
-            "jurisdiction_id",
-            // The source's complaint id joins back to the published file with officers' and complainants'
-            // details: the extract carries its keyed hash instead.
-            "complaint_key",
-            "received_date",
-            "incident_date",
-            "closed_date",
-            "complainant_race",
-            "complainant_sex",
-            "complainant_age",
-            "complainant_count",
-            "district",
-            "flags",
-        ],
-        Dataset::PolicyEvents => {
-            &["batch_id", "source_row", "jurisdiction_id", "effective_date", "kind", "title", "source", "agency"]
-        }
-        Dataset::Populations => {
-            &["batch_id", "source_row", "jurisdiction_id", "year", "group", "population", "moe", "source"]
-        }
-    }
-}
+use oversight_core::filter::{RowFilter, SortKey};
+use oversight_core::public::public_columns;
+use oversight_store::RowFormat;
 
 /// An extract's file format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -107,6 +21,8 @@ pub(crate) enum Format {
     #[default]
     Csv,
     Parquet,
+    /// JSON Lines: one JSON object per record.
+    Jsonl,
 }
 
 impl Format {
@@ -114,11 +30,39 @@ impl Format {
         match self {
             Self::Csv => "csv",
             Self::Parquet => "parquet",
+            Self::Jsonl => "jsonl",
         }
     }
 }
 
-/// The parameters of an extract and of its manifest.
+/// The delimiter of a CSV extract.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+pub(crate) enum Delimiter {
+    #[default]
+    #[serde(rename = ",")]
+    Comma,
+    /// What spreadsheets set to a decimal comma expect.
+    #[serde(rename = ";")]
+    Semicolon,
+    #[serde(rename = "tab")]
+    Tab,
+    #[serde(rename = "|")]
+    Pipe,
+}
+
+impl Delimiter {
+    fn byte(self) -> u8 {
+        match self {
+            Self::Comma => b',',
+            Self::Semicolon => b';',
+            Self::Tab => b'\t',
+            Self::Pipe => b'|',
+        }
+    }
+}
+
+/// The parameters of an extract and of its manifest, besides its row filters: any other parameter is a
+/// filter, `column=value` or `column__op=value` on a public column (see [`oversight_core::filter`]).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -130,10 +74,28 @@ pub(crate) struct ExtractParams {
     to: Option<NaiveDate>,
     /// Comma-separated public columns (default all of them).
     columns: Option<String>,
-    /// csv (default) or parquet.
+    /// csv (default), jsonl (JSON Lines) or parquet.
     #[serde(default)]
     #[param(inline)]
     format: Option<Format>,
+    /// Order: comma-separated public columns, `-` before one for descending; the date, then the batch and
+    /// source line always follow, so the order is stable (also the default).
+    #[serde(rename = "_sort")]
+    sort: Option<String>,
+    /// CSV only: start with a UTF-8 byte-order mark (what Excel needs to read UTF-8).
+    bom: Option<bool>,
+    /// CSV only: the delimiter, `,` (default), `;`, `tab` or `|`.
+    #[serde(default)]
+    #[param(inline)]
+    delimiter: Option<Delimiter>,
+}
+
+/// The names [`ExtractParams`] takes; every other parameter is a row filter.
+const PARAM_NAMES: &[&str] = &["jurisdiction", "from", "to", "columns", "format", "_sort", "bom", "delimiter"];
+
+/// An extract request as sent: its parameters and its row filters.
+pub(crate) fn request(raw: Option<&str>) -> ApiResult<(ExtractParams, Vec<(String, String)>)> {
+    crate::query::parse_open(raw, PARAM_NAMES)
 }
 
 /// A checked extract request and what it will read.
@@ -142,17 +104,38 @@ struct Plan {
     jurisdiction: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    format: &'static str,
+    format: Format,
     columns: Vec<&'static str>,
+    filters: Vec<RowFilter>,
+    sort: Vec<SortKey>,
+    /// CSV: the delimiter and whether a byte-order mark comes first.
+    csv: (Delimiter, bool),
     /// The committed import batches the extract reads.
     batches: Vec<oversight_store::BatchRecord>,
 }
 
-async fn plan(state: &AppState, dataset: &str, p: ExtractParams) -> ApiResult<Plan> {
+async fn plan(state: &AppState, dataset: &str, (p, rest): (ExtractParams, Vec<(String, String)>)) -> ApiResult<Plan> {
     let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
     let jurisdiction = p.jurisdiction;
     let (from, to) = crate::query::range(p.from, p.to)?;
-    let format = p.format.unwrap_or_default().as_str();
+    let format = p.format.unwrap_or_default();
+    if format != Format::Csv {
+        for (name, given) in [("bom", p.bom.is_some()), ("delimiter", p.delimiter.is_some())] {
+            if given {
+                return Err(ApiError::param(name, format!("applies to CSV only, not {}", format.as_str())));
+            }
+        }
+    }
+    let refused = |e: oversight_core::filter::FilterError| ApiError::param(&e.param, e.message);
+    let filters = rest
+        .iter()
+        .map(|(k, v)| oversight_core::filter::parse_filter(ds, k, v).map_err(refused))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let sort = match &p.sort {
+        Some(s) => oversight_core::filter::parse_sort(ds, s).map_err(refused)?,
+        None => Vec::new(),
+    };
+    let csv = (p.delimiter.unwrap_or_default(), p.bom.unwrap_or(false));
     let allowed = public_columns(ds);
     let columns: Vec<&'static str> = match p.columns.as_deref() {
         None => allowed.to_vec(),
@@ -193,7 +176,7 @@ async fn plan(state: &AppState, dataset: &str, p: ExtractParams) -> ApiResult<Pl
             ids.into_iter().map(|id| Ok(s.batch(id)?)).collect::<ApiResult<Vec<_>>>()
         })
         .await?;
-    Ok(Plan { ds, jurisdiction, from, to, format, columns, batches })
+    Ok(Plan { ds, jurisdiction, from, to, format, columns, filters, sort, csv, batches })
 }
 
 /// The sidecar of an extract: what the same query would hold and where it comes from.
@@ -219,12 +202,40 @@ pub struct ExtractManifest {
 const WITHHELD: &str = "names (never stored), exact locations and coordinates, officer identifiers and keys, source record ids, \
     birth years and places, raw source codes";
 
-pub(crate) async fn manifest(state: AppState, dataset: &str, p: ExtractParams) -> ApiResult<Response> {
-    let pl = plan(&state, dataset, p).await?;
+/// The request's filters as the manifest and the `X-Oversight-Filters` header give them.
+fn filters_json(pl: &Plan) -> serde_json::Value {
+    serde_json::json!({
+        "jurisdiction": pl.jurisdiction,
+        "from": pl.from,
+        "to": pl.to,
+        "where": pl.filters,
+        "sort": pl.sort,
+        "order": order_text(pl),
+    })
+}
+
+/// The order of the rows, in words.
+fn order_text(pl: &Plan) -> String {
+    let mut keys: Vec<String> =
+        pl.sort.iter().map(|k| format!("{}{}", k.column, if k.descending { " descending" } else { "" })).collect();
+    keys.push(match pl.ds {
+        Dataset::Populations => "year".to_owned(),
+        ds => oversight_store::date_column(ds).to_owned(),
+    });
+    keys.push("batch_id, source_row (the source file's line)".into());
+    keys.join(", then ")
+}
+
+pub(crate) async fn manifest(
+    state: AppState,
+    dataset: &str,
+    req: (ExtractParams, Vec<(String, String)>),
+) -> ApiResult<Response> {
+    let pl = plan(&state, dataset, req).await?;
     let m = ExtractManifest {
         dataset: pl.ds.as_str().into(),
-        filename: filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format),
-        filters: serde_json::json!({"jurisdiction": pl.jurisdiction, "from": pl.from, "to": pl.to}),
+        filename: filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format.as_str()),
+        filters: filters_json(&pl),
         columns: pl.columns.iter().map(|c| c.to_string()).collect(),
         keyed_ids: serde_json::Value::Object(
             oversight_store::KEYED_ID_COLUMNS
@@ -254,32 +265,49 @@ pub(crate) async fn manifest(state: AppState, dataset: &str, p: ExtractParams) -
     Ok(axum::Json(m).into_response())
 }
 
-pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, p: ExtractParams) -> ApiResult<Response> {
-    let Plan { ds, jurisdiction, from, to, format, columns, batches } = plan(&state, dataset, p).await?;
-    let batches: Vec<i64> = batches.iter().map(|b| b.id).collect();
-    let filename = filename(ds.as_str(), jurisdiction.as_deref(), from, to, format);
-    let filters = format!(
+pub(crate) async fn extract(
+    state: AppState,
+    caller: Caller,
+    dataset: &str,
+    req: (ExtractParams, Vec<(String, String)>),
+) -> ApiResult<Response> {
+    let pl = plan(&state, dataset, req).await?;
+    let filename = filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format.as_str());
+    let mut filters = format!(
         "jurisdiction={}; from={}; to={}; columns={}",
-        jurisdiction.as_deref().unwrap_or("all"),
-        from.map(|d| d.to_string()).unwrap_or_else(|| "start".into()),
-        to.map(|d| d.to_string()).unwrap_or_else(|| "end".into()),
-        columns.join(",")
+        pl.jurisdiction.as_deref().unwrap_or("all"),
+        pl.from.map(|d| d.to_string()).unwrap_or_else(|| "start".into()),
+        pl.to.map(|d| d.to_string()).unwrap_or_else(|| "end".into()),
+        pl.columns.join(",")
     );
-    let batch_list = batches.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let params = serde_json::json!({"dataset": dataset, "jurisdiction": jurisdiction, "from": from, "to": to,
-        "columns": columns, "format": format});
-    let read = Read {
-        table: ds.main_table().name(),
-        date_column: oversight_store::date_column(ds),
-        columns,
-        jurisdiction,
-        from,
-        to,
+    for f in &pl.filters {
+        filters.push_str(&format!("; {}={}", f.param, f.values.join(",")));
+    }
+    if !pl.sort.is_empty() {
+        let keys: Vec<String> =
+            pl.sort.iter().map(|k| format!("{}{}", if k.descending { "-" } else { "" }, k.column)).collect();
+        filters.push_str(&format!("; _sort={}", keys.join(",")));
+    }
+    let batch_list = pl.batches.iter().map(|b| b.id.to_string()).collect::<Vec<_>>().join(",");
+    let params = serde_json::json!({"dataset": dataset, "jurisdiction": pl.jurisdiction, "from": pl.from, "to": pl.to,
+        "columns": pl.columns, "format": pl.format.as_str(), "where": pl.filters, "sort": pl.sort});
+    let row_format = match pl.format {
+        Format::Jsonl => RowFormat::JsonLines,
+        _ => RowFormat::Csv { delimiter: pl.csv.0.byte(), bom: pl.csv.1 },
     };
-    let mut resp = if format == "parquet" {
-        parquet(state, caller, read, params).await?
-    } else {
-        csv_stream(state, caller, read, params)?
+    let content_type = if pl.format == Format::Jsonl { "application/x-ndjson" } else { "text/csv; charset=utf-8" };
+    let read = Read {
+        ds: pl.ds,
+        columns: pl.columns,
+        jurisdiction: pl.jurisdiction,
+        from: pl.from,
+        to: pl.to,
+        filters: pl.filters,
+        sort: pl.sort,
+    };
+    let mut resp = match pl.format {
+        Format::Parquet => parquet(state, caller, read, params).await?,
+        _ => stream(state, caller, read, params, row_format, content_type)?,
     };
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
@@ -296,23 +324,25 @@ pub(crate) async fn extract(state: AppState, caller: Caller, dataset: &str, p: E
 
 /// What an extract reads, owned so it can move to the blocking pool.
 struct Read {
-    table: &'static str,
-    date_column: &'static str,
+    ds: Dataset,
     columns: Vec<&'static str>,
     jurisdiction: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    filters: Vec<RowFilter>,
+    sort: Vec<SortKey>,
 }
 
 impl Read {
     fn query(&self) -> oversight_store::ExtractQuery<'_> {
         oversight_store::ExtractQuery {
-            table: self.table,
+            dataset: self.ds,
             columns: &self.columns,
-            date_column: self.date_column,
             jurisdiction: self.jurisdiction.as_deref(),
             from: self.from,
             to: self.to,
+            filters: &self.filters,
+            sort: &self.sort,
         }
     }
 }
@@ -336,13 +366,22 @@ async fn parquet(state: AppState, caller: Caller, read: Read, params: serde_json
     Ok(r)
 }
 
-/// A CSV extract, streamed from a reader connection in constant memory; audited when the stream ends.
-fn csv_stream(state: AppState, caller: Caller, read: Read, params: serde_json::Value) -> ApiResult<Response> {
+/// A CSV or JSON Lines extract, streamed from a reader connection in constant memory; audited when the
+/// stream ends.
+fn stream(
+    state: AppState,
+    caller: Caller,
+    read: Read,
+    params: serde_json::Value,
+    format: RowFormat,
+    content_type: &'static str,
+) -> ApiResult<Response> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let store = state.reader()?;
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let res = store.stream_csv(&read.query(), &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok());
+        let res =
+            store.stream_extract(&read.query(), format, &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok());
         let (status, rows) = match &res {
             Ok(n) => (200u16, Some(*n as i64)),
             Err(e) => {
@@ -358,7 +397,7 @@ fn csv_stream(state: AppState, caller: Caller, read: Read, params: serde_json::V
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let mut r = Body::from_stream(stream).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(r)
 }
 

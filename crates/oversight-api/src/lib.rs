@@ -18,7 +18,8 @@ mod telemetry;
 mod upload;
 
 pub use error::{ApiError, ErrorBody, status_of};
-pub use extracts::{ExtractManifest, public_columns};
+pub use extracts::ExtractManifest;
+pub use oversight_core::public::public_columns;
 pub use oversight_metrics::{DisparityRow, DisparityTable};
 pub use routes::{IndicatorDoc, JurisdictionChanges, NewEvent, Page};
 pub use schedule::{ScheduleConfig, ScheduleStatus};

@@ -35,6 +35,31 @@ pub(crate) fn parse<T: DeserializeOwned>(raw: Option<&str>) -> ApiResult<T> {
     T::deserialize(Pairs { pairs }).map_err(QueryError::into_api)
 }
 
+/// Parses a query string whose parameters are `T`'s fields (`known`, as `T` spells them) and any others,
+/// which come back as pairs for the caller to read (an extract's row filters). A repeated, empty or over-long
+/// parameter is refused either way.
+pub(crate) fn parse_open<T: DeserializeOwned>(
+    raw: Option<&str>,
+    known: &[&str],
+) -> ApiResult<(T, Vec<(String, String)>)> {
+    let (mine, rest): (Vec<_>, Vec<_>) =
+        form_urlencoded(raw.unwrap_or("")).into_iter().partition(|(k, _)| known.contains(&k.as_str()));
+    for (i, (name, value)) in rest.iter().enumerate() {
+        let refuse = |message: &str| QueryError::Param { name: name.clone(), message: message.into() }.into_api();
+        if rest[..i].iter().any(|(n, _)| n == name) {
+            return Err(refuse("given more than once"));
+        }
+        if value.trim().is_empty() {
+            return Err(refuse("empty value"));
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(refuse("longer than 200 characters"));
+        }
+    }
+    let t = T::deserialize(Pairs { pairs: mine }).map_err(QueryError::into_api)?;
+    Ok((t, rest))
+}
+
 /// Why a query string was refused, with the parameter at fault where there is one.
 #[derive(Debug)]
 pub(crate) enum QueryError {

@@ -6,8 +6,10 @@
 
 pub mod codes;
 pub mod error;
+pub mod filter;
 pub mod ids;
 pub mod period;
+pub mod public;
 pub mod schema;
 pub mod vocab;
 

@@ -1,9 +1,9 @@
 //! What the REST layer needs beyond the other modules: API keys (hashes only), the audit log, cube sums for
-//! disparity tables, per-dataset summaries and record-level extracts streamed as CSV.
+//! disparity tables and per-dataset summaries (extracts: [`crate::extract`]).
 
+use crate::extract::date_column;
 use crate::{Result, Store, StoreError, queries};
 use chrono::{NaiveDate, NaiveDateTime};
-use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
 use duckdb::{OptionalExt, params};
 use oversight_core::Dataset;
 use serde::Serialize;
@@ -63,24 +63,6 @@ pub struct DatasetSummary {
     pub batches_in_indicators: i64,
 }
 
-/// Columns an extract gives as a keyed hash of a source record id instead of the id (which joins back to
-/// the published file with names): (the extract's column, the stored column). The hash is the one officer
-/// ids get (the first 16 hex digits of sha256(database key ":" id)): the same id gives the same value within
-/// one database, and the id cannot be recovered without the key.
-pub const KEYED_ID_COLUMNS: &[(&str, &str)] = &[("complaint_key", "complaint_id")];
-
-/// What an extract reads: `table` and `columns` come from the caller's allow-list, never from a request;
-/// the jurisdiction and dates are bound as parameters (CSV) or quoted (Parquet's COPY).
-#[derive(Debug, Clone)]
-pub struct ExtractQuery<'a> {
-    pub table: &'a str,
-    pub columns: &'a [&'a str],
-    pub date_column: &'a str,
-    pub jurisdiction: Option<&'a str>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-}
-
 /// A row of `schedule_runs`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScheduleRun {
@@ -110,17 +92,6 @@ fn key_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<ApiKey> {
         last_used_at: r.get(5)?,
         revoked_at: r.get(6)?,
     })
-}
-
-/// The date column that places a dataset's records in time.
-pub fn date_column(dataset: Dataset) -> &'static str {
-    match dataset {
-        Dataset::Stops => "date",
-        Dataset::Detainers | Dataset::Complaints => "received_date",
-        Dataset::CrimeReports => "reported_date",
-        Dataset::PolicyEvents => "effective_date",
-        Dataset::Populations => "make_date(year::INTEGER, 1, 1)",
-    }
 }
 
 impl Store {
@@ -307,100 +278,5 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    /// Streams `SELECT columns FROM table WHERE …` as CSV (header first) in chunks of about a DuckDB vector
-    /// batch each, handed to `sink` as they are made, so memory stays flat whatever the row count. `columns`
-    /// and `table` come from the caller's allow-list, never from a request; `jurisdiction` and the dates are
-    /// bound parameters. `sink` returning false (the client went away) stops the query. Returns the rows sent.
-    pub fn stream_csv(&self, q: &ExtractQuery<'_>, sink: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<u64> {
-        let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
-        let quoted = self.extract_columns(columns)?;
-        let sql = format!(
-            "SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
-             AND ($2::DATE IS NULL OR {date_column} >= $2) AND ($3::DATE IS NULL OR {date_column} <= $3)",
-            quoted.join(", ")
-        );
-        let mut header = Vec::new();
-        {
-            let mut w = csv::Writer::from_writer(&mut header);
-            w.write_record(columns).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            w.flush()?;
-        }
-        if !sink(header) {
-            return Ok(0);
-        }
-        let mut st = self.conn.prepare(&sql)?;
-        let batches = st.stream_arrow(params![jurisdiction, from, to])?;
-        let opts = FormatOptions::default().with_null("");
-        let mut sent = 0u64;
-        for batch in batches {
-            let batch = batch?;
-            let fmts: Vec<ArrayFormatter<'_>> = batch
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let mut buf = Vec::with_capacity(batch.num_rows() * 16 * fmts.len());
-            {
-                let mut w = csv::Writer::from_writer(&mut buf);
-                let mut cells: Vec<String> = vec![String::new(); fmts.len()];
-                for row in 0..batch.num_rows() {
-                    for (cell, f) in cells.iter_mut().zip(&fmts) {
-                        cell.clear();
-                        use std::fmt::Write as _;
-                        let _ = write!(cell, "{}", f.value(row));
-                    }
-                    w.write_record(&cells).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                }
-                w.flush()?;
-            }
-            sent += batch.num_rows() as u64;
-            if !sink(buf) {
-                break;
-            }
-        }
-        Ok(sent)
-    }
-
-    /// The select list of an extract: allow-listed column names quoted, keyed-hash columns as their
-    /// expression (the database's own key, checked to be plain hex, is written into it).
-    fn extract_columns(&self, columns: &[&str]) -> Result<Vec<String>> {
-        let mut key = None;
-        columns
-            .iter()
-            .map(|c| match KEYED_ID_COLUMNS.iter().find(|k| k.0 == *c) {
-                None => Ok(format!("\"{c}\"")),
-                Some((alias, source)) => {
-                    if key.is_none() {
-                        let k = self.hash_key()?;
-                        if !k.chars().all(|ch| ch.is_ascii_alphanumeric()) {
-                            return Err(StoreError::Invalid("the database's hash key is not plain text".into()));
-                        }
-                        key = Some(k);
-                    }
-                    let k = key.as_deref().unwrap_or_default();
-                    Ok(format!("left(sha256('{k}:' || \"{source}\"), 16) AS \"{alias}\""))
-                }
-            })
-            .collect()
-    }
-
-    /// Writes `SELECT columns FROM table WHERE …` to a Parquet file (zstd), for streaming from disk.
-    pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
-        let ExtractQuery { table, columns, date_column, jurisdiction, from, to } = q.clone();
-        let quoted = self.extract_columns(columns)?;
-        // The values are bound; the file name cannot be (DuckDB takes no parameter after TO), and it is ours —
-        // a file in a temporary directory the server made —, never a client's.
-        let path = out.to_string_lossy().replace('\'', "''");
-        let sql = format!(
-            "COPY (SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
-             AND ($2::DATE IS NULL OR {date_column} >= $2) AND ($3::DATE IS NULL OR {date_column} <= $3)) \
-             TO '{path}' (FORMAT parquet, COMPRESSION zstd)",
-            quoted.join(", "),
-        );
-        let n = self.conn.execute(&sql, params![jurisdiction, from, to])?;
-        Ok(n as u64)
     }
 }

@@ -12,6 +12,7 @@ mod arrow_chunk;
 mod batches;
 mod error;
 mod events;
+mod extract;
 mod files;
 mod ingest;
 mod jurisdictions;
@@ -22,12 +23,11 @@ pub mod queries;
 mod store;
 mod stream;
 
-pub use api::{
-    ApiKey, AuditEntry, DatasetSummary, ExtractQuery, KEYED_ID_COLUMNS, NewAuditEntry, ScheduleRun, date_column,
-};
+pub use api::{ApiKey, AuditEntry, DatasetSummary, NewAuditEntry, ScheduleRun};
 pub use batches::{BatchDetails, BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
+pub use extract::{ExtractQuery, KEYED_ID_COLUMNS, RowFormat, date_column, neutralise};
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Jurisdiction, JurisdictionPatch};

@@ -3,24 +3,31 @@
 use crate::auth::Reader;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extracts::ExtractParams;
-use crate::query::Query;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 
-/// Record-level extract: CSV streamed in constant memory, or Parquet; personal identifiers never included.
+/// Record-level extract: CSV or JSON Lines streamed in constant memory, or Parquet; personal identifiers never included.
+///
+/// Besides the parameters below, any public column filters the rows: `column=value`, or
+/// `column__op=value` with op one of exact, not, in, notin (comma-separated values), gt, gte, lt, lte (numbers,
+/// dates, times), isnull (true or false) and contains (free text): `subject_race=black`, `district__in=4,5`,
+/// `age__gte=18`, `date__lt=2020-01-01`, `outcome__isnull=true`. A value is checked against the column's type
+/// (a code against its code list). Rows come in a stable order (`_sort`, then the date, batch and source line).
+/// Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) get a leading `'`.
 /// Provenance (source batches, filters) is in the `X-Oversight-Source-Batches` and `X-Oversight-Filters` headers.
 #[utoipa::path(get, path = "/v1/extracts/{dataset}", tag = "extracts",
     params(("dataset" = String, Path, description = "stops, detainers, crime-reports, complaints, policy-events or populations"), ExtractParams),
-    responses((status = 200, description = "CSV (or Parquet)", content_type = "text/csv", body = String, example = "batch_id,source_row,jurisdiction_id,date\n1,2,demo-city,2016-01-01\n"),
+    responses((status = 200, description = "CSV (or JSON Lines, or Parquet)", content_type = "text/csv", body = String, example = "batch_id,source_row,jurisdiction_id,date\n1,2,demo-city,2016-01-01\n"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn extract(
     State(st): State<AppState>,
     Reader(caller): Reader,
     Path(dataset): Path<String>,
-    Query(q): Query<ExtractParams>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    crate::extracts::extract(st, caller, &dataset, q).await
+    let req = crate::extracts::request(query.as_deref())?;
+    crate::extracts::extract(st, caller, &dataset, req).await
 }
 
 /// The sidecar of an extract: its file name, filters, columns, what is withheld, and the source batches.
@@ -30,7 +37,7 @@ pub(crate) async fn extract_manifest(
     State(st): State<AppState>,
     _: Reader,
     Path(dataset): Path<String>,
-    Query(q): Query<ExtractParams>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    crate::extracts::manifest(st, &dataset, q).await
+    crate::extracts::manifest(st, &dataset, crate::extracts::request(query.as_deref())?).await
 }

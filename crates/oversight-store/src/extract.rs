@@ -1,0 +1,298 @@
+//! Record-level extracts: the public columns of a dataset's records, filtered and ordered, streamed as CSV or
+//! JSON Lines in chunks (memory stays flat whatever the row count), or written to a Parquet file. Column
+//! names come from the public allow-list (`oversight_core::public`), never from a request; every value a
+//! request gives (jurisdiction, dates, filter values) is a bound parameter.
+
+use crate::{Result, Store, StoreError};
+use chrono::NaiveDate;
+use duckdb::arrow::datatypes::DataType;
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
+use oversight_core::Dataset;
+use oversight_core::filter::{Op, RowFilter, SortKey};
+pub use oversight_core::public::KEYED_ID_COLUMNS;
+use oversight_core::public::public_columns;
+
+/// What an extract reads.
+#[derive(Debug, Clone)]
+pub struct ExtractQuery<'a> {
+    pub dataset: Dataset,
+    /// Public columns, in the order wanted.
+    pub columns: &'a [&'a str],
+    pub jurisdiction: Option<&'a str>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Row filters, all of which a row meets.
+    pub filters: &'a [RowFilter],
+    /// The order asked for; the date, then the batch and source line, follow (a stable order).
+    pub sort: &'a [SortKey],
+}
+
+/// How rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFormat {
+    /// CSV with a header line: the delimiter, and a UTF-8 byte-order mark first (what Excel needs to read
+    /// UTF-8). A text cell a spreadsheet would take as a formula is neutralised (see [`neutralise`]).
+    Csv { delimiter: u8, bom: bool },
+    /// One JSON object per line: numbers and booleans as JSON numbers and booleans, empty cells as null.
+    JsonLines,
+}
+
+/// The date column that places a dataset's records in time.
+pub fn date_column(dataset: Dataset) -> &'static str {
+    match dataset {
+        Dataset::Stops => "date",
+        Dataset::Detainers | Dataset::Complaints => "received_date",
+        Dataset::CrimeReports => "reported_date",
+        Dataset::PolicyEvents => "effective_date",
+        Dataset::Populations => "make_date(year::INTEGER, 1, 1)",
+    }
+}
+
+/// The characters that make a spreadsheet read a cell as a formula when they come first (OWASP, "CSV
+/// injection").
+const FORMULA_START: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as a spreadsheet will show it and not run it: one that starts like a formula gets a leading
+/// apostrophe (the OWASP advice); any other is unchanged.
+pub fn neutralise(cell: &mut String) {
+    if cell.starts_with(FORMULA_START) {
+        cell.insert(0, '\'');
+    }
+}
+
+impl Store {
+    /// `SELECT columns FROM (public columns of the records in the jurisdiction and dates) WHERE filters ORDER
+    /// BY …`, and its parameters: $1 the jurisdiction, $2 and $3 the dates, then each filter value.
+    fn extract_sql(&self, q: &ExtractQuery<'_>) -> Result<(String, Vec<Option<String>>)> {
+        let table = q.dataset.main_table().name();
+        let date = date_column(q.dataset);
+        let inner = self.extract_columns(public_columns(q.dataset))?;
+        let outer: Vec<String> = q.columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let mut params =
+            vec![q.jurisdiction.map(str::to_owned), q.from.map(|d| d.to_string()), q.to.map(|d| d.to_string())];
+        let mut conditions = Vec::new();
+        for f in q.filters {
+            conditions.push(condition(f, &mut params));
+        }
+        let mut order: Vec<String> = q
+            .sort
+            .iter()
+            .map(|k| format!("\"{}\" {} NULLS LAST", k.column, if k.descending { "DESC" } else { "ASC" }))
+            .collect();
+        order.extend([format!("{date} NULLS LAST"), "batch_id".into(), "source_row".into()]);
+        let sql = format!(
+            "SELECT {} FROM (SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
+             AND ($2::DATE IS NULL OR {date} >= $2::DATE) AND ($3::DATE IS NULL OR {date} <= $3::DATE)) AS records \
+             WHERE {} ORDER BY {}",
+            outer.join(", "),
+            inner.join(", "),
+            if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") },
+            order.join(", ")
+        );
+        Ok((sql, params))
+    }
+
+    /// Streams an extract in chunks of about a DuckDB vector batch each, handed to `sink` as they are made.
+    /// `sink` returning false (the client went away) stops the query. Returns the rows sent.
+    pub fn stream_extract(
+        &self,
+        q: &ExtractQuery<'_>,
+        format: RowFormat,
+        sink: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Result<u64> {
+        let (sql, params) = self.extract_sql(q)?;
+        if let RowFormat::Csv { delimiter, bom } = format {
+            let mut header = if bom { "\u{feff}".as_bytes().to_vec() } else { Vec::new() };
+            let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut header);
+            w.write_record(q.columns).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            w.flush()?;
+            drop(w);
+            if !sink(header) {
+                return Ok(0);
+            }
+        }
+        let mut st = self.conn.prepare(&sql)?;
+        let batches = st.stream_arrow(duckdb::params_from_iter(params))?;
+        let mut sent = 0u64;
+        for batch in batches {
+            let batch = batch?;
+            let buf = match format {
+                RowFormat::Csv { delimiter, .. } => csv_rows(&batch, delimiter)?,
+                RowFormat::JsonLines => json_rows(&batch, q.columns)?,
+            };
+            sent += batch.num_rows() as u64;
+            if !sink(buf) {
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Writes an extract to a Parquet file (zstd), for streaming from disk.
+    pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
+        let (sql, params) = self.extract_sql(q)?;
+        // The values are bound; the file name cannot be (DuckDB takes no parameter after TO), and it is ours —
+        // a file in a temporary directory the server made —, never a client's.
+        let path = out.to_string_lossy().replace('\'', "''");
+        let sql = format!("COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)");
+        Ok(self.conn.execute(&sql, duckdb::params_from_iter(params))? as u64)
+    }
+
+    /// The select list of an extract: allow-listed column names quoted, keyed-hash columns as their
+    /// expression (the database's own key, checked to be plain hex, is written into it).
+    fn extract_columns(&self, columns: &[&str]) -> Result<Vec<String>> {
+        let mut key = None;
+        columns
+            .iter()
+            .map(|c| match KEYED_ID_COLUMNS.iter().find(|k| k.0 == *c) {
+                None => Ok(format!("\"{c}\"")),
+                Some((alias, source)) => {
+                    if key.is_none() {
+                        let k = self.hash_key()?;
+                        if !k.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                            return Err(StoreError::Invalid("the database's hash key is not plain text".into()));
+                        }
+                        key = Some(k);
+                    }
+                    let k = key.as_deref().unwrap_or_default();
+                    Ok(format!("left(sha256('{k}:' || \"{source}\"), 16) AS \"{alias}\""))
+                }
+            })
+            .collect()
+    }
+}
+
+/// A filter as SQL over the public columns, its values appended to `params` (each cast to the column's
+/// type: the filter checked that it parses as one).
+fn condition(f: &RowFilter, params: &mut Vec<Option<String>>) -> String {
+    let c = format!("\"{}\"", f.column);
+    let mut bind = |v: &String| {
+        params.push(Some(v.clone()));
+        format!("CAST(${} AS {})", params.len(), f.sql_type)
+    };
+    let first = f.values.first().cloned().unwrap_or_default();
+    match f.op {
+        Op::Exact => format!("{c} = {}", bind(&first)),
+        Op::Not => format!("{c} IS DISTINCT FROM {}", bind(&first)),
+        Op::Gt => format!("{c} > {}", bind(&first)),
+        Op::Gte => format!("{c} >= {}", bind(&first)),
+        Op::Lt => format!("{c} < {}", bind(&first)),
+        Op::Lte => format!("{c} <= {}", bind(&first)),
+        Op::In | Op::NotIn => {
+            let list: Vec<String> = f.values.iter().map(&mut bind).collect();
+            if f.op == Op::In {
+                format!("{c} IN ({})", list.join(", "))
+            } else {
+                format!("({c} IS NULL OR {c} NOT IN ({}))", list.join(", "))
+            }
+        }
+        Op::IsNull => format!("{c} IS {}NULL", if first == "true" { "" } else { "NOT " }),
+        Op::Contains => format!("contains(lower({c}), lower({}))", bind(&first)),
+    }
+}
+
+fn formatters<'a>(batch: &'a RecordBatch, opts: &'a FormatOptions<'a>) -> Result<Vec<ArrayFormatter<'a>>> {
+    batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), opts))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// A batch's rows as CSV lines, text cells neutralised.
+fn csv_rows(batch: &RecordBatch, delimiter: u8) -> Result<Vec<u8>> {
+    let opts = FormatOptions::default().with_null("");
+    let fmts = formatters(batch, &opts)?;
+    let text: Vec<bool> = batch.schema().fields().iter().map(|f| is_text(f.data_type())).collect();
+    let mut buf = Vec::with_capacity(batch.num_rows() * 16 * fmts.len());
+    {
+        let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut buf);
+        let mut cells: Vec<String> = vec![String::new(); fmts.len()];
+        for row in 0..batch.num_rows() {
+            for ((cell, f), text) in cells.iter_mut().zip(&fmts).zip(&text) {
+                cell.clear();
+                use std::fmt::Write as _;
+                let _ = write!(cell, "{}", f.value(row));
+                if *text {
+                    neutralise(cell);
+                }
+            }
+            w.write_record(&cells).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        w.flush()?;
+    }
+    Ok(buf)
+}
+
+/// A batch's rows as JSON Lines.
+fn json_rows(batch: &RecordBatch, columns: &[&str]) -> Result<Vec<u8>> {
+    let opts = FormatOptions::default();
+    let fmts = formatters(batch, &opts)?;
+    let kinds: Vec<JsonKind> = batch.schema().fields().iter().map(|f| JsonKind::of(f.data_type())).collect();
+    let keys: Vec<String> =
+        columns.iter().map(|c| serde_json::to_string(c).unwrap_or_else(|_| format!("\"{c}\""))).collect();
+    let mut buf = Vec::with_capacity(batch.num_rows() * 24 * fmts.len());
+    let mut cell = String::new();
+    for row in 0..batch.num_rows() {
+        buf.push(b'{');
+        for (i, (f, kind)) in fmts.iter().zip(&kinds).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(keys[i].as_bytes());
+            buf.push(b':');
+            if batch.column(i).is_null(row) {
+                buf.extend_from_slice(b"null");
+                continue;
+            }
+            cell.clear();
+            use std::fmt::Write as _;
+            let _ = write!(cell, "{}", f.value(row));
+            match kind {
+                JsonKind::Literal => buf.extend_from_slice(cell.as_bytes()),
+                JsonKind::Text => {
+                    serde_json::to_writer(&mut buf, &cell).map_err(|e| StoreError::Invalid(e.to_string()))?
+                }
+            }
+        }
+        buf.extend_from_slice(b"}\n");
+    }
+    Ok(buf)
+}
+
+/// How a column's cells are written in JSON: as they print (numbers, booleans) or as strings.
+enum JsonKind {
+    Literal,
+    Text,
+}
+
+impl JsonKind {
+    fn of(t: &DataType) -> Self {
+        if t.is_numeric() || matches!(t, DataType::Boolean) { Self::Literal } else { Self::Text }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_that_starts_like_a_formula_is_neutralised() {
+        let n = |s: &str| {
+            let mut c = s.to_owned();
+            neutralise(&mut c);
+            c
+        };
+        for f in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(n(f), format!("'{f}"));
+        }
+        assert_eq!(n("black"), "black");
+        assert_eq!(n(""), "");
+    }
+}
