@@ -559,6 +559,7 @@ fn every_operation_in_the_spec_refuses_missing_keys_low_roles_unknown_parameters
             p if p.contains("/series") || p.starts_with("/v1/disparities") => "jurisdiction=demo-city",
             "/v1/policy-events/{id}/impact" => "indicator=crime_reports.count",
             "/v1/veil-of-darkness" => "jurisdiction=demo-city&year=2018",
+            "/v1/tables/{dataset}" => "rows=year",
             "/v1/imports/{id}" if method == "post" => "profile=canonical",
             _ => "",
         }
@@ -878,4 +879,82 @@ fn extracts_filter_on_every_column_type_sort_stably_and_write_files_that_open_ri
     let (h, rows) = csv_table(&f.body);
     let reasons: Vec<&str> = rows.iter().map(|r| r[col(&h, "reason_for_stop")].as_str()).collect();
     assert_eq!(reasons, ["'=HYPERLINK(\"x\")", "'@SUM(1)"], "{}", f.body);
+}
+
+#[test]
+fn safe_tables_count_what_extracts_hold_and_withhold_small_cells_with_what_would_give_them_back() {
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    let srv = start(&s);
+    let base = "/v1/tables/stops?jurisdiction=demo-city&rows=subject_race&columns=year&measure=search_conducted";
+    let t = srv.get(base, None);
+    assert_status(&t, 200, "table");
+    let t = t.json();
+    let cells = t["cells"].as_array().unwrap();
+    let n = |v: &Value| v["count"].as_i64();
+    // A published count is what an extract with the same filters holds.
+    let black_2018 = cells.iter().find(|c| c["row"] == "black" && c["column"] == "2018").unwrap();
+    let e = srv.get(
+        "/v1/extracts/stops?jurisdiction=demo-city&subject_race=black&from=2018-01-01&to=2018-12-31&columns=date",
+        None,
+    );
+    assert_eq!(n(black_2018), Some(e.body.lines().count() as i64 - 1));
+    let searched = srv.get(
+        "/v1/extracts/stops?jurisdiction=demo-city&subject_race=black&from=2018-01-01&to=2018-12-31&search_conducted=true&columns=date",
+        None,
+    );
+    assert_eq!(black_2018["numerator"].as_i64(), Some(searched.body.lines().count() as i64 - 1));
+    let (x, d) = (black_2018["numerator"].as_f64().unwrap(), black_2018["denominator"].as_f64().unwrap());
+    assert!((black_2018["share"].as_f64().unwrap() - x / d).abs() < 1e-9);
+    assert!(black_2018["ci_low"].as_f64().unwrap() < x / d && x / d < black_2018["ci_high"].as_f64().unwrap());
+    let all = srv.get("/v1/extracts/stops?jurisdiction=demo-city&columns=date", None);
+    assert_eq!(n(&t["total"]), Some(all.body.lines().count() as i64 - 1));
+
+    // A small window: small cells are withheld, never shown, and no row, column or margin with a published
+    // total has exactly one withheld cell.
+    let small = srv
+        .get(
+            "/v1/tables/stops?jurisdiction=demo-city&from=2016-01-01&to=2016-01-31&rows=subject_race&columns=district",
+            None,
+        )
+        .json();
+    let cells = small["cells"].as_array().unwrap();
+    assert!(cells.iter().any(|c| c["reason"] == "small_count"), "{small}");
+    assert!(cells.iter().all(|c| c["withheld"] == true || n(c).is_none_or(|v| v == 0 || v >= 11)), "{small}");
+    assert!(cells.iter().all(|c| (c["withheld"] == true) == n(c).is_none()), "{small}");
+    let (rows, cols) = (small["rows"].as_array().unwrap().len(), small["columns"].as_array().unwrap().len());
+    let hidden = |v: &Value| v["withheld"] == true;
+    let lines: Vec<(Vec<&Value>, &Value)> = (0..rows)
+        .map(|r| ((0..cols).map(|c| &cells[r * cols + c]).collect(), &small["row_totals"][r]))
+        .chain((0..cols).map(|c| ((0..rows).map(|r| &cells[r * cols + c]).collect(), &small["column_totals"][c])))
+        .chain(std::iter::once(((0..rows).map(|r| &small["row_totals"][r]).collect(), &small["total"])))
+        .chain(std::iter::once(((0..cols).map(|c| &small["column_totals"][c]).collect(), &small["total"])))
+        .collect();
+    for (line, total) in lines {
+        if line.len() > 1 && !hidden(total) {
+            assert_ne!(line.iter().filter(|c| hidden(c)).count(), 1, "a single withheld cell under {total}");
+        }
+    }
+
+    // CSV and HTML; refusals name the parameter.
+    let csv = srv.get(&format!("{base}&format=csv"), None);
+    assert!(
+        csv.body.starts_with("row,column,count,numerator,denominator,share,ci_low,ci_high,withheld,reason\n"),
+        "{}",
+        csv.body
+    );
+    let html = srv.get(&format!("{base}&format=html"), None);
+    assert!(html.header("content-type").unwrap().starts_with("text/html") && html.body.contains("<table>"));
+    for (q, param) in [
+        ("rows=lat", "rows"),
+        ("rows=subject_age", "rows"),
+        ("rows=year&columns=year", "columns"),
+        ("rows=year&measure=subject_race", "measure"),
+        ("rows=year&colour=red", "colour"),
+        ("columns=year", "rows"),
+    ] {
+        let r = srv.get(&format!("/v1/tables/stops?{q}"), None);
+        assert_status(&r, 400, q);
+        assert_eq!(r.json()["error"]["details"]["parameter"], param, "{q}: {}", r.body);
+    }
 }

@@ -14,6 +14,7 @@ mod routes;
 mod schedule;
 mod schedule_def;
 mod state;
+mod tables;
 mod telemetry;
 mod upload;
 

@@ -169,6 +169,72 @@ fn typed(ty: FieldType, v: &str) -> Result<String, String> {
     }
 }
 
+/// A dimension of a cross-tabulation: a public coded, true/false or text column, or a period of the
+/// records' date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    Column(&'static str),
+    Year,
+    Quarter,
+    Month,
+}
+
+impl Dimension {
+    /// Its name in a request and a response.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Column(c) => c,
+            Self::Year => "year",
+            Self::Quarter => "quarter",
+            Self::Month => "month",
+        }
+    }
+}
+
+/// Parses a table's `rows` or `columns`: `year`, `quarter`, `month`, or a public column holding codes, true or
+/// false, or text (not a numeric, date or time column, and not a keyed id: every value of those would be
+/// its own group).
+pub fn parse_dimension(ds: Dataset, param: &str, raw: &str) -> Result<Dimension, FilterError> {
+    match raw {
+        "year" => return Ok(Dimension::Year),
+        "quarter" => return Ok(Dimension::Quarter),
+        "month" => return Ok(Dimension::Month),
+        _ => {}
+    }
+    let groupable = |(c, ty): (&'static str, FieldType)| {
+        let keyed = public::KEYED_ID_COLUMNS.iter().any(|k| k.0 == c);
+        (matches!(ty, FieldType::Code(_) | FieldType::Bool | FieldType::Text) && !keyed && c != "flags").then_some(c)
+    };
+    if let Some(c) = public::column(ds, raw).and_then(groupable) {
+        return Ok(Dimension::Column(c));
+    }
+    let choices: Vec<&str> = public::public_columns(ds)
+        .iter()
+        .filter_map(|c| public::column(ds, c).and_then(groupable))
+        .chain(["year", "quarter", "month"])
+        .collect();
+    Err(FilterError::new(param, format!("cannot group {} by {raw:?} (by one of: {})", ds.as_str(), choices.join(", "))))
+}
+
+/// Parses a table's `measure`: a public true/false column.
+pub fn parse_measure(ds: Dataset, raw: &str) -> Result<&'static str, FilterError> {
+    match public::column(ds, raw) {
+        Some((c, FieldType::Bool)) => Ok(c),
+        _ => {
+            let flags: Vec<&str> = public::public_columns(ds)
+                .iter()
+                .copied()
+                .filter(|c| matches!(public::column(ds, c), Some((_, FieldType::Bool))))
+                .collect();
+            Err(FilterError::new(
+                "measure",
+                format!("{raw:?} is not a true/false column of {} (one of: {})", ds.as_str(), flags.join(", ")),
+            ))
+        }
+    }
+}
+
 /// One key of a sort order: a public column, ascending unless descending.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SortKey {

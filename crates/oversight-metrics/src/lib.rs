@@ -20,6 +20,7 @@ pub mod published;
 mod quality;
 mod run;
 pub mod suppress;
+pub mod tables;
 mod totals;
 
 pub use catalog::{CATALOG, Indicator, Kind, indicator, info};

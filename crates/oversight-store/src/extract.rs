@@ -9,7 +9,7 @@ use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
 use oversight_core::Dataset;
-use oversight_core::filter::{Op, RowFilter, SortKey};
+use oversight_core::filter::{Dimension, Op, RowFilter, SortKey};
 pub use oversight_core::public::KEYED_ID_COLUMNS;
 use oversight_core::public::public_columns;
 
@@ -26,6 +26,28 @@ pub struct ExtractQuery<'a> {
     pub filters: &'a [RowFilter],
     /// The order asked for; the date, then the batch and source line, follow (a stable order).
     pub sort: &'a [SortKey],
+}
+
+/// A dimension as SQL over the records (`date` the records' date expression).
+fn dimension_sql(d: Dimension, date: &str) -> String {
+    match d {
+        Dimension::Column(c) => format!("\"{c}\""),
+        Dimension::Year => format!("strftime({date}, '%Y')"),
+        Dimension::Quarter => format!("strftime({date}, '%Y') || '-Q' || quarter({date})"),
+        Dimension::Month => format!("strftime({date}, '%Y-%m')"),
+    }
+}
+
+/// One cell of a cross-tabulation, before disclosure control.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossCell {
+    pub row: String,
+    pub column: String,
+    pub count: i64,
+    /// Records with the measure recorded (None: no measure asked).
+    pub known: Option<i64>,
+    /// Records with the measure true.
+    pub yes: Option<i64>,
 }
 
 /// How rows are written.
@@ -62,35 +84,73 @@ pub fn neutralise(cell: &mut String) {
 }
 
 impl Store {
-    /// `SELECT columns FROM (public columns of the records in the jurisdiction and dates) WHERE filters ORDER
-    /// BY …`, and its parameters: $1 the jurisdiction, $2 and $3 the dates, then each filter value.
-    fn extract_sql(&self, q: &ExtractQuery<'_>) -> Result<(String, Vec<Option<String>>)> {
+    /// `FROM (public columns of the records in the jurisdiction and dates) AS records WHERE filters`, and its
+    /// parameters: $1 the jurisdiction, $2 and $3 the dates, then each filter value.
+    fn records_sql(&self, q: &ExtractQuery<'_>) -> Result<(String, Vec<Option<String>>)> {
         let table = q.dataset.main_table().name();
         let date = date_column(q.dataset);
         let inner = self.extract_columns(public_columns(q.dataset))?;
-        let outer: Vec<String> = q.columns.iter().map(|c| format!("\"{c}\"")).collect();
         let mut params =
             vec![q.jurisdiction.map(str::to_owned), q.from.map(|d| d.to_string()), q.to.map(|d| d.to_string())];
-        let mut conditions = Vec::new();
-        for f in q.filters {
-            conditions.push(condition(f, &mut params));
-        }
+        let conditions: Vec<String> = q.filters.iter().map(|f| condition(f, &mut params)).collect();
+        let sql = format!(
+            "FROM (SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
+             AND ($2::DATE IS NULL OR {date} >= $2::DATE) AND ($3::DATE IS NULL OR {date} <= $3::DATE)) AS records \
+             WHERE {}",
+            inner.join(", "),
+            if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") },
+        );
+        Ok((sql, params))
+    }
+
+    /// `SELECT columns FROM records WHERE filters ORDER BY` the sort asked for, then the date, batch and line.
+    fn extract_sql(&self, q: &ExtractQuery<'_>) -> Result<(String, Vec<Option<String>>)> {
+        let (from, params) = self.records_sql(q)?;
+        let outer: Vec<String> = q.columns.iter().map(|c| format!("\"{c}\"")).collect();
         let mut order: Vec<String> = q
             .sort
             .iter()
             .map(|k| format!("\"{}\" {} NULLS LAST", k.column, if k.descending { "DESC" } else { "ASC" }))
             .collect();
-        order.extend([format!("{date} NULLS LAST"), "batch_id".into(), "source_row".into()]);
+        order.extend([format!("{} NULLS LAST", date_column(q.dataset)), "batch_id".into(), "source_row".into()]);
+        Ok((format!("SELECT {} {from} ORDER BY {}", outer.join(", "), order.join(", ")), params))
+    }
+
+    /// Counts of the records by one or two dimensions (public columns, or periods of the records' date), and
+    /// for a boolean `measure` how many have it recorded and how many have it true. A missing value is the
+    /// group `(missing)`.
+    pub fn crosstab(
+        &self,
+        q: &ExtractQuery<'_>,
+        rows: Dimension,
+        columns: Option<Dimension>,
+        measure: Option<&str>,
+    ) -> Result<Vec<CrossCell>> {
+        let (from, params) = self.records_sql(q)?;
+        let date = date_column(q.dataset);
+        let r = dimension_sql(rows, date);
+        let c = columns.map_or("'all'".to_owned(), |d| dimension_sql(d, date));
+        let (known, yes) = match measure {
+            Some(m) => (format!("count(\"{m}\")"), format!("count(*) FILTER (WHERE \"{m}\")")),
+            None => ("NULL::BIGINT".to_owned(), "NULL::BIGINT".to_owned()),
+        };
         let sql = format!(
-            "SELECT {} FROM (SELECT {} FROM {table} WHERE ($1::VARCHAR IS NULL OR jurisdiction_id = $1) \
-             AND ($2::DATE IS NULL OR {date} >= $2::DATE) AND ($3::DATE IS NULL OR {date} <= $3::DATE)) AS records \
-             WHERE {} ORDER BY {}",
-            outer.join(", "),
-            inner.join(", "),
-            if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") },
-            order.join(", ")
+            "SELECT coalesce(CAST({r} AS VARCHAR), '(missing)') AS r, coalesce(CAST({c} AS VARCHAR), '(missing)') AS c, \
+             count(*), {known}, {yes} {from} GROUP BY ALL ORDER BY r, c"
         );
-        Ok((sql, params))
+        let mut st = self.conn.prepare(&sql)?;
+        let cells = st
+            .query_map(duckdb::params_from_iter(params), |row| {
+                Ok(CrossCell {
+                    row: row.get(0)?,
+                    column: row.get(1)?,
+                    count: row.get(2)?,
+                    known: row.get(3)?,
+                    yes: row.get(4)?,
+                })
+            })?
+            .collect::<duckdb::Result<Vec<_>>>()?;
+        Ok(cells)
     }
 
     /// Streams an extract in chunks of about a DuckDB vector batch each, handed to `sink` as they are made.

@@ -12,6 +12,7 @@ mod indicators;
 mod jurisdictions;
 mod policy;
 mod shared;
+mod tables;
 
 pub use indicators::IndicatorDoc;
 pub use jurisdictions::JurisdictionChanges;
@@ -48,6 +49,7 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::import_rejects))
         .routes(routes!(admin::audit))
         .routes(routes!(extracts::extract_manifest))
+        .routes(routes!(tables::table))
         .routes(routes!(admin::schedules))
         .routes(routes!(crate::ops::healthz))
         .routes(routes!(crate::ops::readyz))
