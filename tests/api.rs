@@ -879,6 +879,23 @@ fn extracts_filter_on_every_column_type_sort_stably_and_write_files_that_open_ri
     let (h, rows) = csv_table(&f.body);
     let reasons: Vec<&str> = rows.iter().map(|r| r[col(&h, "reason_for_stop")].as_str()).collect();
     assert_eq!(reasons, ["'=HYPERLINK(\"x\")", "'@SUM(1)"], "{}", f.body);
+
+    // Compressed when the client says it takes gzip (HTTP/1.0: the body ends with the connection).
+    let path = "/v1/extracts/stops?jurisdiction=demo-city&subject_race=black&columns=date,district";
+    let plain = srv.get(path, None).body;
+    let addr = srv.base.trim_start_matches("http://").to_owned();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    use std::io::{Read, Write};
+    write!(c, "GET {path} HTTP/1.0\r\nHost: x\r\nAccept-Encoding: br;q=1, gzip\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&raw[split + 4..]).read_to_string(&mut unzipped).unwrap();
+    assert_eq!(unzipped, plain);
+    assert!(raw.len() - split < plain.len() / 3, "{} compressed bytes for {}", raw.len() - split, plain.len());
 }
 
 #[test]
@@ -957,4 +974,125 @@ fn safe_tables_count_what_extracts_hold_and_withhold_small_cells_with_what_would
         assert_status(&r, 400, q);
         assert_eq!(r.json()["error"]["details"]["parameter"], param, "{q}: {}", r.body);
     }
+}
+
+/// `frictionless` (PyPI), the Frictionless Data validator, if this machine has it; under CI it must.
+fn frictionless() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join("frictionless")).find(|f| f.is_file()));
+    if found.is_none() {
+        assert!(std::env::var("CI").is_err(), "CI needs frictionless (pip install frictionless)");
+        eprintln!("skipped: frictionless is not installed (pip install frictionless)");
+    }
+    found
+}
+
+#[test]
+fn the_data_dictionary_validates_its_own_extract_with_frictionless() {
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    import_fixture(&s, "complaints", &["complaints.csv", "allegations.csv"]);
+    let srv = start(&s);
+    let dir = tempfile::tempdir().unwrap();
+    for (dataset, q) in [
+        ("stops", "jurisdiction=demo-city&subject_race__in=black,white&date__gte=2019-01-01&bom=true"),
+        ("stops", "delimiter=%3B&columns=date,time,subject_race,search_conducted,subject_age"),
+        ("complaints", ""),
+    ] {
+        let csv = srv.get(&format!("/v1/extracts/{dataset}?{q}"), None);
+        assert_status(&csv, 200, q);
+        let pkg = srv.get(&format!("/v1/extracts/{dataset}/datapackage.json?{q}"), None).json();
+        let path = pkg["resources"][0]["path"].as_str().unwrap();
+        assert!(csv.header("content-disposition").unwrap().contains(path), "{pkg}");
+        std::fs::write(dir.path().join(path), csv.body.as_bytes()).unwrap();
+        std::fs::write(dir.path().join("datapackage.json"), pkg.to_string()).unwrap();
+        let race = pkg["resources"][0]["schema"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "subject_race" || f["name"] == "complainant_race")
+            .unwrap()
+            .clone();
+        assert!(race["constraints"]["enum"].as_array().unwrap().iter().any(|v| v == "black"), "{race}");
+        assert!(race["codes"].as_array().unwrap().iter().all(|c| c["meaning"].is_string()), "{race}");
+        assert!(pkg["oversight"]["withheld"].as_str().unwrap().contains("names"));
+        if let Some(f) = frictionless() {
+            let out = std::process::Command::new(f)
+                .arg("validate")
+                .arg("datapackage.json")
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{dataset}?{q}: frictionless says:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let html = srv.get("/v1/extracts/stops/dictionary.html?columns=date,subject_race", None);
+    assert!(html.header("content-type").unwrap().starts_with("text/html"));
+    assert!(html.body.contains("<td>subject_race</td>") && html.body.contains("<b>black</b>"), "{}", html.body);
+}
+
+#[test]
+fn oversight_export_and_the_api_give_the_same_bytes_and_tables() {
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    let out = s.path("black-searches.csv");
+    s.ok(&[
+        "export",
+        "--dataset",
+        "stops",
+        "--jurisdiction",
+        "demo-city",
+        "--since",
+        "2018-01-01",
+        "--where",
+        "subject_race=black",
+        "--where",
+        "search_conducted=true",
+        "--sort",
+        "-subject_age",
+        "--bom",
+        "--delimiter",
+        ";",
+        "--to",
+        out.to_str().unwrap(),
+    ]);
+    let cli_csv = std::fs::read(&out).unwrap();
+    let pkg: Value = serde_json::from_str(&std::fs::read_to_string(s.path("datapackage.json")).unwrap()).unwrap();
+    assert_eq!(pkg["resources"][0]["path"], "black-searches.csv");
+    assert_eq!(pkg["resources"][0]["dialect"]["delimiter"], ";");
+    let cli_table = s.ok(&[
+        "table",
+        "--dataset",
+        "stops",
+        "--rows",
+        "subject_race",
+        "--columns",
+        "year",
+        "--measure",
+        "arrest_made",
+        "--jurisdiction",
+        "demo-city",
+    ]);
+    let r =
+        s.run(&["export", "--dataset", "stops", "--where", "colour=red", "--to", s.path("x.csv").to_str().unwrap()]);
+    assert_eq!(r.code(), Some(2), "{}", r.stderr());
+    assert!(r.stderr().contains("colour"), "{}", r.stderr());
+    let srv = start(&s);
+    let api = srv.get(
+        "/v1/extracts/stops?jurisdiction=demo-city&from=2018-01-01&subject_race=black&search_conducted=true&_sort=-subject_age&bom=true&delimiter=%3B",
+        None,
+    );
+    assert_status(&api, 200, "extract");
+    assert!(cli_csv.len() > 1000);
+    assert_eq!(api.body.as_bytes(), &cli_csv[..], "the CLI's file and the API's body differ");
+    let api_table = srv
+        .get("/v1/tables/stops?rows=subject_race&columns=year&measure=arrest_made&jurisdiction=demo-city", None)
+        .json();
+    let cli_table: Value = serde_json::from_str(&cli_table.stdout()).unwrap();
+    assert_eq!(api_table, cli_table);
 }

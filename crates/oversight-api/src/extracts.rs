@@ -11,7 +11,7 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use oversight_core::Dataset;
 use oversight_core::filter::{RowFilter, SortKey};
-use oversight_core::public::public_columns;
+use oversight_core::public::WITHHELD;
 use oversight_store::RowFormat;
 
 /// An extract's file format.
@@ -136,46 +136,16 @@ async fn plan(state: &AppState, dataset: &str, (p, rest): (ExtractParams, Vec<(S
         None => Vec::new(),
     };
     let csv = (p.delimiter.unwrap_or_default(), p.bom.unwrap_or(false));
-    let allowed = public_columns(ds);
-    let columns: Vec<&'static str> = match p.columns.as_deref() {
-        None => allowed.to_vec(),
-        Some(list) => {
-            let mut out = Vec::new();
-            for c in list.split(',').map(str::trim) {
-                let Some(col) = allowed.iter().find(|a| **a == c) else {
-                    return Err(ApiError::param(
-                        "columns",
-                        format!("{c:?} is not a public column of {dataset} (public: {})", allowed.join(", ")),
-                    ));
-                };
-                if !out.contains(col) {
-                    out.push(*col);
-                }
-            }
-            out
-        }
-    };
+    let columns = oversight_core::filter::parse_columns(ds, p.columns.as_deref()).map_err(refused)?;
     if let Some(j) = &jurisdiction {
         let j2 = j.clone();
         if state.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {
             return Err(ApiError::not_found("jurisdiction", j));
         }
     }
-    let (j2, ds_name) = (jurisdiction.clone(), ds.as_str());
-    let batches = state
-        .read(move |s| {
-            let ids: Vec<i64> = s
-                .committed_batches()?
-                .into_iter()
-                .filter(|b| b.dataset == ds_name)
-                .filter(|b| j2.is_none() || b.jurisdiction_id.is_none() || b.jurisdiction_id == j2)
-                .filter(|b| from.is_none_or(|f| b.date_max.is_none_or(|m| m >= f)))
-                .filter(|b| to.is_none_or(|t| b.date_min.is_none_or(|m| m <= t)))
-                .map(|b| b.id)
-                .collect();
-            ids.into_iter().map(|id| Ok(s.batch(id)?)).collect::<ApiResult<Vec<_>>>()
-        })
-        .await?;
+    let j2 = jurisdiction.clone();
+    let batches =
+        state.read(move |s| Ok(oversight_service::dictionary::source_batches(s, ds, j2.as_deref(), from, to)?)).await?;
     Ok(Plan { ds, jurisdiction, from, to, format, columns, filters, sort, csv, batches })
 }
 
@@ -198,9 +168,6 @@ pub struct ExtractManifest {
     #[schema(value_type = Vec<Object>)]
     pub source_batches: Vec<serde_json::Value>,
 }
-
-const WITHHELD: &str = "names (never stored), exact locations and coordinates, officer identifiers and keys, source record ids, \
-    birth years and places, raw source codes";
 
 /// The request's filters as the manifest and the `X-Oversight-Filters` header give them.
 fn filters_json(pl: &Plan) -> serde_json::Value {
@@ -265,11 +232,40 @@ pub(crate) async fn manifest(
     Ok(axum::Json(m).into_response())
 }
 
+/// The data dictionary of the extract the same request gives: a Frictionless `datapackage.json`, or the
+/// same as an HTML page.
+pub(crate) async fn dictionary(
+    state: AppState,
+    dataset: &str,
+    req: (ExtractParams, Vec<(String, String)>),
+    html: bool,
+) -> ApiResult<Response> {
+    let pl = plan(&state, dataset, req).await?;
+    let filename = filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format.as_str());
+    let file = oversight_service::dictionary::ExtractFile {
+        dataset: pl.ds,
+        columns: &pl.columns,
+        filename: &filename,
+        format: pl.format.as_str(),
+        delimiter: pl.csv.0.byte(),
+        bom: pl.csv.1,
+        filters: filters_json(&pl),
+        batches: &pl.batches,
+    };
+    if html {
+        let mut r = Body::from(oversight_service::dictionary::dictionary_html(&file)).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        return Ok(r);
+    }
+    Ok(axum::Json(oversight_service::dictionary::datapackage(&file)).into_response())
+}
+
 pub(crate) async fn extract(
     state: AppState,
     caller: Caller,
     dataset: &str,
     req: (ExtractParams, Vec<(String, String)>),
+    gzip: bool,
 ) -> ApiResult<Response> {
     let pl = plan(&state, dataset, req).await?;
     let filename = filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format.as_str());
@@ -307,7 +303,7 @@ pub(crate) async fn extract(
     };
     let mut resp = match pl.format {
         Format::Parquet => parquet(state, caller, read, params).await?,
-        _ => stream(state, caller, read, params, row_format, content_type)?,
+        _ => stream(state, caller, read, params, (row_format, gzip), content_type)?,
     };
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
@@ -373,15 +369,28 @@ fn stream(
     caller: Caller,
     read: Read,
     params: serde_json::Value,
-    format: RowFormat,
+    (format, gzip): (RowFormat, bool),
     content_type: &'static str,
 ) -> ApiResult<Response> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let store = state.reader()?;
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let res =
-            store.stream_extract(&read.query(), format, &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok());
+        let send = |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Ok(Bytes::from(bytes))).is_ok();
+        // Compressed as it streams: each chunk through the encoder, what it gives out sent at once.
+        let mut gz = gzip.then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        let mut res = store.stream_extract(&read.query(), format, &mut |chunk| match &mut gz {
+            None => send(chunk),
+            Some(e) => std::io::Write::write_all(e, &chunk).is_ok() && send(std::mem::take(e.get_mut())),
+        });
+        if let (Ok(_), Some(e)) = (&res, gz) {
+            match e.finish() {
+                Ok(rest) => {
+                    send(rest);
+                }
+                Err(e) => res = Err(oversight_store::StoreError::Io(e)),
+            }
+        }
         let (status, rows) = match &res {
             Ok(n) => (200u16, Some(*n as i64)),
             Err(e) => {
@@ -398,6 +407,10 @@ fn stream(
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let mut r = Body::from_stream(stream).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     Ok(r)
 }
 

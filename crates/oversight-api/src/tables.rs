@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use oversight_core::Dataset;
 use oversight_core::filter::{self, FilterError, RowFilter};
-use oversight_metrics::tables::{SafeTable, TableCell, TableSpec, tabulate};
-use serde::Serialize;
+use oversight_metrics::tables::TableSpec;
+use oversight_service::tables::{TableResponse, csv_of, html_of, publish};
 
 /// A table's output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -49,24 +49,6 @@ pub(crate) struct TableParams {
 
 const PARAM_NAMES: &[&str] = &["rows", "columns", "measure", "jurisdiction", "from", "to", "format"];
 
-/// A published table: what it counts and how, and its cells.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct TableResponse {
-    pub(crate) dataset: String,
-    /// What the rows and columns are.
-    pub(crate) rows_by: String,
-    pub(crate) columns_by: Option<String>,
-    pub(crate) measure: Option<String>,
-    #[schema(value_type = Object)]
-    pub(crate) filters: serde_json::Value,
-    /// Counts above zero and under this are withheld, with what would give them back.
-    pub(crate) threshold: u32,
-    pub(crate) confidence: f64,
-    #[serde(flatten)]
-    pub(crate) table: SafeTable,
-    pub(crate) notes: Vec<String>,
-}
-
 fn refused(e: FilterError) -> ApiError {
     ApiError::param(&e.param, e.message)
 }
@@ -93,7 +75,8 @@ pub(crate) async fn table(state: AppState, dataset: &str, raw: Option<&str>) -> 
     }
     let cfg = state.0.metrics_cfg.clone();
     let (jurisdiction, f2) = (p.jurisdiction.clone(), filters.clone());
-    let table = state
+    let reported = serde_json::json!({"jurisdiction": p.jurisdiction, "from": from, "to": to, "where": filters});
+    let resp = state
         .read(move |s| {
             let records = oversight_store::ExtractQuery {
                 dataset: ds,
@@ -104,33 +87,9 @@ pub(crate) async fn table(state: AppState, dataset: &str, raw: Option<&str>) -> 
                 filters: &f2,
                 sort: &[],
             };
-            Ok(tabulate(s, &cfg, &TableSpec { records, rows, columns, measure })?)
+            Ok(publish(s, &cfg, &TableSpec { records, rows, columns, measure }, reported)?)
         })
         .await?;
-    let cfg = &state.0.metrics_cfg;
-    let mut notes = vec![format!(
-        "counts above zero and under {} are withheld (small_count), and so is one more cell of any row, column or \
-         margin that would otherwise give a withheld one back by subtraction (complementary)",
-        cfg.suppression_threshold
-    )];
-    if let Some(m) = measure {
-        notes.push(format!(
-            "share: records with {m} true among those with it recorded (records without it count in `count` only); \
-             {:.0}% Wilson interval",
-            100.0 * cfg.confidence
-        ));
-    }
-    let resp = TableResponse {
-        dataset: ds.as_str().into(),
-        rows_by: rows.name().into(),
-        columns_by: columns.map(|c| c.name().into()),
-        measure: measure.map(str::to_owned),
-        filters: serde_json::json!({"jurisdiction": p.jurisdiction, "from": from, "to": to, "where": filters}),
-        threshold: cfg.suppression_threshold,
-        confidence: cfg.confidence,
-        table,
-        notes,
-    };
     render(&resp, p.format.unwrap_or_default())
 }
 
@@ -138,7 +97,7 @@ fn render(t: &TableResponse, format: TableFormat) -> ApiResult<Response> {
     match format {
         TableFormat::Json => Ok(axum::Json(t).into_response()),
         TableFormat::Csv => {
-            let body = csv_of(t)?;
+            let body = csv_of(t).map_err(|e| ApiError::internal("csv", e))?;
             let mut r = Body::from(body).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             let name = format!("oversight-table-{}-{}.csv", t.dataset, t.rows_by);
@@ -153,80 +112,4 @@ fn render(t: &TableResponse, format: TableFormat) -> ApiResult<Response> {
             Ok(r)
         }
     }
-}
-
-/// Every cell, then the row totals, the column totals and the grand total, one line each.
-pub(crate) fn csv_of(t: &TableResponse) -> ApiResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let all = t
-        .table
-        .cells
-        .iter()
-        .chain(&t.table.row_totals)
-        .chain(&t.table.column_totals)
-        .chain(std::iter::once(&t.table.total));
-    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
-        for c in all {
-            w.serialize(c)?;
-        }
-        w.flush()?;
-        Ok(())
-    };
-    write(&mut w).map_err(|e| ApiError::internal("csv", e))?;
-    w.into_inner().map_err(|e| ApiError::internal("csv", e.into_error()))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A cell as the page shows it: the count (and share with its interval), or "withheld".
-fn html_cell(c: &TableCell) -> String {
-    if c.withheld && c.count.is_none() {
-        return "<td class=\"withheld\">withheld</td>".into();
-    }
-    let mut s = format!("<td>{}", c.count.map(|n| n.to_string()).unwrap_or_default());
-    match (c.share, c.ci_low, c.ci_high) {
-        (Some(v), Some(lo), Some(hi)) => {
-            s.push_str(&format!("<br><small>{:.1}% ({:.1}–{:.1})</small>", 100.0 * v, 100.0 * lo, 100.0 * hi))
-        }
-        _ if c.withheld => s.push_str("<br><small>share withheld</small>"),
-        _ => {}
-    }
-    s + "</td>"
-}
-
-/// A plain page with the table and its notes (no script, no external asset).
-fn html_of(t: &TableResponse) -> String {
-    let nc = t.table.columns.len();
-    let mut h = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{ds}: {r}{c}</title>\
-         <style>table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3em .6em;text-align:right}}\
-         .withheld{{color:#666;font-style:italic}}</style></head><body><h1>{ds}: records by {r}{c}</h1><table><thead><tr><th>{r}</th>",
-        ds = escape(&t.dataset),
-        r = escape(&t.rows_by),
-        c = t.columns_by.as_deref().map(|c| format!(" and {}", escape(c))).unwrap_or_default(),
-    );
-    for col in &t.table.columns {
-        h.push_str(&format!("<th>{}</th>", escape(col)));
-    }
-    h.push_str("<th>all</th></tr></thead><tbody>");
-    for (i, row) in t.table.rows.iter().enumerate() {
-        h.push_str(&format!("<tr><th>{}</th>", escape(row)));
-        for c in &t.table.cells[i * nc..(i + 1) * nc] {
-            h.push_str(&html_cell(c));
-        }
-        h.push_str(&html_cell(&t.table.row_totals[i]));
-        h.push_str("</tr>");
-    }
-    h.push_str("<tr><th>all</th>");
-    for c in &t.table.column_totals {
-        h.push_str(&html_cell(c));
-    }
-    h.push_str(&html_cell(&t.table.total));
-    h.push_str("</tr></tbody></table><ul>");
-    for n in &t.notes {
-        h.push_str(&format!("<li>{}</li>", escape(n)));
-    }
-    h + "</ul></body></html>\n"
 }

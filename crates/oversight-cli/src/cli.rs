@@ -115,6 +115,12 @@ pub(crate) enum Command {
     /// Did an indicator change after a policy event (its, did)? Are a group's stops rarer after dark (vod)?
     #[command(subcommand)]
     Analyze(AnalyzeCmd),
+    /// Write a record-level extract (public columns only, filtered, in a stable order) and its data
+    /// dictionary (datapackage.json beside it): the same bytes as GET /v1/extracts/{dataset}.
+    Export(ExportArgs),
+    /// Print a cross-tabulation safe to publish (small cells withheld, with what would give them back): the
+    /// same as GET /v1/tables/{dataset}.
+    Table(TableArgs),
     /// Benchmark helpers (see bench/).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
@@ -407,4 +413,69 @@ pub(crate) struct SeriesArgs {
     pub(crate) to: Option<chrono::NaiveDate>,
     #[arg(long)]
     pub(crate) csv: bool,
+}
+
+/// `oversight export`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    /// stops, detainers, crime-reports, complaints, policy-events or populations.
+    #[arg(long)]
+    pub(crate) dataset: String,
+    #[arg(long)]
+    pub(crate) jurisdiction: Option<String>,
+    /// First date to include (the dataset's own date: a stop's date, a request's received date, …).
+    #[arg(long)]
+    pub(crate) since: Option<chrono::NaiveDate>,
+    /// Last date to include.
+    #[arg(long)]
+    pub(crate) until: Option<chrono::NaiveDate>,
+    /// Comma-separated public columns (default all of them).
+    #[arg(long)]
+    pub(crate) columns: Option<String>,
+    /// A row filter as the API takes it, `column=value` or `column__op=value` (repeat for more).
+    #[arg(long = "where", value_name = "FILTER")]
+    pub(crate) filters: Vec<String>,
+    /// Order: comma-separated public columns, `-` first for descending (the date, batch and line follow).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) sort: Option<String>,
+    /// csv, jsonl or parquet.
+    #[arg(long, default_value = "csv")]
+    pub(crate) format: String,
+    /// CSV: start with a UTF-8 byte-order mark (for Excel).
+    #[arg(long)]
+    pub(crate) bom: bool,
+    /// CSV: the delimiter, `,` (default), `;`, `tab` or `|`.
+    #[arg(long)]
+    pub(crate) delimiter: Option<String>,
+    /// The file to write (datapackage.json goes beside it).
+    #[arg(long)]
+    pub(crate) to: PathBuf,
+}
+
+/// `oversight table`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TableArgs {
+    #[arg(long)]
+    pub(crate) dataset: String,
+    /// What the rows are: a public coded, true/false or text column, or year, quarter, month.
+    #[arg(long)]
+    pub(crate) rows: String,
+    /// What the columns are (the same choices).
+    #[arg(long)]
+    pub(crate) columns: Option<String>,
+    /// A public true/false column: each cell also gives its share, with an interval.
+    #[arg(long)]
+    pub(crate) measure: Option<String>,
+    #[arg(long)]
+    pub(crate) jurisdiction: Option<String>,
+    #[arg(long)]
+    pub(crate) since: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    pub(crate) until: Option<chrono::NaiveDate>,
+    /// A row filter, `column=value` or `column__op=value` (repeat for more).
+    #[arg(long = "where", value_name = "FILTER")]
+    pub(crate) filters: Vec<String>,
+    /// json, csv or html.
+    #[arg(long, default_value = "json")]
+    pub(crate) format: String,
 }

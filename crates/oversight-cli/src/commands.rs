@@ -99,6 +99,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Quality { jurisdiction } => quality(db, jurisdiction.as_deref()),
         Command::Events(cmd) => crate::analyze::events(&open(db)?, cmd),
         Command::Analyze(cmd) => crate::analyze::analyze(&open(db)?, &settings.analysis, cmd),
+        Command::Export(args) => crate::export::export(db, &args),
+        Command::Table(args) => crate::export::table(db, &settings.metrics, &args),
     }
 }
 

@@ -24,6 +24,7 @@ mod check;
 mod cli;
 mod commands;
 mod config;
+mod export;
 mod output;
 mod serve;
 mod support;

@@ -235,6 +235,24 @@ pub fn parse_measure(ds: Dataset, raw: &str) -> Result<&'static str, FilterError
     }
 }
 
+/// Parses an extract's `columns`: comma-separated public columns, each once, in the order given (none: every
+/// public column).
+pub fn parse_columns(ds: Dataset, list: Option<&str>) -> Result<Vec<&'static str>, FilterError> {
+    let allowed = public::public_columns(ds);
+    let Some(list) = list else { return Ok(allowed.to_vec()) };
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in list.split(',').map(str::trim) {
+        let Some(col) = allowed.iter().find(|a| **a == c) else {
+            let why = format!("{c:?} is not a public column of {} (public: {})", ds.as_str(), allowed.join(", "));
+            return Err(FilterError::new("columns", why));
+        };
+        if !out.contains(col) {
+            out.push(*col);
+        }
+    }
+    Ok(out)
+}
+
 /// One key of a sort order: a public column, ascending unless descending.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SortKey {

@@ -93,6 +93,10 @@ pub fn public_columns(dataset: Dataset) -> &'static [&'static str] {
     }
 }
 
+/// What no extract, table or page holds.
+pub const WITHHELD: &str = "names (never stored), exact locations and coordinates, officer identifiers and keys, source record ids, \
+    birth years and places, raw source codes";
+
 /// Columns holding a keyed hash of a source record id instead of the id: (public name, the source column).
 /// The id itself joins back to published files with names; the hash is the same for the same record within
 /// one database and nothing outside it.

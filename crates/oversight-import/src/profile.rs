@@ -16,6 +16,13 @@ pub struct ProfileToml {
     pub title: Option<String>,
     pub dataset: String,
     pub description: Option<String>,
+    /// The licence the source's data is published under (an SPDX-style id such as `ODC-By-1.0`), for the
+    /// data dictionary of extracts.
+    #[serde(default)]
+    pub license: Option<String>,
+    /// Where the source publishes the data.
+    #[serde(default)]
+    pub homepage: Option<String>,
     /// Data-quality notes about the source, shown with its data.
     #[serde(default)]
     pub notes: Vec<String>,

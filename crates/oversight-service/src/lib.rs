@@ -2,6 +2,9 @@
 //! once: an import (or several) and the incremental recompute of indicators that it implies. Everything here
 //! blocks and runs on the writer connection the caller holds.
 
+pub mod dictionary;
+pub mod tables;
+
 use oversight_core::ErrorCode;
 use oversight_import::{ImportError, ImportOutcome, ImportRequest, Progress};
 use oversight_metrics::{ComputeReport, ComputeRequest, MetricsConfig, MetricsError};

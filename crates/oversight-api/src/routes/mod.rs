@@ -50,6 +50,8 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::audit))
         .routes(routes!(extracts::extract_manifest))
         .routes(routes!(tables::table))
+        .routes(routes!(extracts::extract_datapackage))
+        .routes(routes!(extracts::extract_dictionary))
         .routes(routes!(admin::schedules))
         .routes(routes!(crate::ops::healthz))
         .routes(routes!(crate::ops::readyz))

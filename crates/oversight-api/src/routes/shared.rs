@@ -66,6 +66,25 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsCsv {
     }
 }
 
+/// Whether the client takes a gzip-compressed body (`Accept-Encoding: gzip`).
+pub(super) struct AcceptsGzip(pub bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AcceptsGzip {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let accepts = parts.headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(',').any(|e| {
+                let mut it = e.split(';');
+                let name = it.next().unwrap_or_default().trim();
+                let refused = it.any(|p| p.trim().replace(' ', "") == "q=0");
+                name.eq_ignore_ascii_case("gzip") && !refused
+            })
+        });
+        Ok(Self(accepts))
+    }
+}
+
 fn wants_csv(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
 }

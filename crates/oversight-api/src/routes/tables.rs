@@ -16,7 +16,7 @@ use axum::response::Response;
 /// row, column or margin that would give a withheld cell back by subtraction. JSON, CSV or a plain HTML page.
 #[utoipa::path(get, path = "/v1/tables/{dataset}", tag = "extracts",
     params(("dataset" = String, Path, description = "stops, detainers, crime-reports, complaints, policy-events or populations"), TableParams),
-    responses((status = 200, body = crate::tables::TableResponse, example = json!({"dataset": "stops", "rows_by": "subject_race", "columns_by": "year",
+    responses((status = 200, body = oversight_service::tables::TableResponse, example = json!({"dataset": "stops", "rows_by": "subject_race", "columns_by": "year",
         "measure": "search_conducted", "filters": {"jurisdiction": "demo-city", "from": null, "to": null, "where": []}, "threshold": 11, "confidence": 0.95,
         "rows": ["black", "white"], "columns": ["2019", "2020"],
         "cells": [{"row": "black", "column": "2019", "count": 812, "numerator": 95, "denominator": 806, "share": 0.118, "ci_low": 0.097, "ci_high": 0.142, "withheld": false, "reason": null}],
