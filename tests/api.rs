@@ -760,9 +760,17 @@ fn extracts_filter_on_every_column_type_sort_stably_and_write_files_that_open_ri
         "{header}\nformula-town,f-1,2019-05-01,10:00:00,north,40,white,male,o-1,vehicular,\"=HYPERLINK(\"\"x\"\")\",FALSE,FALSE,FALSE,warning,FALSE,,,FALSE\n\
          formula-town,f-2,2019-05-02,11:00:00,north,41,white,male,o-1,vehicular,@SUM(1),FALSE,FALSE,FALSE,warning,FALSE,,,FALSE\n"
     );
-    let f = s.write("formula.csv", formula);
-    s.ok(&["import", "--dataset", "stops", "--profile", "canonical", f.to_str().unwrap()]);
+    let analyst = key(&s, "analyst");
     let srv = start(&s);
+    // Uploaded through the API, as an analyst would.
+    let up = srv.send(
+        "POST",
+        "/v1/imports/stops?profile=canonical&filename=formula.csv",
+        Some(&analyst),
+        "text/csv",
+        formula.as_bytes(),
+    );
+    assert_status(&up, 201, "upload");
     let rows_of = |q: &str| -> (Vec<String>, Vec<Vec<String>>) {
         let r = srv.get(&format!("/v1/extracts/stops?jurisdiction=demo-city&{q}"), None);
         assert_status(&r, 200, q);

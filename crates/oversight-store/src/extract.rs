@@ -4,7 +4,7 @@
 //! request gives (jurisdiction, dates, filter values) is a bound parameter.
 
 use crate::{Result, Store, StoreError};
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -36,6 +36,17 @@ fn dimension_sql(d: Dimension, date: &str) -> String {
         Dimension::Quarter => format!("strftime({date}, '%Y') || '-Q' || quarter({date})"),
         Dimension::Month => format!("strftime({date}, '%Y-%m')"),
     }
+}
+
+/// The most records a window of the default order sorts at once (see [`Store::date_windows`]).
+const WINDOW_ROWS: i64 = 500_000;
+
+/// A part of an extract in the default order: the records dated in [from, to), or those without a date.
+#[derive(Debug, Clone, Copy)]
+enum Window {
+    /// From the first date to the second (none: no end).
+    Dates(NaiveDate, Option<NaiveDate>),
+    NoDate,
 }
 
 /// One cell of a cross-tabulation, before disclosure control.
@@ -103,17 +114,70 @@ impl Store {
         Ok((sql, params))
     }
 
-    /// `SELECT columns FROM records WHERE filters ORDER BY` the sort asked for, then the date, batch and line.
-    fn extract_sql(&self, q: &ExtractQuery<'_>) -> Result<(String, Vec<Option<String>>)> {
-        let (from, params) = self.records_sql(q)?;
+    /// `SELECT columns FROM records WHERE filters [AND the window] ORDER BY` the sort asked for, then the
+    /// date, batch and line.
+    fn extract_sql(&self, q: &ExtractQuery<'_>, window: Option<Window>) -> Result<(String, Vec<Option<String>>)> {
+        let (from, mut params) = self.records_sql(q)?;
+        let date = date_column(q.dataset);
+        let within = match window {
+            None => String::new(),
+            Some(Window::Dates(a, b)) => {
+                params.extend([Some(a.to_string()), b.map(|b| b.to_string())]);
+                let n = params.len();
+                format!(" AND {date} >= ${}::DATE AND (${n}::DATE IS NULL OR {date} < ${n}::DATE)", n - 1)
+            }
+            Some(Window::NoDate) => format!(" AND {date} IS NULL"),
+        };
         let outer: Vec<String> = q.columns.iter().map(|c| format!("\"{c}\"")).collect();
         let mut order: Vec<String> = q
             .sort
             .iter()
             .map(|k| format!("\"{}\" {} NULLS LAST", k.column, if k.descending { "DESC" } else { "ASC" }))
             .collect();
-        order.extend([format!("{} NULLS LAST", date_column(q.dataset)), "batch_id".into(), "source_row".into()]);
-        Ok((format!("SELECT {} {from} ORDER BY {}", outer.join(", "), order.join(", ")), params))
+        order.extend([format!("{date} NULLS LAST"), "batch_id".into(), "source_row".into()]);
+        Ok((format!("SELECT {} {from}{within} ORDER BY {}", outer.join(", "), order.join(", ")), params))
+    }
+
+    /// The default order (date, batch, line) a window of whole months at a time, each of at most about
+    /// [`WINDOW_ROWS`] records (or one month): each window is sorted on its own, so memory holds a window,
+    /// not the extract, and rows stream from the first window on. Then the records without a date.
+    fn date_windows(&self, q: &ExtractQuery<'_>) -> Result<Vec<Window>> {
+        let (from, params) = self.records_sql(q)?;
+        let date = date_column(q.dataset);
+        let sql = format!(
+            "SELECT CAST(date_trunc('month', {date}) AS DATE) AS m, count(*) {from} GROUP BY m ORDER BY m NULLS LAST"
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let months = st
+            .query_map(duckdb::params_from_iter(params), |r| {
+                Ok((r.get::<_, Option<NaiveDate>>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<duckdb::Result<Vec<_>>>()?;
+        let mut out = Vec::new();
+        let mut open: Option<(NaiveDate, i64)> = None;
+        for (month, n) in months {
+            let Some(month) = month else {
+                out.push(Window::NoDate);
+                continue;
+            };
+            let next = month.checked_add_months(Months::new(1));
+            open = match open {
+                Some((start, rows)) if rows + n <= WINDOW_ROWS => Some((start, rows + n)),
+                Some((start, _)) => {
+                    out.push(Window::Dates(start, Some(month)));
+                    Some((month, n))
+                }
+                None => Some((month, n)),
+            };
+            if let Some((start, _)) = open.filter(|(_, rows)| *rows >= WINDOW_ROWS) {
+                out.push(Window::Dates(start, next));
+                open = None;
+            }
+        }
+        if let Some((start, _)) = open {
+            out.insert(out.len() - usize::from(matches!(out.last(), Some(Window::NoDate))), Window::Dates(start, None));
+        }
+        Ok(out)
     }
 
     /// Counts of the records by one or two dimensions (public columns, or periods of the records' date), and
@@ -161,7 +225,6 @@ impl Store {
         format: RowFormat,
         sink: &mut dyn FnMut(Vec<u8>) -> bool,
     ) -> Result<u64> {
-        let (sql, params) = self.extract_sql(q)?;
         if let RowFormat::Csv { delimiter, bom } = format {
             let mut header = if bom { "\u{feff}".as_bytes().to_vec() } else { Vec::new() };
             let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut header);
@@ -172,18 +235,25 @@ impl Store {
                 return Ok(0);
             }
         }
-        let mut st = self.conn.prepare(&sql)?;
-        let batches = st.stream_arrow(duckdb::params_from_iter(params))?;
+        // An order asked for sorts the whole selection (within DuckDB's memory limit, spilling past it); the
+        // default order goes a month at a time.
+        let windows =
+            if q.sort.is_empty() { self.date_windows(q)?.into_iter().map(Some).collect() } else { vec![None] };
         let mut sent = 0u64;
-        for batch in batches {
-            let batch = batch?;
-            let buf = match format {
-                RowFormat::Csv { delimiter, .. } => csv_rows(&batch, delimiter)?,
-                RowFormat::JsonLines => json_rows(&batch, q.columns)?,
-            };
-            sent += batch.num_rows() as u64;
-            if !sink(buf) {
-                break;
+        for window in windows {
+            let (sql, params) = self.extract_sql(q, window)?;
+            let mut st = self.conn.prepare(&sql)?;
+            let batches = st.stream_arrow(duckdb::params_from_iter(params))?;
+            for batch in batches {
+                let batch = batch?;
+                let buf = match format {
+                    RowFormat::Csv { delimiter, .. } => csv_rows(&batch, delimiter)?,
+                    RowFormat::JsonLines => json_rows(&batch, q.columns)?,
+                };
+                sent += batch.num_rows() as u64;
+                if !sink(buf) {
+                    return Ok(sent);
+                }
             }
         }
         Ok(sent)
@@ -191,7 +261,7 @@ impl Store {
 
     /// Writes an extract to a Parquet file (zstd), for streaming from disk.
     pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
-        let (sql, params) = self.extract_sql(q)?;
+        let (sql, params) = self.extract_sql(q, None)?;
         // The values are bound; the file name cannot be (DuckDB takes no parameter after TO), and it is ours —
         // a file in a temporary directory the server made —, never a client's.
         let path = out.to_string_lossy().replace('\'', "''");
