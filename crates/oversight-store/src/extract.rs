@@ -5,6 +5,7 @@
 
 use crate::{Result, Store, StoreError};
 use chrono::{Months, NaiveDate};
+use duckdb::arrow::array::{Array, StringArray};
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -84,14 +85,18 @@ pub fn date_column(dataset: Dataset) -> &'static str {
 
 /// The characters that make a spreadsheet read a cell as a formula when they come first (OWASP, "CSV
 /// injection").
-const FORMULA_START: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+const FORMULA_START: &[u8] = b"=+-@\t\r";
 
 /// A text cell as a spreadsheet will show it and not run it: one that starts like a formula gets a leading
 /// apostrophe (the OWASP advice); any other is unchanged.
 pub fn neutralise(cell: &mut String) {
-    if cell.starts_with(FORMULA_START) {
+    if starts_like_a_formula(cell) {
         cell.insert(0, '\'');
     }
+}
+
+fn starts_like_a_formula(cell: &str) -> bool {
+    matches!(cell.as_bytes().first(), Some(b) if FORMULA_START.contains(b))
 }
 
 impl Store {
@@ -339,21 +344,42 @@ fn is_text(t: &DataType) -> bool {
 fn csv_rows(batch: &RecordBatch, delimiter: u8) -> Result<Vec<u8>> {
     let opts = FormatOptions::default().with_null("");
     let fmts = formatters(batch, &opts)?;
-    let text: Vec<bool> = batch.schema().fields().iter().map(|f| is_text(f.data_type())).collect();
+    // Text columns are read as they are (and neutralised); the rest printed by Arrow's formatters.
+    let texts: Vec<Option<&StringArray>> =
+        batch.columns().iter().map(|c| c.as_any().downcast_ref::<StringArray>()).collect();
+    let other_text: Vec<bool> = batch.schema().fields().iter().map(|f| is_text(f.data_type())).collect();
     let mut buf = Vec::with_capacity(batch.num_rows() * 16 * fmts.len());
     {
         let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut buf);
-        let mut cells: Vec<String> = vec![String::new(); fmts.len()];
+        let invalid = |e: csv::Error| StoreError::Invalid(e.to_string());
+        let mut cell = String::new();
         for row in 0..batch.num_rows() {
-            for ((cell, f), text) in cells.iter_mut().zip(&fmts).zip(&text) {
-                cell.clear();
-                use std::fmt::Write as _;
-                let _ = write!(cell, "{}", f.value(row));
-                if *text {
-                    neutralise(cell);
+            for ((f, text), other_text) in fmts.iter().zip(&texts).zip(&other_text) {
+                match text {
+                    Some(t) if t.is_null(row) => w.write_field("").map_err(invalid)?,
+                    Some(t) => {
+                        let v = t.value(row);
+                        if starts_like_a_formula(v) {
+                            cell.clear();
+                            cell.push('\'');
+                            cell.push_str(v);
+                            w.write_field(&cell).map_err(invalid)?;
+                        } else {
+                            w.write_field(v).map_err(invalid)?;
+                        }
+                    }
+                    None => {
+                        cell.clear();
+                        use std::fmt::Write as _;
+                        let _ = write!(cell, "{}", f.value(row));
+                        if *other_text {
+                            neutralise(&mut cell);
+                        }
+                        w.write_field(&cell).map_err(invalid)?;
+                    }
                 }
             }
-            w.write_record(&cells).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            w.write_record(None::<&[u8]>).map_err(invalid)?;
         }
         w.flush()?;
     }
