@@ -415,9 +415,9 @@ pub(crate) struct SeriesArgs {
     pub(crate) csv: bool,
 }
 
-/// `oversight export`.
+/// Which records an export or a table reads: a dataset, a jurisdiction, dates and row filters.
 #[derive(Debug, clap::Args)]
-pub(crate) struct ExportArgs {
+pub(crate) struct RecordsArgs {
     /// stops, detainers, crime-reports, complaints, policy-events or populations.
     #[arg(long)]
     pub(crate) dataset: String,
@@ -429,12 +429,19 @@ pub(crate) struct ExportArgs {
     /// Last date to include.
     #[arg(long)]
     pub(crate) until: Option<chrono::NaiveDate>,
-    /// Comma-separated public columns (default all of them).
-    #[arg(long)]
-    pub(crate) columns: Option<String>,
     /// A row filter as the API takes it, `column=value` or `column__op=value` (repeat for more).
     #[arg(long = "where", value_name = "FILTER")]
     pub(crate) filters: Vec<String>,
+}
+
+/// `oversight export`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) records: RecordsArgs,
+    /// Comma-separated public columns (default all of them).
+    #[arg(long)]
+    pub(crate) columns: Option<String>,
     /// Order: comma-separated public columns, `-` first for descending (the date, batch and line follow).
     #[arg(long, allow_hyphen_values = true)]
     pub(crate) sort: Option<String>,
@@ -455,8 +462,8 @@ pub(crate) struct ExportArgs {
 /// `oversight table`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct TableArgs {
-    #[arg(long)]
-    pub(crate) dataset: String,
+    #[command(flatten)]
+    pub(crate) records: RecordsArgs,
     /// What the rows are: a public coded, true/false or text column, or year, quarter, month.
     #[arg(long)]
     pub(crate) rows: String,
@@ -466,15 +473,6 @@ pub(crate) struct TableArgs {
     /// A public true/false column: each cell also gives its share, with an interval.
     #[arg(long)]
     pub(crate) measure: Option<String>,
-    #[arg(long)]
-    pub(crate) jurisdiction: Option<String>,
-    #[arg(long)]
-    pub(crate) since: Option<chrono::NaiveDate>,
-    #[arg(long)]
-    pub(crate) until: Option<chrono::NaiveDate>,
-    /// A row filter, `column=value` or `column__op=value` (repeat for more).
-    #[arg(long = "where", value_name = "FILTER")]
-    pub(crate) filters: Vec<String>,
     /// json, csv or html.
     #[arg(long, default_value = "json")]
     pub(crate) format: String,

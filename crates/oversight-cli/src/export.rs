@@ -1,7 +1,7 @@
 //! `oversight export` and `oversight table`: the journalist's extracts, data dictionaries and safe tables
 //! without a server, the same bytes as `GET /v1/extracts/{dataset}` and `GET /v1/tables/{dataset}`.
 
-use crate::cli::{ExportArgs, TableArgs};
+use crate::cli::{ExportArgs, RecordsArgs, TableArgs};
 use crate::support::{open, refuse};
 use anyhow::{Context, Result};
 use oversight_core::Dataset;
@@ -39,11 +39,35 @@ fn filters(ds: Dataset, given: &[String]) -> Result<Vec<RowFilter>> {
     Ok(out)
 }
 
+/// The records an export or a table reads, checked: the dataset and its row filters.
+fn records(r: &RecordsArgs) -> Result<(Dataset, Vec<RowFilter>)> {
+    let ds = dataset(&r.dataset)?;
+    Ok((ds, filters(ds, &r.filters)?))
+}
+
+/// The reader's query over those records (no columns or order: a table's).
+fn query<'a>(ds: Dataset, r: &'a RecordsArgs, filters: &'a [RowFilter]) -> ExtractQuery<'a> {
+    ExtractQuery {
+        dataset: ds,
+        columns: &[],
+        jurisdiction: r.jurisdiction.as_deref(),
+        from: r.since,
+        to: r.until,
+        filters,
+        sort: &[],
+    }
+}
+
+/// How the filters are reported (the manifest's and the API's `filters`).
+fn reported(r: &RecordsArgs, filters: &[RowFilter]) -> serde_json::Value {
+    serde_json::json!({"jurisdiction": r.jurisdiction, "from": r.since, "to": r.until, "where": filters})
+}
+
 /// Writes an extract to `--to` and its data dictionary (datapackage.json) beside it.
 pub(crate) fn export(db: &Path, a: &ExportArgs) -> Result<ExitCode> {
-    let ds = dataset(&a.dataset)?;
+    let r = &a.records;
+    let (ds, rows) = records(r)?;
     let columns = filter::parse_columns(ds, a.columns.as_deref()).or_else(refused)?;
-    let rows = filters(ds, &a.filters)?;
     let sort = match &a.sort {
         Some(s) => filter::parse_sort(ds, s).or_else(refused)?,
         None => Vec::new(),
@@ -64,20 +88,12 @@ pub(crate) fn export(db: &Path, a: &ExportArgs) -> Result<ExitCode> {
         (f, _) => return refuse(format!("--format {f:?}: one of csv, jsonl, parquet")),
     };
     let store = open(db)?;
-    if let Some(j) = &a.jurisdiction
+    if let Some(j) = &r.jurisdiction
         && store.jurisdiction(j)?.is_none()
     {
         return refuse(format!("--jurisdiction: unknown jurisdiction {j:?}"));
     }
-    let q = ExtractQuery {
-        dataset: ds,
-        columns: &columns,
-        jurisdiction: a.jurisdiction.as_deref(),
-        from: a.since,
-        to: a.until,
-        filters: &rows,
-        sort: &sort,
-    };
+    let q = ExtractQuery { columns: &columns, sort: &sort, ..query(ds, r, &rows) };
     let n = if let Some(format) = format {
         let mut file = std::io::BufWriter::new(
             std::fs::File::create(&a.to).with_context(|| format!("creating {}", a.to.display()))?,
@@ -99,8 +115,9 @@ pub(crate) fn export(db: &Path, a: &ExportArgs) -> Result<ExitCode> {
         store.extract_parquet(&q, &a.to)?
     };
     let filename = a.to.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let batches = source_batches(&store, ds, a.jurisdiction.as_deref(), a.since, a.until)?;
-    let reported = serde_json::json!({"jurisdiction": a.jurisdiction, "from": a.since, "to": a.until, "where": rows, "sort": sort});
+    let batches = source_batches(&store, ds, r.jurisdiction.as_deref(), r.since, r.until)?;
+    let mut reported = reported(r, &rows);
+    reported["sort"] = serde_json::json!(sort);
     let file = ExtractFile {
         dataset: ds,
         columns: &columns,
@@ -120,7 +137,7 @@ pub(crate) fn export(db: &Path, a: &ExportArgs) -> Result<ExitCode> {
 
 /// Prints a safe table (JSON, CSV or HTML).
 pub(crate) fn table(db: &Path, cfg: &oversight_metrics::MetricsConfig, a: &TableArgs) -> Result<ExitCode> {
-    let ds = dataset(&a.dataset)?;
+    let (ds, where_) = records(&a.records)?;
     let rows = filter::parse_dimension(ds, "--rows", &a.rows).or_else(refused)?;
     let columns =
         a.columns.as_deref().map(|c| filter::parse_dimension(ds, "--columns", c)).transpose().or_else(refused)?;
@@ -128,19 +145,9 @@ pub(crate) fn table(db: &Path, cfg: &oversight_metrics::MetricsConfig, a: &Table
         return refuse(format!("--columns: the rows are already {}", rows.name()));
     }
     let measure = a.measure.as_deref().map(|m| filter::parse_measure(ds, m)).transpose().or_else(refused)?;
-    let where_ = filters(ds, &a.filters)?;
     let store = open(db)?;
-    let records = ExtractQuery {
-        dataset: ds,
-        columns: &[],
-        jurisdiction: a.jurisdiction.as_deref(),
-        from: a.since,
-        to: a.until,
-        filters: &where_,
-        sort: &[],
-    };
-    let reported = serde_json::json!({"jurisdiction": a.jurisdiction, "from": a.since, "to": a.until, "where": where_});
-    let t = oversight_service::tables::publish(&store, cfg, &TableSpec { records, rows, columns, measure }, reported)?;
+    let spec = TableSpec { records: query(ds, &a.records, &where_), rows, columns, measure };
+    let t = oversight_service::tables::publish(&store, cfg, &spec, reported(&a.records, &where_))?;
     let out = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&t)? + "\n",
         "csv" => String::from_utf8(oversight_service::tables::csv_of(&t)?)?,

@@ -5,7 +5,7 @@
 
 use crate::{Result, Store, StoreError};
 use chrono::{Months, NaiveDate};
-use duckdb::arrow::array::{Array, StringArray};
+use duckdb::arrow::array::{Array, BooleanArray, StringArray};
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -348,13 +348,26 @@ fn csv_rows(batch: &RecordBatch, delimiter: u8) -> Result<Vec<u8>> {
     let texts: Vec<Option<&StringArray>> =
         batch.columns().iter().map(|c| c.as_any().downcast_ref::<StringArray>()).collect();
     let other_text: Vec<bool> = batch.schema().fields().iter().map(|f| is_text(f.data_type())).collect();
+    let flags: Vec<Option<&BooleanArray>> =
+        batch.columns().iter().map(|c| c.as_any().downcast_ref::<BooleanArray>()).collect();
     let mut buf = Vec::with_capacity(batch.num_rows() * 16 * fmts.len());
     {
         let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut buf);
         let invalid = |e: csv::Error| StoreError::Invalid(e.to_string());
         let mut cell = String::new();
         for row in 0..batch.num_rows() {
-            for ((f, text), other_text) in fmts.iter().zip(&texts).zip(&other_text) {
+            for (((f, text), other_text), flag) in fmts.iter().zip(&texts).zip(&other_text).zip(&flags) {
+                if let Some(b) = flag {
+                    let v = if b.is_null(row) {
+                        ""
+                    } else if b.value(row) {
+                        "true"
+                    } else {
+                        "false"
+                    };
+                    w.write_field(v).map_err(invalid)?;
+                    continue;
+                }
                 match text {
                     Some(t) if t.is_null(row) => w.write_field("").map_err(invalid)?,
                     Some(t) => {
