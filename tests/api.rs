@@ -1104,3 +1104,103 @@ fn oversight_export_and_the_api_give_the_same_bytes_and_tables() {
     let cli_table: Value = serde_json::from_str(&cli_table.stdout()).unwrap();
     assert_eq!(api_table, cli_table);
 }
+
+/// A cell of a CSV extract compared with a filter value, as the column's type orders them.
+fn cmp_cell(ty: &str, cell: &str, value: &str) -> std::cmp::Ordering {
+    match ty {
+        "int" => cell.parse::<i64>().unwrap().cmp(&value.parse::<i64>().unwrap()),
+        // Dates (YYYY-MM-DD) and times (HH:MM:SS) order as text.
+        _ => cell.cmp(value),
+    }
+}
+
+#[test]
+fn every_operator_on_every_column_type_keeps_exactly_the_rows_that_meet_it() {
+    use std::cmp::Ordering::*;
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    let srv = start(&s);
+    let all_rows = |column: &str| -> Vec<String> {
+        let r = srv.get(&format!("/v1/extracts/stops?columns=source_row,{column}"), None);
+        csv_table(&r.body).1.into_iter().map(|mut row| row.remove(1)).collect()
+    };
+    // (column, its type, two values of it)
+    let columns = [
+        ("subject_race", "code", "black", "white"),
+        ("search_conducted", "bool", "true", "false"),
+        ("subject_age", "int", "30", "45"),
+        ("date", "date", "2017-03-01", "2019-07-15"),
+        ("time", "time", "08:00:00", "20:30:00"),
+        ("district", "text", "north", "west"),
+        ("contraband_found", "bool", "true", "false"),
+    ];
+    let mut checked = 0;
+    for (column, ty, a, b) in columns {
+        let cells = all_rows(column);
+        let ordered = matches!(ty, "int" | "date" | "time");
+        type Keep<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+        let cases: Vec<(String, String, Option<Keep<'_>>)> = vec![
+            ("".into(), a.into(), Some(Box::new(move |c: &str| c == a))),
+            ("__exact".into(), a.into(), Some(Box::new(move |c: &str| c == a))),
+            ("__not".into(), a.into(), Some(Box::new(move |c: &str| c != a))),
+            ("__in".into(), format!("{a},{b}"), Some(Box::new(move |c: &str| c == a || c == b))),
+            ("__notin".into(), format!("{a},{b}"), Some(Box::new(move |c: &str| c != a && c != b))),
+            ("__isnull".into(), "true".into(), Some(Box::new(|c: &str| c.is_empty()))),
+            ("__isnull".into(), "false".into(), Some(Box::new(|c: &str| !c.is_empty()))),
+            (
+                "__gt".into(),
+                a.into(),
+                ordered.then(|| Box::new(move |c: &str| !c.is_empty() && cmp_cell(ty, c, a) == Greater) as Keep<'_>),
+            ),
+            (
+                "__gte".into(),
+                a.into(),
+                ordered.then(|| Box::new(move |c: &str| !c.is_empty() && cmp_cell(ty, c, a) != Less) as Keep<'_>),
+            ),
+            (
+                "__lt".into(),
+                b.into(),
+                ordered.then(|| Box::new(move |c: &str| !c.is_empty() && cmp_cell(ty, c, b) == Less) as Keep<'_>),
+            ),
+            (
+                "__lte".into(),
+                b.into(),
+                ordered.then(|| Box::new(move |c: &str| !c.is_empty() && cmp_cell(ty, c, b) != Greater) as Keep<'_>),
+            ),
+            (
+                "__contains".into(),
+                "ort".into(),
+                (ty == "text").then(|| Box::new(|c: &str| c.contains("ort")) as Keep<'_>),
+            ),
+        ];
+        for (op, value, keep) in cases {
+            let param = format!("{column}{op}");
+            let r = srv.get(&format!("/v1/extracts/stops?columns=source_row,{column}&{param}={value}"), None);
+            match keep {
+                // The rows kept are exactly the rows of the whole extract that meet the filter.
+                Some(keep) => {
+                    assert_status(&r, 200, &param);
+                    let got: Vec<String> = csv_table(&r.body).1.into_iter().map(|mut row| row.remove(1)).collect();
+                    let want: Vec<&String> = cells.iter().filter(|c| keep(c)).collect();
+                    assert_eq!(got.len(), want.len(), "{param}={value}");
+                    assert!(got.iter().all(|c| keep(c)), "{param}={value}");
+                }
+                // An operator the type has no use for is refused, naming the parameter.
+                None => {
+                    assert_status(&r, 400, &param);
+                    assert_eq!(r.json()["error"]["details"]["parameter"], param.as_str(), "{}", r.body);
+                }
+            }
+            checked += 1;
+        }
+        // A value of the wrong type is refused for every operator that takes one.
+        if ty != "text" {
+            for op in ["", "__not", "__in"] {
+                let param = format!("{column}{op}");
+                let r = srv.get(&format!("/v1/extracts/stops?{param}=zz%3F"), None);
+                assert_status(&r, 400, &param);
+            }
+        }
+    }
+    assert_eq!(checked, 7 * 12);
+}
