@@ -13,7 +13,8 @@ use axum::response::Response;
 /// Besides the parameters below, any public column filters the rows: `column=value`, or
 /// `column__op=value` with op one of exact, not, in, notin (comma-separated values), gt, gte, lt, lte (numbers,
 /// dates, times), isnull (true or false) and contains (free text): `subject_race=black`, `district__in=4,5`,
-/// `age__gte=18`, `date__lt=2020-01-01`, `outcome__isnull=true`. A value is checked against the column's type
+/// `age__gte=18`, `date__lt=2020-01-01`, `outcome__isnull=true`; `not` and `notin` keep empty cells (everything
+/// but the values given). A value is checked against the column's type
 /// (a code against its code list). Rows come in a stable order (`_sort`, then the date, batch and source line).
 /// Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) get a leading `'`.
 /// CSV and JSON Lines come gzip-compressed when the request accepts it (`Accept-Encoding: gzip`).
