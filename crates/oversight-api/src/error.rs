@@ -113,6 +113,13 @@ from_layer!(oversight_metrics::MetricsError);
 from_layer!(oversight_import::ImportError);
 from_layer!(oversight_service::ApplyError);
 
+/// A refused row filter, sort, column list or table shape: a 400 naming the parameter.
+impl From<oversight_core::filter::FilterError> for ApiError {
+    fn from(e: oversight_core::filter::FilterError) -> Self {
+        ApiError::param(&e.param, e.message)
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::internal("blocking task", e)

@@ -126,17 +126,14 @@ async fn plan(state: &AppState, dataset: &str, (p, rest): (ExtractParams, Vec<(S
             }
         }
     }
-    let refused = |e: oversight_core::filter::FilterError| ApiError::param(&e.param, e.message);
-    let filters = rest
-        .iter()
-        .map(|(k, v)| oversight_core::filter::parse_filter(ds, k, v).map_err(refused))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let filters =
+        rest.iter().map(|(k, v)| Ok(oversight_core::filter::parse_filter(ds, k, v)?)).collect::<ApiResult<Vec<_>>>()?;
     let sort = match &p.sort {
-        Some(s) => oversight_core::filter::parse_sort(ds, s).map_err(refused)?,
+        Some(s) => oversight_core::filter::parse_sort(ds, s)?,
         None => Vec::new(),
     };
     let csv = (p.delimiter.unwrap_or_default(), p.bom.unwrap_or(false));
-    let columns = oversight_core::filter::parse_columns(ds, p.columns.as_deref()).map_err(refused)?;
+    let columns = oversight_core::filter::parse_columns(ds, p.columns.as_deref())?;
     if let Some(j) = &jurisdiction {
         let j2 = j.clone();
         if state.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {

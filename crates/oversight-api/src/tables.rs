@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use oversight_core::Dataset;
-use oversight_core::filter::{self, FilterError, RowFilter};
+use oversight_core::filter::{self, RowFilter};
 use oversight_metrics::tables::TableSpec;
 use oversight_service::tables::{TableResponse, csv_of, html_of, publish};
 
@@ -49,24 +49,15 @@ pub(crate) struct TableParams {
 
 const PARAM_NAMES: &[&str] = &["rows", "columns", "measure", "jurisdiction", "from", "to", "format"];
 
-fn refused(e: FilterError) -> ApiError {
-    ApiError::param(&e.param, e.message)
-}
-
 /// Parses, tabulates on a reader connection, and renders a table.
 pub(crate) async fn table(state: AppState, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
     let (p, rest): (TableParams, _) = crate::query::parse_open(raw, PARAM_NAMES)?;
     let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
     let (from, to) = crate::query::range(p.from, p.to)?;
-    let rows = filter::parse_dimension(ds, "rows", &p.rows).map_err(refused)?;
-    let columns =
-        p.columns.as_deref().map(|c| filter::parse_dimension(ds, "columns", c)).transpose().map_err(refused)?;
-    if columns == Some(rows) {
-        return Err(ApiError::param("columns", format!("the rows are already {}", rows.name())));
-    }
-    let measure = p.measure.as_deref().map(|m| filter::parse_measure(ds, m)).transpose().map_err(refused)?;
+    let (rows, columns, measure) =
+        filter::parse_table(ds, ("rows", &p.rows), ("columns", p.columns.as_deref()), p.measure.as_deref())?;
     let filters: Vec<RowFilter> =
-        rest.iter().map(|(k, v)| filter::parse_filter(ds, k, v).map_err(refused)).collect::<ApiResult<_>>()?;
+        rest.iter().map(|(k, v)| Ok(filter::parse_filter(ds, k, v)?)).collect::<ApiResult<_>>()?;
     if let Some(j) = &p.jurisdiction {
         let j2 = j.clone();
         if state.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {

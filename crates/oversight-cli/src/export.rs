@@ -138,13 +138,9 @@ pub(crate) fn export(db: &Path, a: &ExportArgs) -> Result<ExitCode> {
 /// Prints a safe table (JSON, CSV or HTML).
 pub(crate) fn table(db: &Path, cfg: &oversight_metrics::MetricsConfig, a: &TableArgs) -> Result<ExitCode> {
     let (ds, where_) = records(&a.records)?;
-    let rows = filter::parse_dimension(ds, "--rows", &a.rows).or_else(refused)?;
-    let columns =
-        a.columns.as_deref().map(|c| filter::parse_dimension(ds, "--columns", c)).transpose().or_else(refused)?;
-    if columns == Some(rows) {
-        return refuse(format!("--columns: the rows are already {}", rows.name()));
-    }
-    let measure = a.measure.as_deref().map(|m| filter::parse_measure(ds, m)).transpose().or_else(refused)?;
+    let (rows, columns, measure) =
+        filter::parse_table(ds, ("--rows", &a.rows), ("--columns", a.columns.as_deref()), a.measure.as_deref())
+            .or_else(refused)?;
     let store = open(db)?;
     let spec = TableSpec { records: query(ds, &a.records, &where_), rows, columns, measure };
     let t = oversight_service::tables::publish(&store, cfg, &spec, reported(&a.records, &where_))?;

@@ -253,6 +253,22 @@ pub fn parse_columns(ds: Dataset, list: Option<&str>) -> Result<Vec<&'static str
     Ok(out)
 }
 
+/// What a table counts: its rows, its columns (none: one, `all`) and a true/false measure, each checked
+/// (`rows`, `columns`, `measure` are the parameters' names in refusals); the columns cannot repeat the rows.
+pub fn parse_table(
+    ds: Dataset,
+    (rows_param, rows): (&str, &str),
+    (columns_param, columns): (&str, Option<&str>),
+    measure: Option<&str>,
+) -> Result<(Dimension, Option<Dimension>, Option<&'static str>), FilterError> {
+    let rows = parse_dimension(ds, rows_param, rows)?;
+    let columns = columns.map(|c| parse_dimension(ds, columns_param, c)).transpose()?;
+    if columns == Some(rows) {
+        return Err(FilterError::new(columns_param, format!("the rows are already {}", rows.name())));
+    }
+    Ok((rows, columns, measure.map(|m| parse_measure(ds, m)).transpose()?))
+}
+
 /// One key of a sort order: a public column, ascending unless descending.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SortKey {

@@ -179,7 +179,8 @@ pub fn datapackage(x: &ExtractFile<'_>) -> Value {
     package
 }
 
-fn escape(s: &str) -> String {
+/// Text for an HTML page (the dictionary's and a table's).
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -1,6 +1,7 @@
 //! A safe table as it is published (the API's JSON, CSV and HTML, and `oversight table`): what it counts
 //! and how, its cells under disclosure control, and notes that say what was withheld and why.
 
+use crate::dictionary::escape;
 use oversight_metrics::MetricsConfig;
 use oversight_metrics::tables::{SafeTable, TableCell, TableSpec, tabulate};
 use oversight_store::Store;
@@ -76,10 +77,6 @@ pub fn csv_of(t: &TableResponse) -> Result<Vec<u8>, csv::Error> {
     };
     write(&mut w)?;
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A cell as the page shows it: the count (and share with its interval), or "withheld".

@@ -39,7 +39,10 @@ fn dimension_sql(d: Dimension, date: &str) -> String {
     }
 }
 
-/// The most records a window of the default order sorts at once (see [`Store::date_windows`]).
+/// `FROM … WHERE …` over an extract's records, and its parameters.
+type Records = (String, Vec<Option<String>>);
+
+/// The most records a window of the default order sorts at once (see `Store::date_windows`).
 const WINDOW_ROWS: i64 = 500_000;
 
 /// A part of an extract in the default order: the records dated in [from, to), or those without a date.
@@ -102,7 +105,7 @@ fn starts_like_a_formula(cell: &str) -> bool {
 impl Store {
     /// `FROM (public columns of the records in the jurisdiction and dates) AS records WHERE filters`, and its
     /// parameters: $1 the jurisdiction, $2 and $3 the dates, then each filter value.
-    fn records_sql(&self, q: &ExtractQuery<'_>) -> Result<(String, Vec<Option<String>>)> {
+    fn records_sql(&self, q: &ExtractQuery<'_>) -> Result<Records> {
         let table = q.dataset.main_table().name();
         let date = date_column(q.dataset);
         let inner = self.extract_columns(public_columns(q.dataset))?;
@@ -121,8 +124,8 @@ impl Store {
 
     /// `SELECT columns FROM records WHERE filters [AND the window] ORDER BY` the sort asked for, then the
     /// date, batch and line.
-    fn extract_sql(&self, q: &ExtractQuery<'_>, window: Option<Window>) -> Result<(String, Vec<Option<String>>)> {
-        let (from, mut params) = self.records_sql(q)?;
+    fn extract_sql(q: &ExtractQuery<'_>, records: &Records, window: Option<Window>) -> (String, Vec<Option<String>>) {
+        let (from, mut params) = records.clone();
         let date = date_column(q.dataset);
         let within = match window {
             None => String::new(),
@@ -140,14 +143,14 @@ impl Store {
             .map(|k| format!("\"{}\" {} NULLS LAST", k.column, if k.descending { "DESC" } else { "ASC" }))
             .collect();
         order.extend([format!("{date} NULLS LAST"), "batch_id".into(), "source_row".into()]);
-        Ok((format!("SELECT {} {from}{within} ORDER BY {}", outer.join(", "), order.join(", ")), params))
+        (format!("SELECT {} {from}{within} ORDER BY {}", outer.join(", "), order.join(", ")), params)
     }
 
     /// The default order (date, batch, line) a window of whole months at a time, each of at most about
     /// [`WINDOW_ROWS`] records (or one month): each window is sorted on its own, so memory holds a window,
     /// not the extract, and rows stream from the first window on. Then the records without a date.
-    fn date_windows(&self, q: &ExtractQuery<'_>) -> Result<Vec<Window>> {
-        let (from, params) = self.records_sql(q)?;
+    fn date_windows(&self, q: &ExtractQuery<'_>, (from, params): &Records) -> Result<Vec<Window>> {
+        let params = params.clone();
         let date = date_column(q.dataset);
         let sql = format!(
             "SELECT CAST(date_trunc('month', {date}) AS DATE) AS m, count(*) {from} GROUP BY m ORDER BY m NULLS LAST"
@@ -241,12 +244,16 @@ impl Store {
             }
         }
         // An order asked for sorts the whole selection (within DuckDB's memory limit, spilling past it); the
-        // default order goes a month at a time.
-        let windows =
-            if q.sort.is_empty() { self.date_windows(q)?.into_iter().map(Some).collect() } else { vec![None] };
+        // default order goes a window of months at a time. The records' SQL is made once.
+        let records = self.records_sql(q)?;
+        let windows = if q.sort.is_empty() {
+            self.date_windows(q, &records)?.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
         let mut sent = 0u64;
         for window in windows {
-            let (sql, params) = self.extract_sql(q, window)?;
+            let (sql, params) = Self::extract_sql(q, &records, window);
             let mut st = self.conn.prepare(&sql)?;
             let batches = st.stream_arrow(duckdb::params_from_iter(params))?;
             for batch in batches {
@@ -266,7 +273,7 @@ impl Store {
 
     /// Writes an extract to a Parquet file (zstd), for streaming from disk.
     pub fn extract_parquet(&self, q: &ExtractQuery<'_>, out: &std::path::Path) -> Result<u64> {
-        let (sql, params) = self.extract_sql(q, None)?;
+        let (sql, params) = Self::extract_sql(q, &self.records_sql(q)?, None);
         // The values are bound; the file name cannot be (DuckDB takes no parameter after TO), and it is ours —
         // a file in a temporary directory the server made —, never a client's.
         let path = out.to_string_lossy().replace('\'', "''");
