@@ -5,6 +5,7 @@
 use crate::fixtures::{import_fixture, import_fixtures};
 use crate::helpers::{Scratch, Server, agent, repo, spawn_server};
 use serde_json::Value;
+use std::collections::HashMap;
 
 fn start(s: &Scratch) -> Server {
     spawn_server(s, &["serve"], None, &[])
@@ -711,7 +712,7 @@ fn a_parquet_extract_holds_the_rows_the_csv_one_does_for_the_same_filters_even_w
     let dir = tempfile::tempdir().unwrap();
     let cols: &[&str] = &["date", "subject_race"];
     let date = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
-    let ds = oversight_core::Dataset::Stops;
+    let ds = oversight_core::Dataset::Stops.into();
     let filter = |p: &str, v: &str| oversight_core::filter::parse_filter(ds, p, v).unwrap();
     let by_age = [filter("subject_age__gte", "30"), filter("subject_race__in", "black,hispanic")];
     // A quote in a filter value is a value, not SQL.
@@ -724,8 +725,7 @@ fn a_parquet_extract_holds_the_rows_the_csv_one_does_for_the_same_filters_even_w
         (Some("demo-city' OR '1'='1"), None, None, &[][..]),
         (None, None, None, &quoted[..]),
     ] {
-        let q =
-            oversight_store::ExtractQuery { dataset: ds, columns: cols, jurisdiction, from, to, filters, sort: &[] };
+        let q = oversight_store::ExtractQuery { source: ds, columns: cols, jurisdiction, from, to, filters, sort: &[] };
         let pq = store.extract_parquet(&q, &dir.path().join("x.parquet")).unwrap();
         let mut csv_rows = 0u64;
         let csv = oversight_store::RowFormat::Csv { delimiter: b',', bom: false };
@@ -1006,6 +1006,7 @@ fn the_data_dictionary_validates_its_own_extract_with_frictionless() {
         ("stops", "jurisdiction=demo-city&subject_race__in=black,white&date__gte=2019-01-01&bom=true"),
         ("stops", "delimiter=%3B&columns=date,time,subject_race,search_conducted,subject_age"),
         ("complaints", ""),
+        ("allegations", "finding__in=sustained,not_sustained&bom=true"),
     ] {
         let csv = srv.get(&format!("/v1/extracts/{dataset}?{q}"), None);
         assert_status(&csv, 200, q);
@@ -1042,6 +1043,86 @@ fn the_data_dictionary_validates_its_own_extract_with_frictionless() {
     let html = srv.get("/v1/extracts/stops/dictionary.html?columns=date,subject_race", None);
     assert!(html.header("content-type").unwrap().starts_with("text/html"));
     assert!(html.body.contains("<td>subject_race</td>") && html.body.contains("<b>black</b>"), "{}", html.body);
+}
+
+#[test]
+fn allegations_extract_and_tabulate_by_their_complaint_without_officer_or_source_ids() {
+    let s = Scratch::new();
+    import_fixture(&s, "complaints", &["complaints.csv", "allegations.csv"]);
+    // What to expect, from the fixture files themselves: each allegation with its complaint's received date
+    // and complainant race.
+    let read = |f: &str| csv_table(&std::fs::read_to_string(repo().join("fixtures").join(f)).unwrap());
+    let (ch, complaints) = read("complaints.csv");
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap();
+    let of_complaint: HashMap<String, (String, String)> = complaints
+        .iter()
+        .map(|r| {
+            let at = |n: &str| r[col(&ch, n)].clone();
+            (at("complaint_id"), (at("received_date"), at("complainant_race")))
+        })
+        .collect();
+    let (ah, allegations) = read("allegations.csv");
+    let joined: Vec<(String, String, String, String)> = allegations
+        .iter()
+        .map(|r| {
+            let (date, race) = of_complaint[&r[col(&ah, "complaint_id")]].clone();
+            (date, race, r[col(&ah, "finding")].clone(), r[col(&ah, "category")].clone())
+        })
+        .collect();
+    let since_2018_sustained = joined.iter().filter(|a| a.0.as_str() >= "2018-01-01" && a.2 == "sustained").count();
+    assert!(since_2018_sustained > 20, "the fixture plants sustained allegations");
+
+    let srv = start(&s);
+    let x = srv
+        .get("/v1/extracts/allegations?jurisdiction=demo-city&received_date__gte=2018-01-01&finding=sustained", None);
+    assert_status(&x, 200, "allegations extract");
+    let (header, rows) = csv_table(&x.body);
+    assert_eq!(header, oversight_api::public_columns(oversight_core::public::Source::Allegations));
+    assert!(!header.iter().any(|h| h == "officer_key" || h == "complaint_id"), "{header:?}");
+    assert!(!x.body.contains("badge-"), "an officer's id left in an extract");
+    assert_eq!(rows.len(), since_2018_sustained);
+    let date = col(&header, "received_date");
+    assert!(rows.windows(2).all(|w| w[0][date] <= w[1][date]), "ordered by the complaint's date");
+    assert!(rows.iter().all(|r| r[col(&header, "sustained")] == "true" && r[date].as_str() >= "2018-01-01"));
+    // The allegation's complaint_key is the complaint's, as the complaints' extract gives it.
+    let c = srv.get("/v1/extracts/complaints?columns=complaint_key,received_date", None);
+    let keys: HashMap<String, String> =
+        csv_table(&c.body).1.into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let key = col(&header, "complaint_key");
+    assert!(rows.iter().all(|r| keys.get(&r[key]) == Some(&r[date])), "complaint keys join to the complaints");
+
+    // Sustained share by complainant race: each cell's numerator and denominator by hand (a pending or empty
+    // finding is not recorded).
+    let t = srv.get("/v1/tables/allegations?rows=complainant_race&columns=category&measure=sustained", None).json();
+    assert_eq!(t["dataset"], "allegations");
+    let mut checked = 0;
+    for cell in t["row_totals"].as_array().unwrap() {
+        let race = cell["row"].as_str().unwrap();
+        let of_race: Vec<_> = joined.iter().filter(|a| a.1 == race).collect();
+        let known = of_race.iter().filter(|a| !a.2.is_empty() && a.2 != "pending").count() as i64;
+        let yes = of_race.iter().filter(|a| a.2 == "sustained").count() as i64;
+        if cell["withheld"] == false {
+            assert_eq!(cell["count"], of_race.len() as i64, "{cell}");
+            assert_eq!((cell["numerator"].as_i64(), cell["denominator"].as_i64()), (Some(yes), Some(known)), "{cell}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "{t}");
+    assert_eq!(t["total"]["count"], joined.len() as i64);
+    let by_finding = srv.get("/v1/tables/allegations?rows=category&columns=finding&format=csv", None);
+    assert_status(&by_finding, 200, "allegations by category and finding");
+    // Refusals name what is wrong: the officer is not a public column, and there is no such source.
+    let r = srv.get("/v1/extracts/allegations?officer_key=x", None);
+    assert_status(&r, 400, "officer filter");
+    assert!(r.body.contains("officer_key"), "{}", r.body);
+    assert_status(&srv.get("/v1/tables/allegation?rows=finding", None), 404, "no such source");
+    // The dictionary describes the complaint's columns and the derived one.
+    let pkg = srv.get("/v1/extracts/allegations/datapackage.json", None).json();
+    let fields = pkg["resources"][0]["schema"]["fields"].as_array().unwrap();
+    let find = |n: &str| fields.iter().find(|f| f["name"] == n).unwrap_or_else(|| panic!("{n} in {pkg}"));
+    assert_eq!(find("received_date")["type"], "date");
+    assert_eq!(find("sustained")["type"], "boolean");
+    assert!(find("finding")["codes"].as_array().unwrap().iter().any(|c| c["code"] == "sustained"));
 }
 
 #[test]

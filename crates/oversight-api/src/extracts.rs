@@ -9,9 +9,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::NaiveDate;
-use oversight_core::Dataset;
 use oversight_core::filter::{RowFilter, SortKey};
-use oversight_core::public::WITHHELD;
+use oversight_core::public::{Source, WITHHELD};
 use oversight_store::RowFormat;
 
 /// An extract's file format.
@@ -100,7 +99,7 @@ pub(crate) fn request(raw: Option<&str>) -> ApiResult<(ExtractParams, Vec<(Strin
 
 /// A checked extract request and what it will read.
 struct Plan {
-    ds: Dataset,
+    ds: Source,
     jurisdiction: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -115,7 +114,7 @@ struct Plan {
 }
 
 async fn plan(state: &AppState, dataset: &str, (p, rest): (ExtractParams, Vec<(String, String)>)) -> ApiResult<Plan> {
-    let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
+    let ds: Source = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
     let jurisdiction = p.jurisdiction;
     let (from, to) = crate::query::range(p.from, p.to)?;
     let format = p.format.unwrap_or_default();
@@ -141,8 +140,9 @@ async fn plan(state: &AppState, dataset: &str, (p, rest): (ExtractParams, Vec<(S
         }
     }
     let j2 = jurisdiction.clone();
-    let batches =
-        state.read(move |s| Ok(oversight_service::dictionary::source_batches(s, ds, j2.as_deref(), from, to)?)).await?;
+    let batches = state
+        .read(move |s| Ok(oversight_service::dictionary::source_batches(s, ds.dataset(), j2.as_deref(), from, to)?))
+        .await?;
     Ok(Plan { ds, jurisdiction, from, to, format, columns, filters, sort, csv, batches })
 }
 
@@ -182,10 +182,7 @@ fn filters_json(pl: &Plan) -> serde_json::Value {
 fn order_text(pl: &Plan) -> String {
     let mut keys: Vec<String> =
         pl.sort.iter().map(|k| format!("{}{}", k.column, if k.descending { " descending" } else { "" })).collect();
-    keys.push(match pl.ds {
-        Dataset::Populations => "year".to_owned(),
-        ds => oversight_store::date_column(ds).to_owned(),
-    });
+    keys.push(pl.ds.date_name().to_owned());
     keys.push("batch_id, source_row (the source file's line)".into());
     keys.join(", then ")
 }
@@ -240,7 +237,7 @@ pub(crate) async fn dictionary(
     let pl = plan(&state, dataset, req).await?;
     let filename = filename(pl.ds.as_str(), pl.jurisdiction.as_deref(), pl.from, pl.to, pl.format.as_str());
     let file = oversight_service::dictionary::ExtractFile {
-        dataset: pl.ds,
+        source: pl.ds,
         columns: &pl.columns,
         filename: &filename,
         format: pl.format.as_str(),
@@ -317,7 +314,7 @@ pub(crate) async fn extract(
 
 /// What an extract reads, owned so it can move to the blocking pool.
 struct Read {
-    ds: Dataset,
+    ds: Source,
     columns: Vec<&'static str>,
     jurisdiction: Option<String>,
     from: Option<NaiveDate>,
@@ -329,7 +326,7 @@ struct Read {
 impl Read {
     fn query(&self) -> oversight_store::ExtractQuery<'_> {
         oversight_store::ExtractQuery {
-            dataset: self.ds,
+            source: self.ds,
             columns: &self.columns,
             jurisdiction: self.jurisdiction.as_deref(),
             from: self.from,

@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use oversight_core::Dataset;
 use oversight_core::filter::{self, RowFilter};
+use oversight_core::public::Source;
 use oversight_metrics::tables::TableSpec;
 use oversight_service::tables::{TableResponse, csv_of, html_of, publish};
 
@@ -52,7 +52,7 @@ const PARAM_NAMES: &[&str] = &["rows", "columns", "measure", "jurisdiction", "fr
 /// Parses, tabulates on a reader connection, and renders a table.
 pub(crate) async fn table(state: AppState, dataset: &str, raw: Option<&str>) -> ApiResult<Response> {
     let (p, rest): (TableParams, _) = crate::query::parse_open(raw, PARAM_NAMES)?;
-    let ds: Dataset = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
+    let ds: Source = dataset.parse().map_err(|_| ApiError::not_found("dataset", dataset))?;
     let (from, to) = crate::query::range(p.from, p.to)?;
     let (rows, columns, measure) =
         filter::parse_table(ds, ("rows", &p.rows), ("columns", p.columns.as_deref()), p.measure.as_deref())?;
@@ -70,7 +70,7 @@ pub(crate) async fn table(state: AppState, dataset: &str, raw: Option<&str>) -> 
     let resp = state
         .read(move |s| {
             let records = oversight_store::ExtractQuery {
-                dataset: ds,
+                source: ds,
                 columns: &[],
                 jurisdiction: jurisdiction.as_deref(),
                 from,

@@ -418,7 +418,8 @@ pub(crate) struct SeriesArgs {
 /// Which records an export or a table reads: a dataset, a jurisdiction, dates and row filters.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RecordsArgs {
-    /// stops, detainers, crime-reports, complaints, policy-events or populations.
+    /// stops, detainers, crime-reports, complaints, allegations (one row per allegation, dated and placed by
+    /// its complaint), policy-events or populations.
     #[arg(long)]
     pub(crate) dataset: String,
     #[arg(long)]

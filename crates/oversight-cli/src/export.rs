@@ -4,8 +4,8 @@
 use crate::cli::{ExportArgs, RecordsArgs, TableArgs};
 use crate::support::{open, refuse};
 use anyhow::{Context, Result};
-use oversight_core::Dataset;
 use oversight_core::filter::{self, FilterError, RowFilter};
+use oversight_core::public::Source;
 use oversight_metrics::tables::TableSpec;
 use oversight_service::dictionary::{ExtractFile, datapackage, source_batches};
 use oversight_store::{ExtractQuery, RowFormat};
@@ -17,7 +17,7 @@ fn refused<T>(e: FilterError) -> Result<T> {
     refuse(format!("{}: {}", e.param, e.message))
 }
 
-fn dataset(name: &str) -> Result<Dataset> {
+fn dataset(name: &str) -> Result<Source> {
     match name.parse() {
         Ok(d) => Ok(d),
         Err(e) => refuse(format!("--dataset: {e}")),
@@ -25,7 +25,7 @@ fn dataset(name: &str) -> Result<Dataset> {
 }
 
 /// The `--where` filters, each `column=value` or `column__op=value` as the API takes them.
-fn filters(ds: Dataset, given: &[String]) -> Result<Vec<RowFilter>> {
+fn filters(ds: Source, given: &[String]) -> Result<Vec<RowFilter>> {
     let mut out: Vec<RowFilter> = Vec::new();
     for w in given {
         let Some((k, v)) = w.split_once('=') else {
@@ -40,15 +40,15 @@ fn filters(ds: Dataset, given: &[String]) -> Result<Vec<RowFilter>> {
 }
 
 /// The records an export or a table reads, checked: the dataset and its row filters.
-fn records(r: &RecordsArgs) -> Result<(Dataset, Vec<RowFilter>)> {
+fn records(r: &RecordsArgs) -> Result<(Source, Vec<RowFilter>)> {
     let ds = dataset(&r.dataset)?;
     Ok((ds, filters(ds, &r.filters)?))
 }
 
 /// The reader's query over those records (no columns or order: a table's).
-fn query<'a>(ds: Dataset, r: &'a RecordsArgs, filters: &'a [RowFilter]) -> ExtractQuery<'a> {
+fn query<'a>(ds: Source, r: &'a RecordsArgs, filters: &'a [RowFilter]) -> ExtractQuery<'a> {
     ExtractQuery {
-        dataset: ds,
+        source: ds,
         columns: &[],
         jurisdiction: r.jurisdiction.as_deref(),
         from: r.since,
@@ -115,11 +115,11 @@ pub(crate) fn export(db: &Path, a: &ExportArgs) -> Result<ExitCode> {
         store.extract_parquet(&q, &a.to)?
     };
     let filename = a.to.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let batches = source_batches(&store, ds, r.jurisdiction.as_deref(), r.since, r.until)?;
+    let batches = source_batches(&store, ds.dataset(), r.jurisdiction.as_deref(), r.since, r.until)?;
     let mut reported = reported(r, &rows);
     reported["sort"] = serde_json::json!(sort);
     let file = ExtractFile {
-        dataset: ds,
+        source: ds,
         columns: &columns,
         filename: &filename,
         format: &a.format,

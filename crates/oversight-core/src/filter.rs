@@ -5,7 +5,8 @@
 //! column's type is refused, naming the parameter. The store binds the values; nothing here becomes SQL text
 //! but the column names, which come from the allow-list.
 
-use crate::schema::{Dataset, FieldType};
+use crate::public::Source;
+use crate::schema::FieldType;
 use crate::{code_list_values, public};
 
 /// A filter's operator: the suffix after `__` (none for `exact`).
@@ -89,7 +90,7 @@ impl FilterError {
 }
 
 /// Parses one `column[__op]=value` parameter of an extract of `ds`.
-pub fn parse_filter(ds: Dataset, param: &str, raw: &str) -> Result<RowFilter, FilterError> {
+pub fn parse_filter(ds: Source, param: &str, raw: &str) -> Result<RowFilter, FilterError> {
     let (name, op_name) = match param.rsplit_once("__") {
         Some((c, o)) => (c, Some(o)),
         None => (param, None),
@@ -195,7 +196,7 @@ impl Dimension {
 /// Parses a table's `rows` or `columns`: `year`, `quarter`, `month`, or a public column holding codes, true or
 /// false, or text (not a numeric, date or time column, and not a keyed id: every value of those would be
 /// its own group).
-pub fn parse_dimension(ds: Dataset, param: &str, raw: &str) -> Result<Dimension, FilterError> {
+pub fn parse_dimension(ds: Source, param: &str, raw: &str) -> Result<Dimension, FilterError> {
     match raw {
         "year" => return Ok(Dimension::Year),
         "quarter" => return Ok(Dimension::Quarter),
@@ -218,7 +219,7 @@ pub fn parse_dimension(ds: Dataset, param: &str, raw: &str) -> Result<Dimension,
 }
 
 /// Parses a table's `measure`: a public true/false column.
-pub fn parse_measure(ds: Dataset, raw: &str) -> Result<&'static str, FilterError> {
+pub fn parse_measure(ds: Source, raw: &str) -> Result<&'static str, FilterError> {
     match public::column(ds, raw) {
         Some((c, FieldType::Bool)) => Ok(c),
         _ => {
@@ -237,7 +238,7 @@ pub fn parse_measure(ds: Dataset, raw: &str) -> Result<&'static str, FilterError
 
 /// Parses an extract's `columns`: comma-separated public columns, each once, in the order given (none: every
 /// public column).
-pub fn parse_columns(ds: Dataset, list: Option<&str>) -> Result<Vec<&'static str>, FilterError> {
+pub fn parse_columns(ds: Source, list: Option<&str>) -> Result<Vec<&'static str>, FilterError> {
     let allowed = public::public_columns(ds);
     let Some(list) = list else { return Ok(allowed.to_vec()) };
     let mut out: Vec<&'static str> = Vec::new();
@@ -256,7 +257,7 @@ pub fn parse_columns(ds: Dataset, list: Option<&str>) -> Result<Vec<&'static str
 /// What a table counts: its rows, its columns (none: one, `all`) and a true/false measure, each checked
 /// (`rows`, `columns`, `measure` are the parameters' names in refusals); the columns cannot repeat the rows.
 pub fn parse_table(
-    ds: Dataset,
+    ds: Source,
     (rows_param, rows): (&str, &str),
     (columns_param, columns): (&str, Option<&str>),
     measure: Option<&str>,
@@ -277,7 +278,7 @@ pub struct SortKey {
 }
 
 /// Parses `_sort`: comma-separated public columns, each descending with a leading `-`.
-pub fn parse_sort(ds: Dataset, raw: &str) -> Result<Vec<SortKey>, FilterError> {
+pub fn parse_sort(ds: Source, raw: &str) -> Result<Vec<SortKey>, FilterError> {
     let mut keys: Vec<SortKey> = Vec::new();
     for part in raw.split(',').map(str::trim) {
         let (name, descending) = match part.strip_prefix('-') {
@@ -303,12 +304,14 @@ pub fn parse_sort(ds: Dataset, raw: &str) -> Result<Vec<SortKey>, FilterError> {
 mod tests {
     use super::*;
 
-    fn ok(ds: Dataset, p: &str, v: &str) -> RowFilter {
-        parse_filter(ds, p, v).unwrap_or_else(|e| panic!("{p}={v}: {e:?}"))
+    use crate::schema::Dataset;
+
+    fn ok(ds: impl Into<Source>, p: &str, v: &str) -> RowFilter {
+        parse_filter(ds.into(), p, v).unwrap_or_else(|e| panic!("{p}={v}: {e:?}"))
     }
 
-    fn refused(ds: Dataset, p: &str, v: &str) -> String {
-        let e = parse_filter(ds, p, v).expect_err(p);
+    fn refused(ds: impl Into<Source>, p: &str, v: &str) -> String {
+        let e = parse_filter(ds.into(), p, v).expect_err(p);
         assert_eq!(e.param, p);
         e.message
     }
@@ -329,14 +332,19 @@ mod tests {
         );
         assert!(refused(Dataset::Stops, "date__contains", "2020").contains("does not apply"));
         assert!(refused(Dataset::Stops, "subject_age__", "1").contains("unknown operator"));
+        // Allegations: their own columns, and their complaint's, typed as the complaint's.
+        assert_eq!(ok(Source::Allegations, "finding", "sustained").sql_type, "VARCHAR");
+        assert_eq!(ok(Source::Allegations, "received_date__gte", "2020-01-01").sql_type, "DATE");
+        assert!(refused(Source::Allegations, "complainant_race", "purple").contains("not a code of race"));
+        assert!(refused(Source::Allegations, "officer_key", "x").contains("not a public column of allegations"));
     }
 
     #[test]
     fn sort_keys_are_public_columns_named_once() {
-        let k = parse_sort(Dataset::Stops, "-subject_age, district").unwrap();
+        let k = parse_sort(Dataset::Stops.into(), "-subject_age, district").unwrap();
         assert_eq!(k[0], SortKey { column: "subject_age", descending: true });
         assert_eq!(k[1], SortKey { column: "district", descending: false });
-        assert!(parse_sort(Dataset::Stops, "district,-district").unwrap_err().message.contains("twice"));
-        assert!(parse_sort(Dataset::Stops, "lat").unwrap_err().message.contains("not a public column"));
+        assert!(parse_sort(Dataset::Stops.into(), "district,-district").unwrap_err().message.contains("twice"));
+        assert!(parse_sort(Dataset::Stops.into(), "lat").unwrap_err().message.contains("not a public column"));
     }
 }

@@ -4,7 +4,7 @@
 //! serves it beside each extract; `oversight export` writes it beside the file.
 
 use chrono::NaiveDate;
-use oversight_core::public::{self, KEYED_ID_COLUMNS, WITHHELD};
+use oversight_core::public::{self, KEYED_ID_COLUMNS, Source, WITHHELD};
 use oversight_core::schema::{Dataset, FieldType};
 use oversight_core::{code_list_meanings, code_list_values};
 use oversight_store::{BatchRecord, Store, StoreError};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// What an extract holds and how it is written.
 #[derive(Debug, Clone)]
 pub struct ExtractFile<'a> {
-    pub dataset: Dataset,
+    pub source: Source,
     pub columns: &'a [&'a str],
     /// The file's name (the resource's path in the package).
     pub filename: &'a str,
@@ -67,7 +67,7 @@ fn frictionless_type(ty: FieldType) -> &'static str {
 }
 
 /// A column's description: the schema's, or what the extract adds.
-fn description(ds: Dataset, column: &str) -> String {
+fn description(source: Source, column: &str) -> String {
     match column {
         "batch_id" => "The import batch the record came from (see /v1/imports and the sources).".into(),
         "source_row" => "The record's line in its source file.".into(),
@@ -76,16 +76,16 @@ fn description(ds: Dataset, column: &str) -> String {
                 "A keyed hash of the source's {source}: the same value for the same record within this database; \
                  the source's id is withheld (it joins back to files with names)."
             ),
-            None => ds.main_table().field(c).map(|f| f.description.to_owned()).unwrap_or_default(),
+            None => public::field(source, c).map(|f| f.description.to_owned()).unwrap_or_default(),
         },
     }
 }
 
 /// One column of the package's schema: name, type, description, and for a coded column its codes (as an
 /// `enum` constraint) and their meanings.
-fn field(ds: Dataset, column: &str) -> Value {
-    let ty = public::column(ds, column).map_or(FieldType::Text, |(_, t)| t);
-    let mut f = json!({"name": column, "type": frictionless_type(ty), "description": description(ds, column)});
+fn field(source: Source, column: &str) -> Value {
+    let ty = public::column(source, column).map_or(FieldType::Text, |(_, t)| t);
+    let mut f = json!({"name": column, "type": frictionless_type(ty), "description": description(source, column)});
     if let FieldType::Code(list) = ty {
         let codes = code_list_values(list).unwrap_or_default();
         let meanings: Vec<Value> = code_list_meanings(list)
@@ -134,13 +134,13 @@ pub fn datapackage(x: &ExtractFile<'_>) -> Value {
     let name = x.filename.rsplit_once('.').map_or(x.filename, |(n, _)| n).to_lowercase();
     let name: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
-    let (licenses, sources) = licences_and_sources(x.batches, x.dataset);
+    let (licenses, sources) = licences_and_sources(x.batches, x.source.dataset());
     let mut resource = json!({
         "name": name,
         "path": x.filename,
         "format": x.format,
         "schema": {
-            "fields": x.columns.iter().map(|c| field(x.dataset, c)).collect::<Vec<_>>(),
+            "fields": x.columns.iter().map(|c| field(x.source, c)).collect::<Vec<_>>(),
             "missingValues": [""],
         },
     });
@@ -157,10 +157,10 @@ pub fn datapackage(x: &ExtractFile<'_>) -> Value {
     let mut package = json!({
         "profile": "tabular-data-package",
         "name": name,
-        "title": format!("Oversight extract: {}", x.dataset.as_str()),
+        "title": format!("Oversight extract: {}", x.source.as_str()),
         "description": format!(
             "Record-level {} from Oversight: public columns only; {}",
-            x.dataset.as_str(),
+            x.source.as_str(),
             if x.format == "csv" { NEUTRALISED } else { "" }
         ).trim().to_owned(),
         "resources": [resource],

@@ -46,7 +46,7 @@ pub fn publish(
         ));
     }
     Ok(TableResponse {
-        dataset: spec.records.dataset.as_str().into(),
+        dataset: spec.records.source.as_str().into(),
         rows_by: spec.rows.name().into(),
         columns_by: spec.columns.map(|c| c.name().into()),
         measure: spec.measure.map(str::to_owned),

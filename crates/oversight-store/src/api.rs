@@ -1,7 +1,6 @@
 //! What the REST layer needs beyond the other modules: API keys (hashes only), the audit log, cube sums for
 //! disparity tables and per-dataset summaries (extracts: [`crate::extract`]).
 
-use crate::extract::date_column;
 use crate::{Result, Store, StoreError, queries};
 use chrono::{NaiveDate, NaiveDateTime};
 use duckdb::{OptionalExt, params};
@@ -259,7 +258,7 @@ impl Store {
         let mut out = Vec::new();
         for dataset in Dataset::ALL {
             let table = dataset.main_table().name();
-            let date = date_column(*dataset);
+            let date = oversight_core::public::Source::from(*dataset).date_column();
             let sql = format!("SELECT count(*), min({date}), max({date}) FROM {table}");
             let (rows, date_min, date_max) =
                 self.conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;

@@ -9,15 +9,14 @@ use duckdb::arrow::array::{Array, BooleanArray, StringArray};
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
-use oversight_core::Dataset;
 use oversight_core::filter::{Dimension, Op, RowFilter, SortKey};
 pub use oversight_core::public::KEYED_ID_COLUMNS;
-use oversight_core::public::public_columns;
+use oversight_core::public::{Source, public_columns};
 
 /// What an extract reads.
 #[derive(Debug, Clone)]
 pub struct ExtractQuery<'a> {
-    pub dataset: Dataset,
+    pub source: Source,
     /// Public columns, in the order wanted.
     pub columns: &'a [&'a str],
     pub jurisdiction: Option<&'a str>,
@@ -75,14 +74,11 @@ pub enum RowFormat {
     JsonLines,
 }
 
-/// The date column that places a dataset's records in time.
-pub fn date_column(dataset: Dataset) -> &'static str {
-    match dataset {
-        Dataset::Stops => "date",
-        Dataset::Detainers | Dataset::Complaints => "received_date",
-        Dataset::CrimeReports => "reported_date",
-        Dataset::PolicyEvents => "effective_date",
-        Dataset::Populations => "make_date(year::INTEGER, 1, 1)",
+/// The records of a source as SQL: its table, or for allegations the query that joins their complaint.
+fn source_sql(source: Source) -> String {
+    match source {
+        Source::Allegations => format!("({}) AS allegations", crate::queries::EXTRACT_ALLEGATIONS.trim()),
+        s => s.table().name().to_owned(),
     }
 }
 
@@ -106,9 +102,9 @@ impl Store {
     /// `FROM (public columns of the records in the jurisdiction and dates) AS records WHERE filters`, and its
     /// parameters: $1 the jurisdiction, $2 and $3 the dates, then each filter value.
     fn records_sql(&self, q: &ExtractQuery<'_>) -> Result<Records> {
-        let table = q.dataset.main_table().name();
-        let date = date_column(q.dataset);
-        let inner = self.extract_columns(public_columns(q.dataset))?;
+        let table = source_sql(q.source);
+        let date = q.source.date_column();
+        let inner = self.extract_columns(public_columns(q.source))?;
         let mut params =
             vec![q.jurisdiction.map(str::to_owned), q.from.map(|d| d.to_string()), q.to.map(|d| d.to_string())];
         let conditions: Vec<String> = q.filters.iter().map(|f| condition(f, &mut params)).collect();
@@ -126,7 +122,7 @@ impl Store {
     /// date, batch and line.
     fn extract_sql(q: &ExtractQuery<'_>, records: &Records, window: Option<Window>) -> (String, Vec<Option<String>>) {
         let (from, mut params) = records.clone();
-        let date = date_column(q.dataset);
+        let date = q.source.date_column();
         let within = match window {
             None => String::new(),
             Some(Window::Dates(a, b)) => {
@@ -151,7 +147,7 @@ impl Store {
     /// not the extract, and rows stream from the first window on. Then the records without a date.
     fn date_windows(&self, q: &ExtractQuery<'_>, (from, params): &Records) -> Result<Vec<Window>> {
         let params = params.clone();
-        let date = date_column(q.dataset);
+        let date = q.source.date_column();
         let sql = format!(
             "SELECT CAST(date_trunc('month', {date}) AS DATE) AS m, count(*) {from} GROUP BY m ORDER BY m NULLS LAST"
         );
@@ -199,7 +195,7 @@ impl Store {
         measure: Option<&str>,
     ) -> Result<Vec<CrossCell>> {
         let (from, params) = self.records_sql(q)?;
-        let date = date_column(q.dataset);
+        let date = q.source.date_column();
         let r = dimension_sql(rows, date);
         let c = columns.map_or("'all'".to_owned(), |d| dimension_sql(d, date));
         let (known, yes) = match measure {

@@ -27,7 +27,7 @@ pub use api::{ApiKey, AuditEntry, DatasetSummary, NewAuditEntry, ScheduleRun};
 pub use batches::{BatchDetails, BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
-pub use extract::{CrossCell, ExtractQuery, KEYED_ID_COLUMNS, RowFormat, date_column, neutralise};
+pub use extract::{CrossCell, ExtractQuery, KEYED_ID_COLUMNS, RowFormat, neutralise};
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Jurisdiction, JurisdictionPatch};

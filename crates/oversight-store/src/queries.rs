@@ -29,6 +29,7 @@ queries! {
     INSERT_JURISDICTION_IF_ABSENT = "jurisdictions/insert_if_absent.sql";
     UPDATE_JURISDICTION = "jurisdictions/update.sql";
     FILL_JURISDICTION = "jurisdictions/fill.sql";
+    EXTRACT_ALLEGATIONS = "extracts/allegations.sql";
     FRAME_STOPS = "metrics/frame_stops.sql";
     FRAME_DETAINERS = "metrics/frame_detainers.sql";
     FRAME_CRIME_REPORTS = "metrics/frame_crime_reports.sql";

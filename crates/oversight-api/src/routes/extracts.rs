@@ -20,7 +20,7 @@ use axum::response::Response;
 /// CSV and JSON Lines come gzip-compressed when the request accepts it (`Accept-Encoding: gzip`).
 /// Provenance (source batches, filters) is in the `X-Oversight-Source-Batches` and `X-Oversight-Filters` headers.
 #[utoipa::path(get, path = "/v1/extracts/{dataset}", tag = "extracts",
-    params(("dataset" = String, Path, description = "stops, detainers, crime-reports, complaints, policy-events or populations"), ExtractParams),
+    params(("dataset" = String, Path, description = "stops, detainers, crime-reports, complaints, allegations (by their complaint), policy-events or populations"), ExtractParams),
     responses((status = 200, description = "CSV (or JSON Lines, or Parquet)", content_type = "text/csv", body = String, example = "batch_id,source_row,jurisdiction_id,date\n1,2,demo-city,2016-01-01\n"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn extract(

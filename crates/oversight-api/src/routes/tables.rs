@@ -15,7 +15,7 @@ use axum::response::Response;
 /// for the indicators: a count above zero and under the threshold is withheld, and so is one more cell of any
 /// row, column or margin that would give a withheld cell back by subtraction. JSON, CSV or a plain HTML page.
 #[utoipa::path(get, path = "/v1/tables/{dataset}", tag = "extracts",
-    params(("dataset" = String, Path, description = "stops, detainers, crime-reports, complaints, policy-events or populations"), TableParams),
+    params(("dataset" = String, Path, description = "stops, detainers, crime-reports, complaints, allegations (by their complaint), policy-events or populations"), TableParams),
     responses((status = 200, body = oversight_service::tables::TableResponse, example = json!({"dataset": "stops", "rows_by": "subject_race", "columns_by": "year",
         "measure": "search_conducted", "filters": {"jurisdiction": "demo-city", "from": null, "to": null, "where": []}, "threshold": 11, "confidence": 0.95,
         "rows": ["black", "white"], "columns": ["2019", "2020"],
