@@ -393,11 +393,11 @@ fn imports_over_http_keep_the_cli_guarantees_and_a_canary_never_leaves() {
     assert_eq!(j["status"], "imported_with_too_many_rejects", "{j}");
     assert_eq!((j["batch"]["rows_accepted"].as_i64(), j["batch"]["rows_rejected"].as_i64()), (Some(1), Some(2)));
 
-    // The CLI cannot open the file the server owns: it says so and points at --server, which uploads.
+    // The CLI cannot open the file the server owns: it finds the server, and without a key says what it needs.
     let fixture = repo().join("fixtures/crime_reports.csv");
     let r = s.run(&["import", "--dataset", "crime-reports", "--profile", "canonical", fixture.to_str().unwrap()]);
-    assert_eq!(r.code(), Some(3), "{}", r.stderr());
-    assert!(r.stderr().contains("--server"), "{}", r.stderr());
+    assert_eq!(r.code(), Some(2), "{}", r.stderr());
+    assert!(r.stderr().contains(&srv.base) && r.stderr().contains("OVERSIGHT_KEY"), "{}", r.stderr());
     let via = ["import", "--dataset", "crime-reports", "--profile", "canonical", "--server", srv.base.as_str()];
     let r = s.run(&[&via[..], &[fixture.to_str().unwrap()]].concat());
     assert_eq!(r.code(), Some(2), "no key: {}", r.stderr());
@@ -580,7 +580,7 @@ fn every_operation_in_the_spec_refuses_missing_keys_low_roles_unknown_parameters
         }
         for (method, op) in ops.as_object().unwrap() {
             let what = format!("{} {path}", method.to_uppercase());
-            let need = if path == "/v1/audit" {
+            let need = if path == "/v1/audit" || path.starts_with("/v1/keys") {
                 "admin"
             } else if op.get("security").is_some() {
                 "analyst"

@@ -108,14 +108,24 @@ impl Drop for Server {
 /// Starts `oversight ARGS --bind 127.0.0.1:0` (in `cwd` if given, with extra environment) and reads the URL
 /// from its first line.
 pub(crate) fn spawn_server(s: &Scratch, args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> Server {
+    spawn_server_logging(s, args, cwd, env, std::process::Stdio::null())
+}
+
+/// [`spawn_server`] with its standard error (the log) going to `log`.
+pub(crate) fn spawn_server_logging(
+    s: &Scratch,
+    args: &[&str],
+    cwd: Option<&Path>,
+    env: &[(&str, &str)],
+    log: std::process::Stdio,
+) -> Server {
     use std::io::{BufRead, BufReader};
     let mut cmd = s.cmd();
     cmd.args(args).args(["--bind", "127.0.0.1:0"]).envs(env.iter().copied());
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    let mut child =
-        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().expect("start oversight");
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(log).spawn().expect("start oversight");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read the listening line");
     let base = line

@@ -10,5 +10,6 @@ mod import_integrity;
 mod import_real_data;
 mod import_rules;
 mod metrics;
+mod ops;
 mod run_it;
 mod server;

@@ -18,7 +18,11 @@ macro_rules! role_extractor {
             type Rejection = ApiError;
 
             async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
-                st.authorize(&parts.headers, $need).await.map($name)
+                let caller = st.authorize(&parts.headers, $need).await?;
+                if let Some(slot) = parts.extensions.get::<crate::telemetry::CallerSlot>() {
+                    let _ = slot.0.set(caller.name.clone());
+                }
+                Ok($name(caller))
             }
         }
     };

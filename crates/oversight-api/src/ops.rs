@@ -5,7 +5,7 @@ use crate::conns::Guarded;
 use crate::error::ApiError;
 use crate::registry::CloseReason;
 use crate::state::{AppState, Role};
-use crate::telemetry::{METHODS, MethodSnapshot, Stats, method_index};
+use crate::telemetry::{CallerSlot, METHODS, MethodSnapshot, Stats, method_index, request_id};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -16,15 +16,44 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Routes the per-client limit never applies to (cheap, and what monitors poll).
 fn unlimited(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics")
 }
 
-/// Middleware: the per-client limit on requests without a key, then counts and times every request by its
-/// route template (never the raw path: ids would explode the label set).
-pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Middleware: gives every request an id (`X-Request-Id` on the response, a `request` span around its
+/// handling, so every line it logs carries the id) and an access-log line (method, path, status, duration,
+/// key name — never the key — and the id), within it [`limit_and_count`].
+pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let id = request_id(req.headers().get("x-request-id"));
+    let slot = CallerSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let start = Instant::now();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut resp = limit_and_count(state, req, next).instrument(span).await;
+    if let Ok(v) = header::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(
+        target: "oversight::access",
+        request_id = %id,
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        duration_ms = (start.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+        key = slot.0.get().map_or("-", String::as_str),
+        "{method} {path} {}",
+        resp.status().as_u16()
+    );
+    resp
+}
+
+/// The per-client limit on requests without a key, then counts and times every request by its route
+/// template (never the raw path: ids would explode the label set).
+async fn limit_and_count(state: AppState, req: Request, next: Next) -> Response {
     let method = method_index(req.method());
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);

@@ -132,7 +132,15 @@ pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -
         .await;
     state.0.schedules[i].running.store(false, Ordering::SeqCst);
     let run = res?;
+    let secs = run.finished_at.map_or(0.0, |f| (f - run.started_at).as_seconds_f64());
     tracing::info!(
+        schedule = %run.schedule,
+        trigger,
+        outcome = %run.outcome,
+        batches = ?run.batches,
+        rows_accepted = run.rows_accepted,
+        duration_s = secs,
+        error = run.error.as_deref().unwrap_or(""),
         "schedule {}: {} ({} imported, {} already imported, {} failed)",
         run.schedule,
         run.outcome,
@@ -143,8 +151,9 @@ pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -
     Ok(run)
 }
 
-fn now_local() -> NaiveDateTime {
-    chrono::Local::now().naive_local()
+/// Runs are stamped in UTC, like import batches (the catch-up check reads them back as UTC).
+fn now_utc() -> NaiveDateTime {
+    Utc::now().naive_utc()
 }
 
 /// One run, on the writer connection: never returns an error, records it instead.
@@ -156,7 +165,7 @@ fn run_blocking(
     listed: Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String>,
 ) -> ScheduleRun {
     let cfg = &sched.cfg;
-    let started = now_local();
+    let started = now_utc();
     let id = store.start_schedule_run(&cfg.name, trigger, started).unwrap_or(0);
     let mut run = ScheduleRun {
         id,
@@ -242,7 +251,7 @@ fn run_blocking(
             }
         }
     }
-    run.finished_at = Some(now_local());
+    run.finished_at = Some(now_utc());
     run.error = (!errors.is_empty()).then(|| errors.join("\n"));
     if let Err(e) = store.finish_schedule_run(&run) {
         tracing::error!("schedule {}: could not record the run: {e}", cfg.name);

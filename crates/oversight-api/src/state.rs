@@ -402,7 +402,10 @@ impl AppState {
     ) -> ApiResult<T> {
         self.writable()?;
         let inner = self.0.clone();
+        // What the write logs (an import's batch and counts) carries the request's id.
+        let span = tracing::Span::current();
         let out = tokio::task::spawn_blocking(move || {
+            let _in_request = span.enter();
             let store = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let out = f(&store);
             // Whatever the write did (even in part), cached reads made before it are stale.

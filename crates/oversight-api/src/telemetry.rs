@@ -156,3 +156,21 @@ pub(crate) fn client_key(addr: IpAddr) -> IpAddr {
         },
     }
 }
+
+/// Who made a request, for its access-log line: set by the role extractors once the key is checked
+/// (`anonymous` without one), read by [`crate::ops::track`] when the response is ready.
+#[derive(Clone, Default)]
+pub(crate) struct CallerSlot(pub(crate) Arc<std::sync::OnceLock<String>>);
+
+/// A request's id: the client's or proxy's `X-Request-Id` when it is short plain text (so one id follows a
+/// request through a proxy's log and ours), otherwise 16 random hex digits.
+pub(crate) fn request_id(given: Option<&axum::http::HeaderValue>) -> String {
+    let plain =
+        |v: &&str| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if let Some(v) = given.and_then(|v| v.to_str().ok()).filter(plain) {
+        return v.to_owned();
+    }
+    use rand::RngExt;
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}

@@ -1,79 +1,14 @@
 //! `oversight events …` and `oversight analyze …`: policy events and the analyses run around them.
 
-use crate::cli::{AnalyzeCmd, EventsCmd, ImpactArgs};
+use crate::cli::{AnalyzeCmd, ImpactArgs};
 use crate::output::{table, thousands};
 use crate::support::refuse;
 use anyhow::Result;
-use oversight_core::{CodeList, Grain, PolicyKind};
+use oversight_core::Grain;
 use oversight_metrics::AnalysisConfig;
 use oversight_metrics::analysis::{self, DidRequest, Effect, ItsRequest, VodRequest};
-use oversight_store::{NewPolicyEvent, Store};
+use oversight_store::Store;
 use std::process::ExitCode;
-
-pub(crate) fn events(store: &Store, cmd: EventsCmd) -> Result<ExitCode> {
-    match cmd {
-        EventsCmd::List { jurisdiction, json } => {
-            if let Some(j) = &jurisdiction
-                && store.jurisdiction(j)?.is_none()
-            {
-                return refuse(format!(
-                    "--jurisdiction {j:?}: no such jurisdiction (see `oversight jurisdictions list`)"
-                ));
-            }
-            let mut all = Vec::new();
-            let mut after = None;
-            loop {
-                let page = store.policy_events(jurisdiction.as_deref(), after, 1000)?;
-                after = page.last().map(|e| e.id);
-                let done = page.len() < 1000;
-                all.extend(page);
-                if done {
-                    break;
-                }
-            }
-            if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let rows: Vec<Vec<String>> = all
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.id.to_string(),
-                        e.jurisdiction_id.clone(),
-                        e.effective_date.to_string(),
-                        e.kind.clone(),
-                        e.title.clone(),
-                        e.batch_id.map_or_else(|| "by hand".to_owned(), |b| format!("batch {b}")),
-                    ]
-                })
-                .collect();
-            table(&["id", "jurisdiction", "date", "kind", "title", "from"], &rows);
-        }
-        EventsCmd::Add { jurisdiction, date, kind, title, source, agency } => {
-            let Ok(kind) = kind.parse::<PolicyKind>() else {
-                return refuse(format!("--kind {kind:?}: expected one of {}", PolicyKind::all_strs().join(", ")));
-            };
-            let e = store.add_policy_event(&NewPolicyEvent {
-                jurisdiction_id: jurisdiction,
-                effective_date: date,
-                kind: kind.as_str().to_owned(),
-                title,
-                source,
-                agency,
-            })?;
-            println!(
-                "policy event {} added: {} {} {} — {}",
-                e.id, e.jurisdiction_id, e.effective_date, e.kind, e.title
-            );
-        }
-        EventsCmd::Remove { id } => {
-            let e = store.remove_policy_event(id)?;
-            println!("policy event {} removed ({} {} {})", e.id, e.jurisdiction_id, e.effective_date, e.title);
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
 
 fn config(base: &AnalysisConfig, c: &ImpactArgs) -> AnalysisConfig {
     let mut cfg = base.clone();

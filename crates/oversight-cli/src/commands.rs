@@ -1,13 +1,13 @@
 //! Command implementations: thin wiring over the library crates.
 
-use crate::cli::{BenchCmd, Cli, Command, ImportArgs, JurisdictionSet, JurisdictionsCmd, ProfilesCmd};
+use crate::cli::{BenchCmd, Cli, Command, EventsCmd, ImportArgs, JurisdictionsCmd, KeysCmd, ProfilesCmd};
 use crate::output::{table, thousands};
+use crate::remote::Target;
 use crate::support::{Refusal, open, open_writable, refuse};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
 use oversight_import::{ImportError, ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, resolve_profile};
-use oversight_metrics::published::PublishedPoint;
-use oversight_store::{Jurisdiction, JurisdictionPatch, Store, StoreError};
+use oversight_store::{Store, StoreError};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,8 +20,14 @@ const EXIT_TOO_MANY_REJECTS: u8 = 4;
 const EXIT_STORAGE: u8 = 5;
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
-    init_logging();
-    match dispatch(cli) {
+    // The log's writer thread flushes what is left when its guard is dropped, at the end of the command.
+    let mut _log_guard = None;
+    let started = crate::config::load(cli.config.as_deref()).and_then(|settings| {
+        let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+        _log_guard = Some(init_logging(&settings.log, serving)?);
+        Ok(settings)
+    });
+    match started.and_then(|settings| dispatch(cli, settings)) {
         Ok(code) => code,
         Err(e) => {
             let code = exit_code(&e);
@@ -31,12 +37,44 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OVERSIGHT_LOG").unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// The log on standard error: `OVERSIGHT_LOG`, else `[log] level`, else `info` for the server and `warn`
+/// for other commands; text or JSON lines (`[log] format`), times in UTC. Lines are written by a thread of
+/// their own (a request does not wait for standard error), never dropped: when that thread falls behind,
+/// the logger waits.
+fn init_logging(cfg: &crate::config::LogConfig, serving: bool) -> Result<tracing_appender::non_blocking::WorkerGuard> {
+    use crate::config::LogFormat;
+    let level = std::env::var("OVERSIGHT_LOG")
+        .ok()
+        .or_else(|| cfg.level.clone())
+        .unwrap_or_else(|| if serving { "info" } else { "warn" }.to_owned());
+    let filter = match tracing_subscriber::EnvFilter::try_new(&level) {
+        Ok(f) => f,
+        Err(e) => return refuse(format!("[log] level {level:?}: {e}")),
+    };
+    let (writer, guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let _ = match cfg.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+    };
+    Ok(guard)
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
+    // A command sent through a server: its refusal is the user's (2), a server that does not answer or is
+    // busy is unavailable (3), as a locked file is.
+    if let Some(r) = e.downcast_ref::<crate::remote::RemoteError>() {
+        return match r.status {
+            503 => EXIT_LOCKED,
+            507 => EXIT_STORAGE,
+            400..=499 => EXIT_REFUSED,
+            _ => EXIT_INTERNAL,
+        };
+    }
+    if e.downcast_ref::<crate::remote::Unreachable>().is_some() {
+        return EXIT_LOCKED;
+    }
     if let Some(ImportError::TooManyRejects { .. }) = e.downcast_ref::<ImportError>() {
         return EXIT_TOO_MANY_REJECTS;
     }
@@ -59,21 +97,26 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<ExitCode> {
-    let settings = crate::config::load(cli.config.as_deref())?;
+fn dispatch(cli: Cli, settings: crate::config::Settings) -> Result<ExitCode> {
     let db = cli.db.clone().or_else(|| settings.db.clone()).unwrap_or_else(|| "oversight.duckdb".into());
     let db = db.as_path();
+    let client = &settings.client;
     match cli.command {
         Command::Serve { bind } => crate::serve::serve(db, &settings, bind),
         Command::Demo { bind } => crate::serve::demo(cli.db.as_deref(), &settings, bind),
-        Command::Keys(cmd) => crate::serve::keys(&open(db)?, cmd),
+        Command::Keys(cmd) => {
+            let writes = !matches!(cmd, KeysCmd::List);
+            crate::operate::keys(&Target::open(db, &settings.client, writes)?, cmd)
+        }
         Command::Openapi => {
             print!("{}", oversight_api::openapi_json());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import(args) => import(db, &settings.import, args),
-        Command::Batches { limit, json } => batches(db, limit, json),
-        Command::Rejects { batch, csv, limit } => rejects(db, batch, csv, limit),
+        Command::Import(args) => import(db, &settings, args),
+        Command::Batches { limit, json } => crate::operate::batches(&Target::open(db, client, false)?, limit, json),
+        Command::Rejects { batch, csv, limit } => {
+            crate::operate::rejects(&Target::open(db, client, false)?, batch, csv, limit)
+        }
         Command::Profiles { show, action: None } => profiles(show),
         Command::Profiles {
             action: Some(ProfilesCmd::Check { profile, files, jurisdiction, dataset, top, json }),
@@ -88,29 +131,50 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("fixtures written to {} (seed {seed}); see {}/README.md", out.display(), out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Jurisdictions(cmd) => jurisdictions(db, cmd),
+        Command::Jurisdictions(cmd) => {
+            let writes = matches!(cmd, JurisdictionsCmd::Set(_));
+            crate::operate::jurisdictions(&Target::open(db, client, writes)?, cmd)
+        }
         Command::Bench(cmd) => bench(db, cmd),
         Command::Compute { indicator, jurisdiction, since, full, json } => {
             let req = oversight_metrics::ComputeRequest { indicator, jurisdiction, since, full };
-            compute(db, &settings.metrics, &req, json)
+            crate::operate::compute(&Target::open(db, client, true)?, &settings.metrics, &req, json)
         }
         Command::Indicators { json } => indicators(json),
-        Command::Series(args) => series(db, &args),
-        Command::Quality { jurisdiction } => quality(db, jurisdiction.as_deref()),
-        Command::Events(cmd) => crate::analyze::events(&open(db)?, cmd),
+        Command::Series(args) => crate::operate::series(&Target::open(db, client, false)?, &args),
+        Command::Quality { jurisdiction } => {
+            crate::operate::quality(&Target::open(db, client, false)?, jurisdiction.as_deref())
+        }
+        Command::Events(cmd) => {
+            let writes = !matches!(cmd, EventsCmd::List { .. });
+            crate::operate::events(&Target::open(db, client, writes)?, cmd)
+        }
         Command::Analyze(cmd) => crate::analyze::analyze(&open(db)?, &settings.analysis, cmd),
         Command::Export(args) => crate::export::export(db, &args),
         Command::Table(args) => crate::export::table(db, &settings.metrics, &args),
     }
 }
 
-fn import(db: &Path, cfg: &oversight_import::ImportConfig, args: ImportArgs) -> Result<ExitCode> {
+fn import(db: &Path, settings: &crate::config::Settings, mut args: ImportArgs) -> Result<ExitCode> {
+    let cfg = &settings.import;
     let dataset: Dataset = match args.dataset.parse() {
         Ok(d) => d,
         Err(e) => return refuse(format!("--dataset: {e}")),
     };
     let profile = resolve_profile(&args.profile, Some(dataset))?;
-    if let Some(server) = &args.server {
+    if args.key.is_none() {
+        args.key = settings.client.key.clone();
+    }
+    // --server, `[client] server`, or the server that holds the file: the upload goes through it.
+    let server = match (&args.server, &settings.client.server) {
+        (Some(s), _) | (None, Some(s)) => Some(s.clone()),
+        (None, None) => match Target::open(db, &settings.client, true) {
+            Ok(Target::Remote(r)) => Some(r.base),
+            Ok(Target::Local(_)) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    if let Some(server) = &server {
         return crate::serve::upload(server, &args, dataset, !profile.toml.files.is_empty());
     }
     let inputs: Vec<Vec<InputFile>> = if let Some(dir) = &args.dir {
@@ -276,95 +340,15 @@ fn print_report(store: &Store, r: &ImportReport, names: &str, rejects_csv: Optio
     if b.rows_rejected > 0 {
         match rejects_csv {
             Some(p) => {
-                let n = write_rejects_csv(
-                    store,
-                    b.id,
-                    usize::MAX,
-                    std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-                )?;
+                let rows = store.rejects(b.id, None, i64::MAX as usize)?;
+                let file = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+                let n = crate::operate::write_rejects_csv(&rows, file)?;
                 println!("  {} rejects written to {}", thousands(n as i64), p.display());
             }
             None => println!("  see them with: oversight rejects {}", b.id),
         }
     }
     Ok(())
-}
-
-fn write_rejects_csv(store: &Store, batch: i64, limit: usize, out: impl std::io::Write) -> Result<usize> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(["batch", "file", "line", "column", "value", "reason"])?;
-    let mut after = None;
-    let mut n = 0;
-    while n < limit {
-        let page = store.rejects(batch, after, 10_000.min(limit - n))?;
-        if page.is_empty() {
-            break;
-        }
-        for r in &page {
-            w.write_record([
-                r.batch_id.to_string(),
-                r.file.clone(),
-                r.line.to_string(),
-                r.column.clone().unwrap_or_default(),
-                r.value.clone().unwrap_or_default(),
-                r.reason.clone(),
-            ])?;
-        }
-        n += page.len();
-        after = page.last().map(|r| r.seq);
-    }
-    w.flush()?;
-    Ok(n)
-}
-
-fn batches(db: &Path, limit: usize, json: bool) -> Result<ExitCode> {
-    let store = open(db)?;
-    let list = store.list_batches(None, limit)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|b| {
-            vec![
-                b.id.to_string(),
-                b.status.to_string(),
-                b.dataset.clone(),
-                b.profile.clone(),
-                thousands(b.rows_read),
-                thousands(b.rows_accepted),
-                thousands(b.rows_rejected),
-                b.started_at.format("%Y-%m-%d %H:%M").to_string(),
-                b.file_names(),
-            ]
-        })
-        .collect();
-    table(&["batch", "status", "dataset", "profile", "read", "accepted", "rejected", "started", "files"], &rows);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn rejects(db: &Path, batch: i64, as_csv: bool, limit: usize) -> Result<ExitCode> {
-    let store = open(db)?;
-    if as_csv {
-        write_rejects_csv(&store, batch, limit, std::io::stdout().lock())?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let list = store.rejects(batch, None, limit)?;
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|r| {
-            vec![
-                r.file.clone(),
-                r.line.to_string(),
-                r.column.clone().unwrap_or_default(),
-                r.value.clone().unwrap_or_default(),
-                r.reason.clone(),
-            ]
-        })
-        .collect();
-    table(&["file", "line", "column", "value", "reason"], &rows);
-    Ok(ExitCode::SUCCESS)
 }
 
 fn profiles(show: Option<String>) -> Result<ExitCode> {
@@ -381,71 +365,6 @@ fn profiles(show: Option<String>) -> Result<ExitCode> {
         .collect();
     table(&["profile", "dataset", "reads"], &rows);
     println!("\nPrint one with `oversight profiles --show NAME`; pass your own with --profile path/to/profile.toml.");
-    Ok(ExitCode::SUCCESS)
-}
-
-fn jurisdictions(db: &Path, cmd: JurisdictionsCmd) -> Result<ExitCode> {
-    let store = open(db)?;
-    match cmd {
-        JurisdictionsCmd::List { json } => {
-            let mut all = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = store.list_jurisdictions(after.as_deref(), 1000)?;
-                if page.is_empty() {
-                    break;
-                }
-                after = page.last().map(|j| j.id.clone());
-                all.extend(page);
-            }
-            if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
-            } else {
-                let rows: Vec<Vec<String>> = all
-                    .iter()
-                    .map(|j| {
-                        vec![
-                            j.id.clone(),
-                            j.name.clone(),
-                            j.kind.clone(),
-                            j.timezone.clone().unwrap_or_default(),
-                            j.lat.zip(j.lng).map(|(a, b)| format!("{a:.4}, {b:.4}")).unwrap_or_default(),
-                            j.population_benchmark_id.clone().unwrap_or_default(),
-                        ]
-                    })
-                    .collect();
-                table(&["id", "name", "kind", "time zone", "centroid", "benchmark"], &rows);
-            }
-        }
-        JurisdictionsCmd::Set(set) => {
-            let JurisdictionSet { id, name, kind, parent, state, fips, lat, lng, timezone, benchmark } = *set;
-            oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| Refusal(e.to_string()))?;
-            let patch = JurisdictionPatch {
-                name,
-                kind,
-                parent_id: parent,
-                state,
-                fips,
-                lat,
-                lng,
-                timezone,
-                population_benchmark_id: benchmark,
-            };
-            if let Err((field, msg)) = patch.check() {
-                return refuse(format!("--{field} {msg}"));
-            }
-            if store.jurisdiction(&id)?.is_none() {
-                store.ensure_jurisdiction(&Jurisdiction {
-                    id: id.clone(),
-                    name: id.clone(),
-                    kind: "other".into(),
-                    ..Default::default()
-                })?;
-            }
-            let j = store.update_jurisdiction(&id, &patch)?;
-            println!("{}", serde_json::to_string_pretty(&j)?);
-        }
-    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -489,46 +408,6 @@ fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn compute(
-    db: &Path,
-    cfg: &oversight_metrics::MetricsConfig,
-    req: &oversight_metrics::ComputeRequest,
-    json: bool,
-) -> Result<ExitCode> {
-    let store = open_writable(db)?;
-    let t = std::time::Instant::now();
-    let report = oversight_metrics::compute(&store, cfg, req)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    match &report.run {
-        None => println!("{}", report.message),
-        Some(run) => {
-            println!(
-                "metric run {}: {} points written, {} replaced, in {:.3} s ({})",
-                run.id,
-                thousands(run.points_written),
-                thousands(run.points_deleted),
-                t.elapsed().as_secs_f64(),
-                run.parameters.get("mode").and_then(|m| m.as_str()).unwrap_or("")
-            );
-            for w in &report.work {
-                let range = if w.from.format("%Y").to_string() == "1900" {
-                    "all dates".to_owned()
-                } else {
-                    format!("from {}", w.from)
-                };
-                println!("  {:<14} {:<28} {range}", w.dataset, w.jurisdiction);
-            }
-            for n in &report.notes {
-                println!("  note ({} {}): {}", n.dataset, n.jurisdiction_id, n.message);
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn indicators(json: bool) -> Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(oversight_metrics::CATALOG)?);
@@ -547,88 +426,6 @@ fn indicators(json: bool) -> Result<ExitCode> {
         for c in i.caveats {
             println!("    caveat: {c}");
         }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn series(db: &Path, a: &crate::cli::SeriesArgs) -> Result<ExitCode> {
-    let (indicator, jurisdiction, group) = (a.indicator.as_str(), a.jurisdiction.as_str(), a.group.as_deref());
-    let Some(ind) = oversight_metrics::indicator(indicator) else {
-        return refuse(format!("--indicator {indicator:?}: no such indicator (see `oversight indicators`)"));
-    };
-    let Ok(grain) = a.grain.parse::<oversight_core::Grain>() else {
-        return refuse(format!("--grain {:?}: expected week, month, quarter, year or all", a.grain));
-    };
-    // The same checks as the API's: a group the indicator has no breakdown by, or a jurisdiction nobody
-    // imported, is an error, not an empty table.
-    if let Some(g) = group
-        && let Err(why) = ind.check_group(g)
-    {
-        return refuse(format!("--group {why}"));
-    }
-    let store = open(db)?;
-    if store.jurisdiction(jurisdiction)?.is_none() {
-        return refuse(format!(
-            "--jurisdiction {jurisdiction:?}: no such jurisdiction (see `oversight jurisdictions list`)"
-        ));
-    }
-    let lo = a.from.unwrap_or(chrono::NaiveDate::MIN);
-    let hi = a.to.unwrap_or(chrono::NaiveDate::MAX);
-    let rows = store.points(indicator, jurisdiction, grain.as_str(), group, lo, hi)?;
-    let points: Vec<PublishedPoint<'_>> = rows.iter().map(|p| PublishedPoint::new(p, grain)).collect();
-    if a.csv {
-        oversight_metrics::published::write_series_csv(std::io::stdout().lock(), &points)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let f = |v: Option<f64>| {
-        v.map(|x| format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_owned()).unwrap_or_default()
-    };
-    let rows: Vec<Vec<String>> = points
-        .iter()
-        .map(|p| {
-            vec![
-                p.period.clone(),
-                p.group.to_owned(),
-                f(p.numerator),
-                f(p.denominator),
-                f(p.value),
-                f(p.ci_low),
-                f(p.ci_high),
-                if p.suppressed {
-                    format!("suppressed ({})", p.suppression_reason.unwrap_or_default())
-                } else {
-                    String::new()
-                },
-                if p.low_reliability { "low reliability".into() } else { String::new() },
-                p.note.unwrap_or_default().to_owned(),
-            ]
-        })
-        .collect();
-    let header = [
-        "period",
-        "group",
-        "numerator",
-        "denominator",
-        "value",
-        "ci_low",
-        "ci_high",
-        "suppressed",
-        "reliability",
-        "note",
-    ];
-    table(&header, &rows);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn quality(db: &Path, jurisdiction: Option<&str>) -> Result<ExitCode> {
-    let store = open(db)?;
-    if let Some(j) = jurisdiction
-        && store.jurisdiction(j)?.is_none()
-    {
-        return refuse(format!("--jurisdiction {j:?}: no such jurisdiction (see `oversight jurisdictions list`)"));
-    }
-    for n in store.quality_notes(jurisdiction)? {
-        println!("{} ({}): {}", n.jurisdiction_id, n.dataset, n.message);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,41 @@ pub(crate) struct Settings {
     pub(crate) import: oversight_import::ImportConfig,
     /// `[[schedule]]` entries: imports `oversight serve` runs on a cron schedule.
     pub(crate) schedule: Vec<oversight_api::ScheduleConfig>,
+    /// `[log]`: how the log is written.
+    pub(crate) log: LogConfig,
+    /// `[client]`: the running server commands go through (`OVERSIGHT_SERVER` and `OVERSIGHT_KEY` win).
+    pub(crate) client: ClientConfig,
+}
+
+/// `[client]`: where a running server is and the key to send. Without `server`, a command opens the
+/// database file, and when a server holds it, goes through that server (it notes its address beside the
+/// file, `<db>.server`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ClientConfig {
+    /// The server's URL (`http://127.0.0.1:8080`).
+    pub(crate) server: Option<String>,
+    /// The API key commands are sent with (the role each command needs: analyst for writes, admin for keys).
+    pub(crate) key: Option<String>,
+}
+
+/// `[log]`: the log goes to standard error, one line per event, times in UTC (RFC 3339, `Z`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LogConfig {
+    /// `text` (default) or `json` (one JSON object per line, for a log collector).
+    pub(crate) format: LogFormat,
+    /// A level (`error`, `warn`, `info`, `debug`) or a filter (`info,oversight_api=debug`); default `info`
+    /// for `serve` and `demo` (an access line per request), `warn` for other commands. `OVERSIGHT_LOG` wins.
+    pub(crate) level: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Loads settings: `explicit` (from --config or OVERSIGHT_CONFIG) must exist; otherwise `./oversight.toml`
@@ -38,9 +73,16 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Settings> {
         toml::Table::new()
     };
     apply_env(&mut value, std::env::vars())?;
-    let settings: Settings = toml::Value::Table(value)
+    let mut settings: Settings = toml::Value::Table(value)
         .try_into()
         .with_context(|| format!("invalid configuration (file {}, and OVERSIGHT__* variables)", path.display()))?;
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let Some(s) = var("OVERSIGHT_SERVER") {
+        settings.client.server = Some(s);
+    }
+    if let Some(k) = var("OVERSIGHT_KEY") {
+        settings.client.key = Some(k);
+    }
     Ok(settings)
 }
 

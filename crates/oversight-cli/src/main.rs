@@ -25,7 +25,9 @@ mod cli;
 mod commands;
 mod config;
 mod export;
+mod operate;
 mod output;
+mod remote;
 mod serve;
 mod support;
 

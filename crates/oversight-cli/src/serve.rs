@@ -1,12 +1,9 @@
 //! `oversight serve` and `oversight keys`.
 
-use crate::cli::KeysCmd;
 use crate::config::Settings;
-use crate::output::table;
 use crate::support::{open, refuse};
 use anyhow::{Context, Result};
-use oversight_api::{AppState, Role};
-use oversight_store::Store;
+use oversight_api::AppState;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -49,7 +46,7 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
         apply.import(&req, &|_| {})?;
     }
     let points = apply.finish()?.map(|c| c.report.points_written).unwrap_or(0);
-    eprintln!(
+    tracing::info!(
         "demo database {} built from {} in {:.1} s: {} indicator points",
         db.display(),
         dir.display(),
@@ -89,14 +86,47 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
+        let note = ServerNote::write(db, local);
         // The first line is machine-readable: tests and scripts read the port from it (--bind 127.0.0.1:0).
         println!("listening on http://{local}");
-        eprintln!("docs at http://{local}/docs; database {}", db.display());
-        oversight_api::serve(listener, state, shutdown_signal()).await.context("serving")?;
-        eprintln!("shut down cleanly");
+        tracing::info!("listening on http://{local}; docs at http://{local}/docs; database {}", db.display());
+        let served = oversight_api::serve(listener, state, shutdown_signal()).await.context("serving");
+        drop(note);
+        served?;
+        tracing::info!("shut down cleanly");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The note beside the database that says where the server holding it answers (`<db>.server`): commands
+/// that cannot open the file while the server runs send their work there. Removed when the server stops.
+struct ServerNote(Option<std::path::PathBuf>);
+
+impl ServerNote {
+    fn write(db: &Path, local: std::net::SocketAddr) -> Self {
+        let mut addr = local;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        }
+        let path = crate::remote::note_path(db);
+        let note = serde_json::json!({"url": format!("http://{addr}"), "pid": std::process::id()});
+        match std::fs::write(&path, format!("{note}\n")) {
+            Ok(()) => Self(Some(path)),
+            Err(e) => {
+                tracing::warn!("could not write {} ({e}): commands cannot find this server by itself", path.display());
+                Self(None)
+            }
+        }
+    }
+}
+
+impl Drop for ServerNote {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// SIGTERM or Ctrl-C.
@@ -118,42 +148,6 @@ async fn shutdown_signal() {
     }
 }
 
-pub(crate) fn keys(store: &Store, cmd: KeysCmd) -> Result<ExitCode> {
-    match cmd {
-        KeysCmd::Create { role, name } => {
-            let Some(role) = Role::parse(&role) else {
-                return refuse(format!("--role {role:?}: expected viewer, analyst or admin"));
-            };
-            let (key, row) = oversight_api::create_key(store, &name, role)?;
-            eprintln!("key {} ({}, {}) created; it is shown once, store it now:", row.id, row.name, row.role);
-            println!("{key}");
-        }
-        KeysCmd::List => {
-            let rows: Vec<Vec<String>> = store
-                .api_keys()?
-                .into_iter()
-                .map(|k| {
-                    vec![
-                        k.id.to_string(),
-                        k.name,
-                        k.role,
-                        format!("{}…", k.prefix),
-                        k.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                        k.last_used_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
-                        k.revoked_at.map(|t| format!("revoked {}", t.format("%Y-%m-%d %H:%M"))).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            table(&["id", "name", "role", "key", "created", "last used", ""], &rows);
-        }
-        KeysCmd::Revoke { id } => {
-            store.revoke_api_key(id)?;
-            println!("key {id} revoked");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `oversight import --server URL`: the same import through a running server's API.
 pub(crate) fn upload(
     server: &str,
@@ -162,7 +156,10 @@ pub(crate) fn upload(
     multi_file: bool,
 ) -> Result<ExitCode> {
     let Some(key) = &args.key else {
-        return refuse("--server needs an API key with role analyst or higher: --key or OVERSIGHT_API_KEY");
+        return refuse(format!(
+            "importing through the server at {server} needs an API key with role analyst or higher: --key, \
+             OVERSIGHT_KEY or `key` in [client] of oversight.toml"
+        ));
     };
     if args.rejects.is_some() {
         return refuse("--rejects is not available with --server: read them at GET /v1/imports/{batch}/rejects");

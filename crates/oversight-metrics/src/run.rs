@@ -29,7 +29,7 @@ pub struct ComputeRequest {
 }
 
 /// One piece of work: a dataset's records of a jurisdiction between two dates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct WorkItem {
     pub dataset: String,
     pub jurisdiction: String,
@@ -38,7 +38,7 @@ pub struct WorkItem {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ComputeReport {
     /// None when there was nothing to do (nothing was written).
     pub run: Option<MetricRun>,

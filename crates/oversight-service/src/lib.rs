@@ -43,6 +43,29 @@ impl<'s> Apply<'s> {
         let out = oversight_import::import(self.store, req, progress);
         self.import_time += t.elapsed();
         self.landed |= matches!(out, Ok(ImportOutcome::Imported(_)));
+        let files = req.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(" + ");
+        let secs = t.elapsed().as_secs_f64();
+        match &out {
+            Ok(ImportOutcome::Imported(r)) => tracing::info!(
+                batch = r.batch.id,
+                dataset = %r.batch.dataset,
+                profile = %r.batch.profile,
+                files = %files,
+                rows_read = r.batch.rows_read,
+                rows_accepted = r.batch.rows_accepted,
+                rows_rejected = r.batch.rows_rejected,
+                duration_s = secs,
+                "import {files}: batch {} ({} accepted, {} rejected) in {secs:.2} s",
+                r.batch.id,
+                r.batch.rows_accepted,
+                r.batch.rows_rejected
+            ),
+            Ok(ImportOutcome::AlreadyImported(b)) => {
+                tracing::info!(batch = b.id, files = %files, "import {files}: already imported as batch {}", b.id)
+            }
+            // The caller reports the error (the CLI prints it, the API answers it): logged, not shown twice.
+            Err(e) => tracing::info!(files = %files, duration_s = secs, error = %e, "import {files} failed: {e}"),
+        }
         out
     }
 
@@ -51,6 +74,12 @@ impl<'s> Apply<'s> {
         let Some(cfg) = self.metrics.filter(|_| self.landed) else { return Ok(None) };
         let t = Instant::now();
         let report = oversight_metrics::compute(self.store, cfg, &ComputeRequest::default())?;
+        let secs = t.elapsed().as_secs_f64();
+        tracing::info!(
+            points_written = report.points_written,
+            duration_s = secs,
+            "recomputed the indicators in {secs:.2} s"
+        );
         Ok(Some(Recomputed { report, time: t.elapsed() }))
     }
 }

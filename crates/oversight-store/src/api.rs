@@ -8,7 +8,7 @@ use oversight_core::Dataset;
 use serde::Serialize;
 
 /// A row of `api_keys` (never the key or its hash).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ApiKey {
     pub id: i64,
     pub name: String,

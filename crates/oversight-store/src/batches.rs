@@ -80,7 +80,7 @@ impl NewBatch {
 }
 
 /// A row of `import_batches`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchRecord {
     pub id: i64,
     pub dataset: String,

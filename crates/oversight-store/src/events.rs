@@ -22,7 +22,7 @@ pub struct PolicyEvent {
 }
 
 /// An event to add by hand.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewPolicyEvent {
     pub jurisdiction_id: String,
     pub effective_date: NaiveDate,

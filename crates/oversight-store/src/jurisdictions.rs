@@ -23,7 +23,7 @@ pub struct Jurisdiction {
 }
 
 /// Attributes to set on an existing jurisdiction (None leaves one as it is).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct JurisdictionPatch {
     pub name: Option<String>,
     pub kind: Option<String>,
@@ -116,6 +116,22 @@ impl Store {
         let mut st = self.conn.prepare_cached(queries::FILL_JURISDICTION)?;
         st.execute(params![j.name, j.kind, j.parent_id, j.state, j.fips, j.lat, j.lng, j.timezone, j.id])?;
         Ok(())
+    }
+
+    /// Sets attributes of a jurisdiction, creating it first (name = id, kind other) when there is none with
+    /// this id; nothing changes when the changes are refused.
+    pub fn set_jurisdiction(&self, id: &str, p: &JurisdictionPatch) -> Result<Jurisdiction> {
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let out = (|| {
+            if self.jurisdiction(id)?.is_none() {
+                let new =
+                    Jurisdiction { id: id.to_owned(), name: id.to_owned(), kind: "other".into(), ..Default::default() };
+                self.ensure_jurisdiction(&new)?;
+            }
+            self.update_jurisdiction(id, p)
+        })();
+        self.conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        out
     }
 
     /// Sets attributes of an existing jurisdiction.

@@ -72,8 +72,9 @@ pub struct CubeRow {
     pub value: f64,
 }
 
-/// One indicator point, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+/// One indicator point, as stored (read back from a published point: what that leaves out is empty).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
+#[serde(default)]
 pub struct PointRow {
     pub indicator: String,
     pub jurisdiction_id: String,
@@ -97,7 +98,7 @@ pub struct PointRow {
 }
 
 /// A data-quality finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct QualityNote {
     pub dataset: String,
     pub jurisdiction_id: String,
@@ -107,7 +108,7 @@ pub struct QualityNote {
 }
 
 /// A row of `metric_runs`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct MetricRun {
     pub id: i64,
     pub started_at: NaiveDateTime,

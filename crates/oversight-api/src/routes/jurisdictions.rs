@@ -95,8 +95,19 @@ impl From<JurisdictionChanges> for oversight_store::JurisdictionPatch {
     }
 }
 
+/// The parameters of a jurisdiction's change.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PatchQuery {
+    /// Create the jurisdiction (name = id, kind other, until the changes say otherwise) when there is none
+    /// with this id, as `oversight jurisdictions set` does; without it an unknown id is a 404.
+    #[serde(default)]
+    create: bool,
+}
+
 /// Sets attributes of a jurisdiction (analyst): its time zone and centroid, for instance.
-#[utoipa::path(patch, path = "/v1/jurisdictions/{id}", tag = "data", params(("id" = String, Path), NoParams), request_body = JurisdictionChanges, security(("api_key" = [])),
+#[utoipa::path(patch, path = "/v1/jurisdictions/{id}", tag = "data", params(("id" = String, Path), PatchQuery), request_body = JurisdictionChanges, security(("api_key" = [])),
     responses((status = 200, description = "The jurisdiction as it now is", body = Object, example = json!({"id": "ct-hartford", "name": "Hartford", "kind": "city",
         "parent_id": null, "state": null, "fips": null, "lat": 41.7637, "lng": -72.6851, "timezone": "America/New_York", "population_benchmark_id": null})),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
@@ -104,17 +115,24 @@ pub(crate) async fn jurisdiction_patch(
     State(st): State<AppState>,
     Analyst(caller): Analyst,
     Path(id): Path<String>,
-    _: Query<NoParams>,
+    Query(q): Query<PatchQuery>,
     body: Body,
 ) -> ApiResult<Response> {
     let body = read_body(&st, body).await?;
+    if q.create {
+        oversight_core::JurisdictionId::new(id.as_str()).map_err(|e| ApiError::param("id", e.to_string()))?;
+    }
     let c: JurisdictionChanges = serde_json::from_slice(&body)
         .map_err(|e| ApiError::param("body", format!("not a set of jurisdiction attributes: {e}")))?;
     let params = json!({"id": id, "changes": serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)});
     let patch = oversight_store::JurisdictionPatch::from(c);
     patch.check().map_err(|(field, msg)| ApiError::param(field, msg))?;
     let id2 = id.clone();
-    let j = st.write(move |s| Ok(s.update_jurisdiction(&id2, &patch)?)).await?;
+    let j = st
+        .write(move |s| {
+            Ok(if q.create { s.set_jurisdiction(&id2, &patch)? } else { s.update_jurisdiction(&id2, &patch)? })
+        })
+        .await?;
     st.audit(&caller, "PATCH", "/v1/jurisdictions/{id}", params, 200, Some(1)).await;
     Ok(Json(j).into_response())
 }

@@ -10,12 +10,15 @@ mod extracts;
 mod imports;
 mod indicators;
 mod jurisdictions;
+mod keys;
 mod policy;
+mod runs;
 mod shared;
 mod tables;
 
 pub use indicators::IndicatorDoc;
 pub use jurisdictions::JurisdictionChanges;
+pub use keys::NewKey;
 pub use policy::NewEvent;
 pub use shared::Page;
 
@@ -48,6 +51,9 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::imports_list))
         .routes(routes!(imports::import_rejects))
         .routes(routes!(admin::audit))
+        .routes(routes!(keys::keys_list, keys::keys_create))
+        .routes(routes!(keys::keys_revoke))
+        .routes(routes!(runs::quality))
         .routes(routes!(extracts::extract_manifest))
         .routes(routes!(tables::table))
         .routes(routes!(extracts::extract_datapackage))
@@ -64,6 +70,7 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(imports::import, imports::import_get))
         .routes(routes!(extracts::extract))
         .routes(routes!(admin::schedule_run))
+        .routes(routes!(runs::compute))
         // Uploads are spooled to disk with api.max_upload_bytes enforced as they stream (our 413 body).
         .layer(DefaultBodyLimit::disable());
     bounded.merge(streaming)
