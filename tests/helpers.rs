@@ -140,3 +140,29 @@ pub(crate) fn spawn_server_logging(
 pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
+
+/// A tmpfs mounted for a test (root only: `None` otherwise), unmounted when dropped.
+pub(crate) struct Tmpfs(pub(crate) PathBuf);
+
+impl Tmpfs {
+    pub(crate) fn mount(dir: PathBuf, bytes: u64) -> Option<Self> {
+        Self::mount_with(dir, &format!("size={bytes}"))
+    }
+
+    /// With mount options (`size=1m,ro`).
+    pub(crate) fn mount_with(dir: PathBuf, options: &str) -> Option<Self> {
+        std::fs::create_dir_all(&dir).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs", p(&dir)])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Self(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}

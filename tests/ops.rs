@@ -187,3 +187,163 @@ fn every_log_line_in_json_mode_is_json_and_carries_the_request_id_the_response_s
     assert!(import["duration_s"].is_number(), "{import}");
     assert!(import["span"]["request_id"].is_string(), "{import}");
 }
+
+/// An order-independent digest of the tables a backup must bring back whole: (table, rows, md5 of the rows).
+fn digest(db: &std::path::Path) -> Vec<String> {
+    let store = oversight_store::Store::open(db).unwrap();
+    let tables = [
+        "stops",
+        "detainers",
+        "crime_reports",
+        "complaints",
+        "allegations",
+        "policy_events",
+        "populations",
+        "import_batches",
+        "metric_points",
+        "metric_runs",
+    ];
+    tables
+        .iter()
+        .map(|t| {
+            let sql = format!(
+                "SELECT count(*)::VARCHAR || ' ' || coalesce(md5(string_agg(h, '' ORDER BY h)), '-') \
+                 FROM (SELECT md5(CAST(x AS VARCHAR)) AS h FROM {t} x)"
+            );
+            let v = store.inspect(&sql, &[]).unwrap().remove(0).remove(0).unwrap_or_default();
+            format!("{t} {v}")
+        })
+        .collect()
+}
+
+#[test]
+fn a_backup_taken_under_read_load_and_an_upload_restores_to_one_moment_and_a_tampered_one_is_refused() {
+    let s = Scratch::new();
+    crate::fixtures::import_fixtures(&s);
+    s.ok(&["compute"]);
+    let admin = key(&s, "admin");
+    let analyst = key(&s, "analyst");
+    let before = digest(&s.db());
+    // Another town's stops: new records, a new batch, and the recompute after it.
+    let text = std::fs::read_to_string(crate::helpers::repo().join("fixtures/stops.csv")).unwrap();
+    let other = text.replace("demo-", "other-");
+
+    let srv = spawn_server(&s, &["serve"], None, &[]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let base = srv.base.clone();
+    // Two clients reading series (cached and not), disparity tables and dataset summaries without pause.
+    let load: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop2, base2) = (stop.clone(), base.clone());
+            std::thread::spawn(move || {
+                let (mut ok, mut bad, started) = (0u64, Vec::new(), std::time::Instant::now());
+                let paths = [
+                    "/v1/indicators/stops.search_rate/series?jurisdiction=demo-city&grain=month",
+                    "/v1/indicators/stops.count/series?jurisdiction=demo-city&grain=year",
+                    "/v1/indicators/stops.arrest_rate/series?jurisdiction=demo-city&grain=quarter",
+                    "/v1/disparities/stops?jurisdiction=demo-city",
+                    "/v1/datasets",
+                ];
+                while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    let path = paths[(ok as usize) % paths.len()];
+                    let r = agent().get(format!("{base2}{path}")).call().unwrap();
+                    if r.status() == 200 { ok += 1 } else { bad.push((path, r.status().as_u16())) }
+                }
+                (ok, bad, started.elapsed())
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let upload = {
+        let (base, analyst) = (base.clone(), analyst.clone());
+        std::thread::spawn(move || {
+            let r = agent()
+                .post(format!("{base}/v1/imports/stops?profile=canonical&filename=other-town.csv"))
+                .header("Authorization", format!("Bearer {analyst}"))
+                .header("Content-Type", "text/csv")
+                .send(other)
+                .unwrap();
+            r.status().as_u16()
+        })
+    };
+    let dir = s.path("snapshot");
+    let b = run_env(&s, &[("OVERSIGHT_KEY", admin.as_str())], &["backup", "--to", p(&dir)]);
+    assert!(b.0.status.success(), "backup through the server: {}", b.stderr());
+    assert!(b.stdout().contains("backup written to"), "{}", b.stdout());
+    assert_eq!(upload.join().unwrap(), 201);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (mut ok, mut rate) = (0, 0.0);
+    for l in load {
+        let (n, bad, took) = l.join().unwrap();
+        assert!(bad.is_empty(), "reads failed during the backup: {bad:?}");
+        ok += n;
+        rate += n as f64 / took.as_secs_f64();
+    }
+    assert!(rate >= 100.0, "the read load was {rate:.0} requests/s, under the 100 the test needs");
+    eprintln!("read load during the backup: {rate:.0} requests/s, {ok} requests");
+    let mut srv = srv;
+    assert!(
+        std::process::Command::new("kill").args(["-TERM", &srv.child.id().to_string()]).status().unwrap().success()
+    );
+    srv.child.wait().unwrap();
+    let after = digest(&s.db());
+    assert_ne!(before, after, "the upload landed");
+
+    // The snapshot is one moment: everything before the upload, or everything after it.
+    let restored = s.path("restored.duckdb");
+    let r = s.ok(&["--db", p(&restored), "restore", p(&dir)]);
+    assert!(r.stdout().contains("every file matched its sha256"), "{}", r.stdout());
+    let got = digest(&restored);
+    assert!(got == before || got == after, "the restored database is neither before nor after the upload:\n{got:#?}");
+    eprintln!("the snapshot holds the database {} the upload", if got == before { "before" } else { "after" });
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["tables"]["metric_points"].as_i64().unwrap() > 0 && manifest["schema_version"].as_i64() > Some(0));
+
+    // Restore refuses a database that exists, and a snapshot with one file changed, naming it.
+    let again = s.run(&["--db", p(&restored), "restore", p(&dir)]);
+    assert_eq!(again.code(), Some(2), "{}", again.stderr());
+    let tampered = s.path("tampered");
+    std::fs::create_dir(&tampered).unwrap();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tampered.join(e.file_name())).unwrap();
+    }
+    let victim = tampered.join("stops.parquet");
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&victim, bytes).unwrap();
+    let t = s.run(&["--db", p(&s.path("t.duckdb")), "restore", p(&tampered)]);
+    assert_eq!(t.code(), Some(2), "{}", t.stderr());
+    assert!(t.stderr().contains("stops.parquet") && t.stderr().contains("sha256"), "{}", t.stderr());
+    assert!(!s.path("t.duckdb").exists(), "a refused restore left a database behind");
+    // And one without its manifest (what a failed backup would leave, if it left anything).
+    std::fs::remove_file(tampered.join("manifest.json")).unwrap();
+    let t = s.run(&["--db", p(&s.path("t.duckdb")), "restore", p(&tampered)]);
+    assert!(t.code() == Some(2) && t.stderr().contains("manifest"), "{}", t.stderr());
+}
+
+#[test]
+fn a_backup_to_a_full_or_read_only_directory_fails_cleanly_and_leaves_nothing_restore_would_take() {
+    let s = Scratch::new();
+    import_fixture(&s, "stops", &["stops.csv"]);
+    let Some(small) = crate::helpers::Tmpfs::mount(s.path("small"), 64 << 10) else {
+        assert!(std::env::var("CI").is_err(), "CI runs as root and needs tmpfs for this test");
+        eprintln!("skipped: this process may not mount a tmpfs (run as root to include it)");
+        return;
+    };
+    let full = small.0.join("snap");
+    let r = s.run(&["backup", "--to", p(&full)]);
+    assert_ne!(r.code(), Some(0), "{}", r.stdout());
+    assert!(r.stderr().contains("disk is full") || r.stderr().contains("No space"), "{}", r.stderr());
+    let left: Vec<_> = std::fs::read_dir(&small.0).unwrap().collect();
+    assert!(left.is_empty(), "a failed backup left {left:?}");
+    let ro = crate::helpers::Tmpfs::mount_with(s.path("ro"), "size=1m,ro").unwrap();
+    let r = s.run(&["backup", "--to", p(&ro.0.join("snap"))]);
+    assert_ne!(r.code(), Some(0), "{}", r.stdout());
+    assert!(r.stderr().contains("Read-only") || r.stderr().contains("read-only"), "{}", r.stderr());
+    assert!(!ro.0.join("snap").exists());
+    // The database is as it was: a backup elsewhere works.
+    assert!(s.ok(&["backup", "--to", p(&s.path("fine"))]).stdout().contains("tables"));
+}

@@ -4,7 +4,7 @@
 //! All on 127.0.0.1 with the real binary; every test stops by itself.
 
 use crate::fixtures::{import_fixture, import_fixtures};
-use crate::helpers::{Scratch, Server, agent, p, repo, spawn_server};
+use crate::helpers::{Scratch, Server, Tmpfs, agent, p, repo, spawn_server};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -325,26 +325,6 @@ fn a_read_only_database_serves_reads_and_refuses_writes_saying_why() {
 }
 
 /// A small tmpfs, unmounted when dropped; None where this process may not mount one.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: std::path::PathBuf, bytes: u64) -> Option<Self> {
-        std::fs::create_dir_all(&dir).ok()?;
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs", p(&dir)])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(Self(dir))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_is_one_clear_message_and_a_507_and_the_batch_is_marked_failed() {
     let s = Scratch::new();

@@ -22,7 +22,7 @@ pub use error::{ApiError, ErrorBody, status_of};
 pub use extracts::ExtractManifest;
 pub use oversight_core::public::public_columns;
 pub use oversight_metrics::{DisparityRow, DisparityTable};
-pub use routes::{IndicatorDoc, JurisdictionChanges, NewEvent, NewKey, Page};
+pub use routes::{BackupTarget, IndicatorDoc, JurisdictionChanges, NewEvent, NewKey, Page};
 pub use schedule::{ScheduleConfig, ScheduleStatus};
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
 
@@ -38,7 +38,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Oversight", description = "Accountability indicators from police stops, ICE detainer requests, crime reports and civilian complaints. \
         Every rate carries its numerator and denominator, every ratio its confidence interval and method; small counts are withheld. \
         Reads are public unless the server says otherwise; writes need an `analyst` key, the audit log an `admin` key (Authorization: Bearer <key>)."),
-    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, oversight_metrics::published::PublishedPoint, routes::NewEvent, routes::NewKey, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
+    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, oversight_metrics::published::PublishedPoint, routes::NewEvent, routes::NewKey, routes::BackupTarget, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
     modifiers(&BearerAuth),
     tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "schedules"), (name = "operations")),
 )]

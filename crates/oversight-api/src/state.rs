@@ -401,6 +401,22 @@ impl AppState {
         f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
         self.writable()?;
+        self.on_writer(f).await
+    }
+
+    /// Runs `f` on the writer connection with no write running meanwhile, also on a read-only database (a
+    /// backup: a read that must see one moment while writes wait).
+    pub(crate) async fn exclusive<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        self.on_writer(f).await
+    }
+
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
         let inner = self.0.clone();
         // What the write logs (an import's batch and counts) carries the request's id.
         let span = tracing::Span::current();

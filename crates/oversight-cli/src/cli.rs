@@ -121,6 +121,19 @@ pub(crate) enum Command {
     /// Print a cross-tabulation safe to publish (small cells withheld, with what would give them back): the
     /// same as GET /v1/tables/{dataset}.
     Table(TableArgs),
+    /// Write a consistent snapshot of the database (Parquet, with a manifest of row counts and sha256s) to a new
+    /// directory; while the server runs, the server writes it (reads go on, writes wait).
+    Backup {
+        /// The snapshot's directory (must not exist, or be empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a snapshot into a new database file (--db, which must not exist), after checking every file
+    /// against the snapshot's manifest.
+    Restore {
+        /// The snapshot's directory.
+        dir: PathBuf,
+    },
     /// Benchmark helpers (see bench/).
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),

@@ -150,6 +150,8 @@ fn dispatch(cli: Cli, settings: crate::config::Settings) -> Result<ExitCode> {
             crate::operate::events(&Target::open(db, client, writes)?, cmd)
         }
         Command::Analyze(cmd) => crate::analyze::analyze(&open(db)?, &settings.analysis, cmd),
+        Command::Backup { to } => crate::operate::backup(&Target::open(db, client, false)?, &to),
+        Command::Restore { dir } => crate::operate::restore(&dir, db),
         Command::Export(args) => crate::export::export(db, &args),
         Command::Table(args) => crate::export::table(db, &settings.metrics, &args),
     }

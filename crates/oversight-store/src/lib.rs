@@ -9,6 +9,7 @@
 
 mod api;
 mod arrow_chunk;
+mod backup;
 mod batches;
 mod error;
 mod events;
@@ -24,6 +25,7 @@ mod store;
 mod stream;
 
 pub use api::{ApiKey, AuditEntry, DatasetSummary, NewAuditEntry, ScheduleRun};
+pub use backup::{BackupFile, BackupManifest, MANIFEST, restore, verify_backup};
 pub use batches::{BatchDetails, BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};

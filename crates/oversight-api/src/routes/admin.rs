@@ -53,3 +53,39 @@ pub(crate) async fn schedule_run(
     st.audit(&caller, "POST", "/v1/schedules/{name}/run", json!({"name": name}), 200, Some(run.rows_accepted)).await;
     Ok(Json(run).into_response())
 }
+
+/// Where a backup goes.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "/var/backups/oversight/2026-11-30"}))]
+pub struct BackupTarget {
+    /// An absolute directory on the server's machine that does not exist (or is empty); it is created.
+    pub to: String,
+}
+
+/// Writes a consistent snapshot of the database (admin): Parquet files and a manifest with the schema
+/// version, each table's row count and each file's sha256. Reads go on meanwhile; writes wait for it.
+/// `oversight restore DIR --db NEW` brings it back.
+#[utoipa::path(post, path = "/v1/admin/backup", tag = "admin", params(NoParams), request_body = BackupTarget, security(("api_key" = [])),
+    responses((status = 200, description = "The snapshot's manifest", body = Object, example = json!({"format": "oversight-backup/1", "schema_version": 6, "created_at": "2026-11-30T04:00:00Z",
+        "tables": {"stops": 19001}, "files": [{"name": "stops.parquet", "bytes": 402133, "sha256": "9f2c…"}]})),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 507, body = ErrorBody)))]
+pub(crate) async fn backup(
+    State(st): State<AppState>,
+    Admin(caller): Admin,
+    _: Query<NoParams>,
+    body: axum::body::Body,
+) -> ApiResult<Response> {
+    let body = super::shared::read_body(&st, body).await?;
+    let t: BackupTarget =
+        serde_json::from_slice(&body).map_err(|e| ApiError::param("body", format!("not a backup target: {e}")))?;
+    let to = std::path::PathBuf::from(&t.to);
+    if !to.is_absolute() {
+        return Err(ApiError::param("to", format!("{:?} is not an absolute path", t.to)));
+    }
+    let m = st.exclusive(move |s| Ok(s.backup(&to)?)).await?;
+    let rows: i64 = m.tables.values().sum();
+    st.audit(&caller, "POST", "/v1/admin/backup", json!({"to": t.to}), 200, Some(rows)).await;
+    tracing::info!(to = %t.to, files = m.files.len(), rows, "backup written to {}", t.to);
+    Ok(Json(m).into_response())
+}

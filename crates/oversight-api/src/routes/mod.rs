@@ -16,6 +16,7 @@ mod runs;
 mod shared;
 mod tables;
 
+pub use admin::BackupTarget;
 pub use indicators::IndicatorDoc;
 pub use jurisdictions::JurisdictionChanges;
 pub use keys::NewKey;
@@ -71,6 +72,7 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(extracts::extract))
         .routes(routes!(admin::schedule_run))
         .routes(routes!(runs::compute))
+        .routes(routes!(admin::backup))
         // Uploads are spooled to disk with api.max_upload_bytes enforced as they stream (our 413 body).
         .layer(DefaultBodyLimit::disable());
     bounded.merge(streaming)
