@@ -304,19 +304,27 @@ fn a_run_missed_while_the_server_was_down_runs_once_at_start_up() {
 
 #[test]
 fn a_schedule_can_fetch_its_file_from_a_url() {
-    // A one-file web server: answers every request with the populations fixture.
+    // A one-file web server: the populations fixture with an ETag; 304 to a request that has it already.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let body = std::fs::read(repo().join("fixtures/populations.csv")).unwrap();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sent2 = sent.clone();
     std::thread::spawn(move || {
         use std::io::{Read, Write};
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+            if request.contains("if-none-match: \"v1\"") {
+                let _ = write!(stream, "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n");
+                continue;
+            }
+            sent2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nETag: \"v1\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             let _ = stream.write_all(&body);
@@ -336,9 +344,11 @@ fn a_schedule_can_fetch_its_file_from_a_url() {
     let run = json(&body);
     assert_eq!(run["files_imported"], 1, "{run}");
     assert_eq!(run["outcome"], "ok");
-    // Fetched again: the same bytes, nothing new.
+    // Asked again with its ETag: 304, nothing downloaded, nothing new.
     let (_, body) = post(&format!("{}/v1/schedules/census/run", srv.base), Some(&analyst));
     assert_eq!(json(&body)["files_skipped"], 1, "{body}");
+    assert_eq!(json(&body)["outcome"], "ok", "{body}");
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 1, "an unchanged file was downloaded again");
     let (_, _, imports) = get(&format!("{}/v1/imports", srv.base));
     assert_eq!(json(&imports)["items"][0]["files"][0]["name"], "populations.csv");
 }
@@ -359,7 +369,7 @@ fn a_download_that_never_answers_times_out_while_another_clients_write_completes
         "oversight.toml",
         format!(
             "[[schedule]]\nname = \"stalled\"\ncron = \"0 0 1 1 *\"\ndataset = \"populations\"\nprofile = \"canonical\"\n\
-             source = \"http://127.0.0.1:{port}/populations.csv\"\ndownload_timeout_secs = 3\ncatch_up = false\n"
+             source = \"http://127.0.0.1:{port}/populations.csv\"\ndownload_timeout_secs = 3\ndownload_retries = 1\ncatch_up = false\n"
         ),
     );
     s.ok(&["jurisdictions", "set", "demo-city", "--name", "Demo City"]);
@@ -387,5 +397,55 @@ fn a_download_that_never_answers_times_out_while_another_clients_write_completes
     let v = json(&body);
     assert_eq!(v["outcome"], "failed", "{v}");
     assert!(v["error"].as_str().unwrap().contains("download failed"), "{v}");
-    assert!(started.elapsed() < Duration::from_secs(20), "the run took {:?}", started.elapsed());
+    assert!(v["error"].as_str().unwrap().contains("after 2 attempts"), "{v}");
+    // Two attempts of 3 s each and a second between them: within the configured time, not hanging.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(6) && took < Duration::from_secs(10), "the run took {took:?}");
+}
+
+#[test]
+fn sighup_puts_a_new_schedule_in_force_and_a_bad_configuration_keeps_the_running_ones() {
+    let s = Scratch::new();
+    let drop_dir = s.path("drop");
+    std::fs::create_dir(&drop_dir).unwrap();
+    std::fs::copy(repo().join("fixtures/populations.csv"), drop_dir.join("populations.csv")).unwrap();
+    let yearly = "[[schedule]]\nname = \"yearly\"\ncron = \"0 0 1 1 *\"\ndataset = \"populations\"\nprofile = \"canonical\"\nsource = \"/nowhere\"\ncatch_up = false\n";
+    let cfg = s.write("oversight.toml", yearly);
+    let admin = s.ok(&["keys", "create", "--role", "admin", "--name", "ops"]).stdout().trim().to_owned();
+    let srv = start(&s, &["--config", p(&cfg), "serve"], s.dir.path());
+    let names = |srv: &Server| -> Vec<String> {
+        let (_, _, body) = get(&format!("{}/v1/schedules", srv.base));
+        json(&body).as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&srv), ["yearly"]);
+    // A new schedule, every second, over the drop folder: SIGHUP puts it in force, and it runs.
+    let every_second = format!(
+        "{yearly}[[schedule]]\nname = \"drop\"\ncron = \"* * * * * *\"\ndataset = \"populations\"\nprofile = \"canonical\"\nsource = \"{}\"\n",
+        p(&drop_dir)
+    );
+    std::fs::write(&cfg, &every_second).unwrap();
+    assert!(std::process::Command::new("kill").args(["-HUP", &srv.child.id().to_string()]).status().unwrap().success());
+    let t = Instant::now();
+    loop {
+        let (_, _, body) = get(&format!("{}/v1/schedules", srv.base));
+        let v = json(&body);
+        let drop = v.as_array().unwrap().iter().find(|s| s["name"] == "drop").cloned();
+        if let Some(d) = drop.filter(|d| d["last_run"]["files_imported"] == 1) {
+            assert_eq!(d["last_run"]["outcome"], "ok", "{d}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "the new schedule never ran: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A configuration with a bad cron expression is refused, saying why, and the running schedules stay.
+    std::fs::write(&cfg, every_second.replace("* * * * * *", "every minute")).unwrap();
+    let (st, body) = post(&format!("{}/v1/schedules/reload", srv.base), Some(&admin));
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("cron") && body.contains("kept"), "{body}");
+    assert_eq!(names(&srv), ["yearly", "drop"]);
+    // A good one by the endpoint: the drop schedule removed.
+    std::fs::write(&cfg, yearly).unwrap();
+    let (st, body) = post(&format!("{}/v1/schedules/reload", srv.base), Some(&admin));
+    assert_eq!((st, json(&body)["schedules"].clone()), (200, serde_json::json!(["yearly"])), "{body}");
+    assert_eq!(names(&srv), ["yearly"]);
 }

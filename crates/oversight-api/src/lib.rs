@@ -24,6 +24,7 @@ pub use oversight_core::public::public_columns;
 pub use oversight_metrics::{DisparityRow, DisparityTable};
 pub use routes::{BackupTarget, IndicatorDoc, JurisdictionChanges, NewEvent, NewKey, Page};
 pub use schedule::{ScheduleConfig, ScheduleStatus};
+pub use schedule_def::ScheduleSource;
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
 
 use axum::Router;
@@ -87,7 +88,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     match state.read_only() {
         None => schedule::spawn_all(&state),
-        Some(why) if !state.0.schedules.is_empty() => {
+        Some(why) if !state.0.schedules.list().is_empty() => {
             tracing::warn!("the database is read-only ({why}): the schedules do not run");
         }
         Some(_) => {}
@@ -102,6 +103,20 @@ pub async fn serve(
             Err(e) => tracing::warn!("reading every block of the database: {}", e.message),
         }
     });
+    #[cfg(unix)]
+    {
+        // SIGHUP re-reads the schedules, as POST /v1/schedules/reload does.
+        let st = state.clone();
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    if let Err(e) = schedule::reload(&st).await {
+                        tracing::error!("SIGHUP: {}", e.message);
+                    }
+                }
+            });
+        }
+    }
     let app = router(state.clone());
     conns::run(listener, state, app, shutdown).await
 }

@@ -6,7 +6,7 @@
 
 use crate::error::{ApiError, ApiResult};
 pub use crate::schedule_def::ScheduleConfig;
-use crate::schedule_def::{Schedule, stamp};
+use crate::schedule_def::{Schedule, Validators, stamp};
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use oversight_core::{Dataset, ErrorCode};
@@ -14,6 +14,7 @@ use oversight_import::{ImportOutcome, ImportRequest, InputFile, glob_match};
 use oversight_store::{ScheduleRun, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
 
@@ -66,37 +67,74 @@ fn redact(source: &str) -> String {
     format!("{scheme}://{host_path}{}", if had_query { "?…" } else { "" })
 }
 
-/// Starts one task per schedule on the current runtime.
+/// Starts one task per schedule in force on the current runtime; each stops when a reload replaces its set.
 pub(crate) fn spawn_all(state: &AppState) {
-    for i in 0..state.0.schedules.len() {
-        let st = state.clone();
-        tokio::spawn(async move { run_loop(st, i).await });
+    let generation = *state.0.schedules.generation.borrow();
+    for sched in state.0.schedules.list().iter() {
+        let (st, sched) = (state.clone(), sched.clone());
+        tokio::spawn(async move { run_loop(st, sched, generation).await });
     }
 }
 
-async fn run_loop(state: AppState, i: usize) {
-    let sched = &state.0.schedules[i];
+/// Re-reads the configuration's schedules and puts them in force, or keeps the running ones and says why
+/// not: an entry that does not check (cron, time zone, dataset, profile, a name used twice), a configuration
+/// that cannot be read, a read-only database. Returns the names now in force.
+pub(crate) async fn reload(state: &AppState) -> ApiResult<Vec<String>> {
+    if let Some(why) = state.read_only() {
+        return Err(ApiError::new(ErrorCode::ReadOnly, format!("the database is read-only ({why}): no schedule runs")));
+    }
+    let st = state.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let source =
+            st.0.schedules.source.get().ok_or_else(|| {
+                "this server was started without a configuration to read schedules from again".to_owned()
+            })?;
+        crate::schedule_def::check_all(source()?)
+    })
+    .await?
+    .map_err(|why| ApiError::param("configuration", format!("{why}; the schedules in force are kept")))?;
+    let (list, _) = state.0.schedules.replace(checked);
+    spawn_all(state);
+    let names: Vec<String> = list.iter().map(|s| s.cfg.name.clone()).collect();
+    tracing::info!(schedules = ?names, "schedules reloaded: {} in force", names.len());
+    Ok(names)
+}
+
+async fn run_loop(state: AppState, sched: Arc<Schedule>, generation: u64) {
     let name = sched.cfg.name.clone();
+    let mut replaced = state.0.schedules.generation.subscribe();
+    let stale = |g: u64| g != generation;
     if sched.cfg.catch_up {
         let n2 = name.clone();
         let last = state.read(move |s| Ok(s.last_schedule_run(&n2)?)).await.ok().flatten();
         if let Some(last) = last {
             let last_start = last.started_at.and_utc();
-            if sched.next_after(last_start).is_some_and(|t| t < Utc::now()) {
+            if sched.next_after(last_start).is_some_and(|t| t < Utc::now()) && !stale(*replaced.borrow()) {
                 tracing::info!("schedule {name}: an occurrence was missed while the server was down; running it now");
-                let _ = run_now(&state, i, "catch-up").await;
+                let _ = run_now(&state, &sched, "catch-up").await;
             }
         }
     }
     loop {
+        if stale(*replaced.borrow_and_update()) {
+            return;
+        }
         let now = Utc::now();
         let Some(next) = sched.next_after(now) else {
             tracing::warn!("schedule {name}: the cron expression has no future occurrence; stopping");
             return;
         };
         let wait = (next - now).to_std().unwrap_or_default();
-        tokio::time::sleep(wait).await;
-        if let Err(e) = run_now(&state, i, "cron").await
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            changed = replaced.changed() => {
+                if changed.is_err() || stale(*replaced.borrow()) {
+                    return;
+                }
+                continue;
+            }
+        }
+        if let Err(e) = run_now(&state, &sched, "cron").await
             && e.code != ErrorCode::Conflict
         {
             tracing::error!("schedule {name}: {}", e.message);
@@ -104,9 +142,8 @@ async fn run_loop(state: AppState, i: usize) {
     }
 }
 
-/// Runs schedule `i` now unless it is already running (then a Conflict error, logged for cron ticks).
-pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -> ApiResult<ScheduleRun> {
-    let sched = &state.0.schedules[i];
+/// Runs a schedule now unless it is already running (then a Conflict error, logged for cron ticks).
+pub(crate) async fn run_now(state: &AppState, sched: &Arc<Schedule>, trigger: &'static str) -> ApiResult<ScheduleRun> {
     if sched.running.swap(true, Ordering::SeqCst) {
         tracing::info!(
             "schedule {}: still running from the previous tick; this {trigger} run is skipped",
@@ -119,18 +156,13 @@ pub(crate) async fn run_now(state: &AppState, i: usize, trigger: &'static str) -
     }
     // The source is listed (a URL downloaded) before the writer is taken: a slow server must not hold every
     // other write back.
-    let cfg = sched.cfg.clone();
-    let listed = tokio::task::spawn_blocking(move || list_source(&cfg))
+    let s2 = sched.clone();
+    let listed = tokio::task::spawn_blocking(move || list_source(&s2))
         .await
         .unwrap_or_else(|e| Err(format!("listing the source failed: {e}")));
-    let st = state.clone();
-    let res = state
-        .write(move |store| {
-            let sched = &st.0.schedules[i];
-            Ok(run_blocking(&st, store, sched, trigger, listed))
-        })
-        .await;
-    state.0.schedules[i].running.store(false, Ordering::SeqCst);
+    let (st, s2) = (state.clone(), sched.clone());
+    let res = state.write(move |store| Ok(run_blocking(&st, store, &s2, trigger, listed))).await;
+    sched.running.store(false, Ordering::SeqCst);
     let run = res?;
     let secs = run.finished_at.map_or(0.0, |f| (f - run.started_at).as_seconds_f64());
     tracing::info!(
@@ -162,7 +194,7 @@ fn run_blocking(
     store: &Store,
     sched: &Schedule,
     trigger: &str,
-    listed: Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String>,
+    listed: Result<Listed, String>,
 ) -> ScheduleRun {
     let cfg = &sched.cfg;
     let started = now_utc();
@@ -182,11 +214,10 @@ fn run_blocking(
         error: None,
     };
     let mut errors: Vec<String> = Vec::new();
-    let prepared = (|| -> Result<(oversight_import::Profile, Vec<PathBuf>, Option<tempfile::TempDir>), String> {
+    let prepared = (|| -> Result<(oversight_import::Profile, Listed), String> {
         let ds: Dataset = cfg.dataset.parse().map_err(|e| format!("dataset: {e}"))?;
         let profile = oversight_import::resolve_profile(&cfg.profile, Some(ds)).map_err(|e| format!("profile: {e}"))?;
-        let (files, tmp) = listed?;
-        Ok((profile, files, tmp))
+        Ok((profile, listed?))
     })();
     match prepared {
         Err(e) => {
@@ -195,7 +226,8 @@ fn run_blocking(
             let shown = redact(&cfg.source);
             errors.push(format!("source {shown}: {}", e.replace(&cfg.source, &shown)));
         }
-        Ok((profile, files, _tmp)) => {
+        Ok((_, Listed { unchanged: true, .. })) => run.files_skipped += 1,
+        Ok((profile, Listed { files, dir: _dir, validators, .. })) => {
             let mut known = sched.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut apply = oversight_service::Apply::new(store, Some(&state.0.metrics_cfg));
             for f in files {
@@ -239,6 +271,9 @@ fn run_blocking(
             }
             if run.files_failed > 0 {
                 run.outcome = "partial".into();
+            } else if let Some(v) = validators {
+                // Only a download that imported cleanly is not downloaded again while it does not change.
+                *sched.validators.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = v;
             }
             state.0.stats.job("import", apply.import_time.as_secs_f64());
             match apply.finish() {
@@ -259,29 +294,22 @@ fn run_blocking(
     run
 }
 
+/// What a run found at its source: the files to import (a download in `dir`, removed with it), or for a URL
+/// that answered 304 nothing (`unchanged`), and the validators of a download.
+pub(crate) struct Listed {
+    files: Vec<PathBuf>,
+    dir: Option<tempfile::TempDir>,
+    unchanged: bool,
+    validators: Option<Validators>,
+}
+
 /// The files of a source: a directory's files, a glob's matches (`*` and `?` in the last segment), or a URL
-/// downloaded to a temporary directory (before the writer is taken, with timeouts). Hidden files and partial
-/// downloads (`.part`, `.tmp`) are left alone.
-fn list_source(cfg: &ScheduleConfig) -> Result<(Vec<PathBuf>, Option<tempfile::TempDir>), String> {
-    let source = cfg.source.as_str();
+/// downloaded to a temporary directory (before the writer is taken, with timeouts, retries and a conditional
+/// request). Hidden files and partial downloads (`.part`, `.tmp`) are left alone.
+fn list_source(sched: &Schedule) -> Result<Listed, String> {
+    let source = sched.cfg.source.as_str();
     if source.starts_with("http://") || source.starts_with("https://") {
-        let dir = tempfile::Builder::new().prefix("oversight-schedule-").tempdir().map_err(|e| e.to_string())?;
-        let name = source.split('?').next().unwrap_or(source).rsplit('/').next().filter(|n| !n.is_empty());
-        let path = dir.path().join(crate::upload::sanitize(name.unwrap_or("download.csv")));
-        // Bounded: at most download_timeout_secs (default 60 s) to connect and without a byte, two hours in all.
-        let silence = std::time::Duration::from_secs(cfg.download_timeout_secs.unwrap_or(60).max(1));
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(silence))
-            .timeout_recv_response(Some(silence))
-            .timeout_per_read(Some(silence))
-            .timeout_global(Some(std::time::Duration::from_secs(2 * 3600)))
-            .build()
-            .into();
-        let resp = agent.get(source).call().map_err(|e| format!("download failed: {e}"))?;
-        let mut reader = resp.into_body().into_reader();
-        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        std::io::copy(&mut reader, &mut f).map_err(|e| format!("download failed: {e}"))?;
-        return Ok((vec![path], Some(dir)));
+        return download(sched);
     }
     let p = Path::new(source);
     let (dir, pattern) = if p.is_dir() {
@@ -290,7 +318,7 @@ fn list_source(cfg: &ScheduleConfig) -> Result<(Vec<PathBuf>, Option<tempfile::T
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if !name.contains(['*', '?']) {
             return if p.is_file() {
-                Ok((vec![p.to_path_buf()], None))
+                Ok(Listed { files: vec![p.to_path_buf()], dir: None, unchanged: false, validators: None })
             } else {
                 Err("no such file or directory".into())
             };
@@ -302,7 +330,74 @@ fn list_source(cfg: &ScheduleConfig) -> Result<(Vec<PathBuf>, Option<tempfile::T
         !n.ends_with(".part") && !n.ends_with(".tmp") && pattern.as_deref().is_none_or(|g| glob_match(g, n))
     })
     .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    Ok((files, None))
+    Ok(Listed { files, dir: None, unchanged: false, validators: None })
+}
+
+/// Downloads a URL source: at most `download_timeout_secs` (default 60 s) to connect and without a byte,
+/// two hours in all; `download_retries` more attempts (default 2) after a timeout, a refused connection or
+/// a 5xx, 1, 2, 4 … s apart; `If-None-Match` / `If-Modified-Since` from the last clean import, so a 304
+/// downloads nothing.
+fn download(sched: &Schedule) -> Result<Listed, String> {
+    let cfg = &sched.cfg;
+    let source = cfg.source.as_str();
+    let silence = std::time::Duration::from_secs(cfg.download_timeout_secs.unwrap_or(60).max(1));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(silence))
+        .timeout_recv_response(Some(silence))
+        .timeout_per_read(Some(silence))
+        .timeout_global(Some(std::time::Duration::from_secs(2 * 3600)))
+        .build()
+        .into();
+    let known = sched.validators.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let attempts = cfg.download_retries.unwrap_or(2) + 1;
+    let mut last_error = String::new();
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            let wait = std::time::Duration::from_secs(1 << (attempt - 1).min(6));
+            tracing::info!("schedule {}: attempt {} of {attempts} in {wait:?} ({last_error})", cfg.name, attempt + 1);
+            std::thread::sleep(wait);
+        }
+        let mut req = agent.get(source);
+        if let Some(e) = &known.etag {
+            req = req.header("If-None-Match", e);
+        }
+        if let Some(m) = &known.last_modified {
+            req = req.header("If-Modified-Since", m);
+        }
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(e) => {
+                last_error = format!("download failed: {e}");
+                continue;
+            }
+        };
+        let status = resp.status().as_u16();
+        if status == 304 {
+            return Ok(Listed { files: Vec::new(), dir: None, unchanged: true, validators: None });
+        }
+        if status >= 500 {
+            last_error = format!("download failed: the server answered {status}");
+            continue;
+        }
+        if status >= 400 {
+            return Err(format!("download failed: the server answered {status}"));
+        }
+        let header = |h: &str| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let validators = Validators { etag: header("etag"), last_modified: header("last-modified") };
+        let dir = tempfile::Builder::new().prefix("oversight-schedule-").tempdir().map_err(|e| e.to_string())?;
+        let name = source.split('?').next().unwrap_or(source).rsplit('/').next().filter(|n| !n.is_empty());
+        let path = dir.path().join(crate::upload::sanitize(name.unwrap_or("download.csv")));
+        let mut reader = resp.into_body().into_reader();
+        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+        match std::io::copy(&mut reader, &mut f) {
+            Ok(_) => {
+                return Ok(Listed { files: vec![path], dir: Some(dir), unchanged: false, validators: Some(validators) });
+            }
+            Err(e) => last_error = format!("download failed: {e}"),
+        }
+    }
+    Err(format!("{last_error} (after {attempts} attempt{})", if attempts == 1 { "" } else { "s" }))
 }
 
 #[cfg(test)]
@@ -339,6 +434,7 @@ mod tests {
             jurisdiction: None,
             catch_up: true,
             download_timeout_secs: None,
+            download_retries: None,
         };
         let s = Schedule::new(base.clone()).unwrap();
         let t = DateTime::parse_from_rfc3339("2026-01-01T10:02:00Z").unwrap().with_timezone(&Utc);

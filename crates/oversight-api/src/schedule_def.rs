@@ -9,10 +9,11 @@ use oversight_core::Dataset;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 /// One `[[schedule]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Unique; used in `/v1/schedules/{name}/run`.
@@ -33,10 +34,14 @@ pub struct ScheduleConfig {
     /// Run once at start-up when an occurrence was missed while the server was down (default true).
     #[serde(default = "yes")]
     pub catch_up: bool,
-    /// A URL source: seconds the download may go without a byte (and to connect) before the run fails
+    /// A URL source: seconds the download may go without a byte (and to connect) before the attempt fails
     /// (default 60; the whole download is cut off after two hours).
     #[serde(default)]
     pub download_timeout_secs: Option<u64>,
+    /// A URL source: attempts after a failed one (a timeout, a refused connection, a 5xx answer), waiting 1,
+    /// 2, 4 … seconds between them (default 2; a 4xx answer is not retried).
+    #[serde(default)]
+    pub download_retries: Option<u32>,
 }
 
 pub(crate) fn yes() -> bool {
@@ -52,6 +57,77 @@ pub(crate) struct Schedule {
     /// Files a run of this process imported or found already imported, by (path, size, modification time):
     /// later runs skip them without reading them again to hash.
     pub(crate) known: std::sync::Mutex<std::collections::HashSet<FileStamp>>,
+    /// A URL source: the `ETag` and `Last-Modified` of the last download that imported cleanly, sent back
+    /// (`If-None-Match`, `If-Modified-Since`) so that an unchanged file is not downloaded again.
+    pub(crate) validators: std::sync::Mutex<Validators>,
+}
+
+/// What a server said identifies the version of a file it sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Validators {
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+}
+
+/// Re-reads the configuration's schedules (given by the program that started the server).
+pub type ScheduleSource = Box<dyn Fn() -> Result<Vec<ScheduleConfig>, String> + Send + Sync>;
+
+/// The schedules in force. A reload replaces them whole, or not at all; `generation` tells the running
+/// schedule tasks when theirs has been replaced (they stop; the new set's tasks start).
+pub(crate) struct Schedules {
+    current: std::sync::RwLock<Arc<Vec<Arc<Schedule>>>>,
+    pub(crate) generation: tokio::sync::watch::Sender<u64>,
+    pub(crate) source: std::sync::OnceLock<ScheduleSource>,
+}
+
+/// Checks every entry (a bad cron expression, time zone, dataset or profile, or a name used twice, is an
+/// error naming the schedule).
+pub(crate) fn check_all(cfgs: Vec<ScheduleConfig>) -> Result<Vec<Schedule>, String> {
+    let mut names = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for s in cfgs {
+        if !names.insert(s.name.clone()) {
+            return Err(format!("two schedules are named {:?}", s.name));
+        }
+        out.push(Schedule::new(s)?);
+    }
+    Ok(out)
+}
+
+impl Schedules {
+    pub(crate) fn new(list: Vec<Schedule>) -> Self {
+        Self {
+            current: std::sync::RwLock::new(Arc::new(list.into_iter().map(Arc::new).collect())),
+            generation: tokio::sync::watch::Sender::new(0),
+            source: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The schedules in force now.
+    pub(crate) fn list(&self) -> Arc<Vec<Arc<Schedule>>> {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<Arc<Schedule>> {
+        self.list().iter().find(|s| s.cfg.name == name).cloned()
+    }
+
+    /// Puts `list` in force: a schedule whose entry did not change is kept as it is (its running state, the
+    /// files and versions it has seen). Returns the new set and its generation.
+    pub(crate) fn replace(&self, list: Vec<Schedule>) -> (Arc<Vec<Arc<Schedule>>>, u64) {
+        let mut cur = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let new: Vec<Arc<Schedule>> = list
+            .into_iter()
+            .map(|s| cur.iter().find(|old| old.cfg == s.cfg).cloned().unwrap_or_else(|| Arc::new(s)))
+            .collect();
+        *cur = Arc::new(new);
+        let mut generation = 0;
+        self.generation.send_modify(|g| {
+            *g += 1;
+            generation = *g;
+        });
+        (cur.clone(), generation)
+    }
 }
 
 pub(crate) type FileStamp = (PathBuf, u64, Option<std::time::SystemTime>);
@@ -76,7 +152,14 @@ impl Schedule {
         if cfg.source.trim().is_empty() {
             return Err(format!("schedule {:?}: empty source", cfg.name));
         }
-        Ok(Self { cfg, cron, tz, running: AtomicBool::new(false), known: Default::default() })
+        Ok(Self {
+            cfg,
+            cron,
+            tz,
+            running: AtomicBool::new(false),
+            known: Default::default(),
+            validators: Default::default(),
+        })
     }
 
     pub(crate) fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {

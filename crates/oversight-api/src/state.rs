@@ -124,7 +124,7 @@ pub(crate) struct Inner {
     pub(crate) metrics_cfg: oversight_metrics::MetricsConfig,
     pub(crate) analysis_cfg: oversight_metrics::AnalysisConfig,
     pub(crate) stats: crate::telemetry::Stats,
-    pub(crate) schedules: Vec<crate::schedule_def::Schedule>,
+    pub(crate) schedules: crate::schedule_def::Schedules,
     /// Bumped by every write: cached responses of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
     /// Rendered read responses (series), by canonical request, with the generation they were made in;
@@ -286,14 +286,7 @@ impl AppState {
         analysis_cfg: oversight_metrics::AnalysisConfig,
         schedules: Vec<crate::schedule_def::ScheduleConfig>,
     ) -> Result<Self, String> {
-        let mut names = std::collections::HashSet::new();
-        let mut checked = Vec::new();
-        for s in schedules {
-            if !names.insert(s.name.clone()) {
-                return Err(format!("two schedules are named {:?}", s.name));
-            }
-            checked.push(crate::schedule_def::Schedule::new(s)?);
-        }
+        let checked = crate::schedule_def::check_all(schedules)?;
         let cache_bytes = cfg.cache_bytes;
         let max_connections = crate::registry::connection_limit(cfg.max_connections)?;
         let read_only = store.read_only().map(str::to_owned);
@@ -305,7 +298,7 @@ impl AppState {
             metrics_cfg,
             analysis_cfg,
             stats: crate::telemetry::Stats::default(),
-            schedules: checked,
+            schedules: crate::schedule_def::Schedules::new(checked),
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
@@ -370,6 +363,12 @@ impl AppState {
             }
         }
         out
+    }
+
+    /// Where a reload (SIGHUP, `POST /v1/schedules/reload`) reads the schedules from: without it, a reload is
+    /// refused saying so. Set once, before serving.
+    pub fn set_schedule_source(&self, source: crate::schedule_def::ScheduleSource) {
+        let _ = self.0.schedules.source.set(source);
     }
 
     /// The damage found in the database file, if any.

@@ -24,6 +24,9 @@ pub(crate) struct Settings {
     pub(crate) log: LogConfig,
     /// `[client]`: the running server commands go through (`OVERSIGHT_SERVER` and `OVERSIGHT_KEY` win).
     pub(crate) client: ClientConfig,
+    /// The file given with --config / OVERSIGHT_CONFIG, to read again (a server's schedules on SIGHUP).
+    #[serde(skip)]
+    pub(crate) explicit: Option<PathBuf>,
 }
 
 /// `[client]`: where a running server is and the key to send. Without `server`, a command opens the
@@ -83,6 +86,7 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Settings> {
     if let Some(k) = var("OVERSIGHT_KEY") {
         settings.client.key = Some(k);
     }
+    settings.explicit = explicit.map(Path::to_path_buf);
     Ok(settings)
 }
 

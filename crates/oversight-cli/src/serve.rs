@@ -74,6 +74,11 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
         Ok(s) => s,
         Err(e) => return refuse(format!("configuration: {e}")),
     };
+    // SIGHUP and POST /v1/schedules/reload read the configuration again, from where it came.
+    let explicit = settings.explicit.clone();
+    state.set_schedule_source(Box::new(move || {
+        crate::config::load(explicit.as_deref()).map(|s| s.schedule).map_err(|e| format!("{e:#}"))
+    }));
     // DuckDB reads, writes and file I/O run on the blocking pool: a few threads per core keep every core
     // busy, and bound what the pool's threads (each with its own allocator caches and, for reads, a DuckDB
     // connection) hold under any number of concurrent requests.

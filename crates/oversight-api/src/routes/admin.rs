@@ -29,10 +29,11 @@ pub(crate) async fn schedules(
     _: Reader,
     _: Query<NoParams>,
 ) -> ApiResult<Json<Vec<ScheduleStatus>>> {
-    let names: Vec<String> = st.0.schedules.iter().map(|s| s.cfg.name.clone()).collect();
+    let list = st.0.schedules.list();
+    let names: Vec<String> = list.iter().map(|s| s.cfg.name.clone()).collect();
     let lasts =
         st.read(move |s| names.iter().map(|n| Ok(s.last_schedule_run(n)?)).collect::<ApiResult<Vec<_>>>()).await?;
-    Ok(Json(st.0.schedules.iter().zip(lasts).map(|(s, l)| crate::schedule::status(s, l)).collect()))
+    Ok(Json(list.iter().zip(lasts).map(|(s, l)| crate::schedule::status(s, l)).collect()))
 }
 
 /// Runs a schedule now (analyst) and returns the run; 409 while it is already running.
@@ -47,11 +48,28 @@ pub(crate) async fn schedule_run(
     Path(name): Path<String>,
     _: Query<NoParams>,
 ) -> ApiResult<Response> {
-    let i =
-        st.0.schedules.iter().position(|s| s.cfg.name == name).ok_or_else(|| ApiError::not_found("schedule", &name))?;
-    let run = crate::schedule::run_now(&st, i, "manual").await?;
+    let sched = st.0.schedules.find(&name).ok_or_else(|| ApiError::not_found("schedule", &name))?;
+    let run = crate::schedule::run_now(&st, &sched, "manual").await?;
     st.audit(&caller, "POST", "/v1/schedules/{name}/run", json!({"name": name}), 200, Some(run.rows_accepted)).await;
     Ok(Json(run).into_response())
+}
+
+/// Re-reads the configuration's schedules (admin), as SIGHUP does: the new set replaces the running one
+/// whole, or, when an entry does not check (cron, time zone, dataset, profile), the running one stays and
+/// the answer says why.
+#[utoipa::path(post, path = "/v1/schedules/reload", tag = "schedules", params(NoParams), security(("api_key" = [])),
+    responses((status = 200, description = "The schedules now in force", body = Object, example = json!({"schedules": ["nightly-stops", "weekly-detainers"]})),
+        (status = 400, description = "The configuration was refused; the schedules in force are kept", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 405, body = ErrorBody)))]
+pub(crate) async fn schedules_reload(
+    State(st): State<AppState>,
+    Admin(caller): Admin,
+    _: Query<NoParams>,
+) -> ApiResult<Response> {
+    let res = crate::schedule::reload(&st).await;
+    let status = res.as_ref().map_or_else(|e| crate::error::status_of(e.code).as_u16(), |_| 200);
+    st.audit(&caller, "POST", "/v1/schedules/reload", json!({}), status, None).await;
+    Ok(Json(json!({"schedules": res?})).into_response())
 }
 
 /// Where a backup goes.

@@ -60,6 +60,7 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(extracts::extract_datapackage))
         .routes(routes!(extracts::extract_dictionary))
         .routes(routes!(admin::schedules))
+        .routes(routes!(admin::schedules_reload))
         .routes(routes!(crate::ops::healthz))
         .routes(routes!(crate::ops::readyz))
         .routes(routes!(crate::ops::metrics))
