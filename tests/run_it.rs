@@ -349,6 +349,13 @@ fn a_schedule_can_fetch_its_file_from_a_url() {
     assert_eq!(json(&body)["files_skipped"], 1, "{body}");
     assert_eq!(json(&body)["outcome"], "ok", "{body}");
     assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 1, "an unchanged file was downloaded again");
+    // Runs are stamped in UTC, and say so.
+    let started = json(&body)["started_at"].as_str().unwrap().to_owned();
+    let t = chrono::DateTime::parse_from_rfc3339(&started).unwrap_or_else(|e| panic!("{started}: {e}"));
+    assert!(
+        t.offset().local_minus_utc() == 0 && (chrono::Utc::now() - t.to_utc()).num_seconds().abs() < 60,
+        "{started}"
+    );
     let (_, _, imports) = get(&format!("{}/v1/imports", srv.base));
     assert_eq!(json(&imports)["items"][0]["files"][0]["name"], "populations.csv");
 }

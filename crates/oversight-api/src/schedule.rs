@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"name": "nightly-stops", "cron": "0 2 * * *", "timezone": "America/New_York", "dataset": "stops",
     "profile": "opp", "source": "/srv/drop/stops", "jurisdiction": "ct-hartford", "running": false, "next_run": "2026-11-23T07:00:00Z",
-    "last_run": {"id": 4, "schedule": "nightly-stops", "trigger": "cron", "started_at": "2026-11-22T07:00:00", "finished_at": "2026-11-22T07:00:03",
+    "last_run": {"id": 4, "schedule": "nightly-stops", "trigger": "cron", "started_at": "2026-11-22T07:00:00Z", "finished_at": "2026-11-22T07:00:03Z",
     "outcome": "ok", "files_imported": 1, "files_skipped": 3, "files_failed": 0, "rows_accepted": 18435, "batches": [9], "error": null}}))]
 pub struct ScheduleStatus {
     pub name: String,
@@ -392,7 +392,12 @@ fn download(sched: &Schedule) -> Result<Listed, String> {
         let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
         match std::io::copy(&mut reader, &mut f) {
             Ok(_) => {
-                return Ok(Listed { files: vec![path], dir: Some(dir), unchanged: false, validators: Some(validators) });
+                return Ok(Listed {
+                    files: vec![path],
+                    dir: Some(dir),
+                    unchanged: false,
+                    validators: Some(validators),
+                });
             }
             Err(e) => last_error = format!("download failed: {e}"),
         }

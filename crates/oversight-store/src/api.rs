@@ -62,14 +62,16 @@ pub struct DatasetSummary {
     pub batches_in_indicators: i64,
 }
 
-/// A row of `schedule_runs`.
+/// A row of `schedule_runs`. Its times are UTC, and say so (`2026-11-22T07:00:00Z`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScheduleRun {
     pub id: i64,
     pub schedule: String,
     /// cron, manual or catch-up.
     pub trigger: String,
+    #[serde(serialize_with = "utc")]
     pub started_at: NaiveDateTime,
+    #[serde(serialize_with = "utc_opt")]
     pub finished_at: Option<NaiveDateTime>,
     /// running, ok, partial or failed.
     pub outcome: String,
@@ -79,6 +81,18 @@ pub struct ScheduleRun {
     pub rows_accepted: i64,
     pub batches: Vec<i64>,
     pub error: Option<String>,
+}
+
+/// A UTC time with its offset, `Z`.
+fn utc<S: serde::Serializer>(t: &NaiveDateTime, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&t.and_utc().format("%Y-%m-%dT%H:%M:%S%.fZ"))
+}
+
+fn utc_opt<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => utc(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn key_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<ApiKey> {

@@ -39,7 +39,7 @@ pub(crate) async fn schedules(
 /// Runs a schedule now (analyst) and returns the run; 409 while it is already running.
 #[utoipa::path(post, path = "/v1/schedules/{name}/run", tag = "schedules", params(("name" = String, Path), NoParams), security(("api_key" = [])),
     responses((status = 200, description = "The run, whatever its outcome (ok, partial, failed)", body = Object, example = json!({"id": 5, "schedule": "nightly-stops", "trigger": "manual",
-        "started_at": "2026-11-22T07:10:00", "finished_at": "2026-11-22T07:10:02", "outcome": "ok", "files_imported": 1, "files_skipped": 3, "files_failed": 0,
+        "started_at": "2026-11-22T07:10:00Z", "finished_at": "2026-11-22T07:10:02Z", "outcome": "ok", "files_imported": 1, "files_skipped": 3, "files_failed": 0,
         "rows_accepted": 1200, "batches": [10], "error": null})),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn schedule_run(
