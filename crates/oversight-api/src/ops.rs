@@ -32,21 +32,23 @@ pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next:
     req.extensions_mut().insert(slot.clone());
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let start = Instant::now();
-    let span = tracing::info_span!("request", request_id = %id);
+    let span = tracing::info_span!("request", request_id = id.as_str());
+    let access = state.cfg().access_log;
     let mut resp = limit_and_count(state, req, next).instrument(span).await;
     if let Ok(v) = header::HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    if !access {
+        return resp;
+    }
     tracing::info!(
         target: "oversight::access",
-        request_id = %id,
-        method = %method,
-        path = %path,
+        request_id = id.as_str(),
+        method = method.as_str(),
+        path = path.as_str(),
         status = resp.status().as_u16(),
         duration_ms = (start.elapsed().as_secs_f64() * 1e4).round() / 10.0,
         key = slot.0.get().map_or("-", String::as_str),
-        "{method} {path} {}",
-        resp.status().as_u16()
     );
     resp
 }

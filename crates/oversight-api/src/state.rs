@@ -54,6 +54,10 @@ pub struct ApiConfig {
     pub database_memory: String,
     /// `/metrics` needs a key (any role) when true.
     pub metrics_need_key: bool,
+    /// An access-log line per request (method, path, status, duration, key name, request id) at `info`
+    /// (default true). Each costs a few microseconds of CPU; a server behind a proxy that logs every request
+    /// may turn them off.
+    pub access_log: bool,
     /// The `[import]` settings (read from their own section, not `[api]`).
     #[serde(skip)]
     pub import: oversight_import::ImportConfig,
@@ -74,6 +78,7 @@ impl Default for ApiConfig {
             min_upload_bytes_per_sec: 1024,
             max_connections: None,
             shutdown_grace_secs: 30,
+            access_log: true,
             public_concurrency_per_client: 16,
             trust_forwarded_for: false,
             database_memory: "1GB".into(),

@@ -24,7 +24,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     let mut _log_guard = None;
     let started = crate::config::load(cli.config.as_deref()).and_then(|settings| {
         let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
-        _log_guard = Some(init_logging(&settings.log, serving)?);
+        _log_guard = Some(crate::logging::init(&settings.log, serving)?);
         Ok(settings)
     });
     match started.and_then(|settings| dispatch(cli, settings)) {
@@ -35,30 +35,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-/// The log on standard error: `OVERSIGHT_LOG`, else `[log] level`, else `info` for the server and `warn`
-/// for other commands; text or JSON lines (`[log] format`), times in UTC. Lines are written by a thread of
-/// their own (a request does not wait for standard error), never dropped: when that thread falls behind,
-/// the logger waits.
-fn init_logging(cfg: &crate::config::LogConfig, serving: bool) -> Result<tracing_appender::non_blocking::WorkerGuard> {
-    use crate::config::LogFormat;
-    let level = std::env::var("OVERSIGHT_LOG")
-        .ok()
-        .or_else(|| cfg.level.clone())
-        .unwrap_or_else(|| if serving { "info" } else { "warn" }.to_owned());
-    let filter = match tracing_subscriber::EnvFilter::try_new(&level) {
-        Ok(f) => f,
-        Err(e) => return refuse(format!("[log] level {level:?}: {e}")),
-    };
-    let (writer, guard) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
-    let _ = match cfg.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
-    };
-    Ok(guard)
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {

@@ -25,6 +25,7 @@ mod cli;
 mod commands;
 mod config;
 mod export;
+mod logging;
 mod operate;
 mod output;
 mod remote;
