@@ -69,6 +69,7 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, format!("{what} {id} not found"))
     }
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
+        let _in_request = crate::telemetry::request_span().entered();
         tracing::error!("{context}: {e}");
         Self::new(ErrorCode::Internal, "internal error; the server log has the details")
     }

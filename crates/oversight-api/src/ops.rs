@@ -5,7 +5,7 @@ use crate::conns::Guarded;
 use crate::error::ApiError;
 use crate::registry::CloseReason;
 use crate::state::{AppState, Role};
-use crate::telemetry::{CallerSlot, METHODS, MethodSnapshot, Stats, method_index, request_id};
+use crate::telemetry::{AccessLine, CallerSlot, METHODS, MethodSnapshot, REQUEST_ID, Stats, method_index, request_id};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -16,40 +16,50 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
-use tracing::Instrument;
 
 /// Routes the per-client limit never applies to (cheap, and what monitors poll).
 fn unlimited(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics")
 }
 
-/// Middleware: gives every request an id (`X-Request-Id` on the response, a `request` span around its
-/// handling, so every line it logs carries the id) and an access-log line (method, path, status, duration,
-/// key name — never the key — and the id), within it [`limit_and_count`].
+/// Middleware: gives every request an id (`X-Request-Id` on the response; the handling runs with it as
+/// [`REQUEST_ID`], so what a write or an error logs carries it) and an access-log line (method, path,
+/// status, duration, key name — never the key — and the id), within it [`limit_and_count`]. A span per
+/// request would cost every request; the id is put in a span only where a line is logged.
 pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let id = request_id(req.headers().get("x-request-id"));
-    let slot = CallerSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let start = Instant::now();
-    let span = tracing::info_span!("request", request_id = id.as_str());
+    let id: std::sync::Arc<str> = request_id(req.headers().get("x-request-id")).into();
     let access = state.cfg().access_log;
-    let mut resp = limit_and_count(state, req, next).instrument(span).await;
+    let slot = CallerSlot::default();
+    let logged = access.then(|| {
+        req.extensions_mut().insert(slot.clone());
+        (req.method().clone(), req.uri().path().to_owned(), Instant::now())
+    });
+    let st = state.clone();
+    let mut resp = REQUEST_ID.scope(id.clone(), limit_and_count(state, req, next)).await;
     if let Ok(v) = header::HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    if !access {
-        return resp;
+    let Some((method, path, start)) = logged else { return resp };
+    let line = AccessLine {
+        request_id: &id,
+        method: method.as_str(),
+        path: path.as_str(),
+        status: resp.status().as_u16(),
+        duration_ms: (start.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+        key: slot.0.get().map_or("-", String::as_str),
+    };
+    match st.0.access_sink.get() {
+        Some(sink) => sink.line(&line),
+        None => tracing::info!(
+            target: "oversight::access",
+            request_id = line.request_id,
+            method = line.method,
+            path = line.path,
+            status = line.status,
+            duration_ms = line.duration_ms,
+            key = line.key,
+        ),
     }
-    tracing::info!(
-        target: "oversight::access",
-        request_id = id.as_str(),
-        method = method.as_str(),
-        path = path.as_str(),
-        status = resp.status().as_u16(),
-        duration_ms = (start.elapsed().as_secs_f64() * 1e4).round() / 10.0,
-        key = slot.0.get().map_or("-", String::as_str),
-    );
     resp
 }
 

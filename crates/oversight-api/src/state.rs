@@ -130,6 +130,7 @@ pub(crate) struct Inner {
     pub(crate) analysis_cfg: oversight_metrics::AnalysisConfig,
     pub(crate) stats: crate::telemetry::Stats,
     pub(crate) schedules: crate::schedule_def::Schedules,
+    pub(crate) access_sink: std::sync::OnceLock<Box<dyn crate::telemetry::AccessSink>>,
     /// Bumped by every write: cached responses of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
     /// Rendered read responses (series), by canonical request, with the generation they were made in;
@@ -304,6 +305,7 @@ impl AppState {
             analysis_cfg,
             stats: crate::telemetry::Stats::default(),
             schedules: crate::schedule_def::Schedules::new(checked),
+            access_sink: std::sync::OnceLock::new(),
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
@@ -370,6 +372,11 @@ impl AppState {
         out
     }
 
+    /// Where access lines go (see [`crate::telemetry::AccessSink`]). Set once, before serving.
+    pub fn set_access_sink(&self, sink: Box<dyn crate::telemetry::AccessSink>) {
+        let _ = self.0.access_sink.set(sink);
+    }
+
     /// Where a reload (SIGHUP, `POST /v1/schedules/reload`) reads the schedules from: without it, a reload is
     /// refused saying so. Set once, before serving.
     pub fn set_schedule_source(&self, source: crate::schedule_def::ScheduleSource) {
@@ -423,7 +430,7 @@ impl AppState {
     ) -> ApiResult<T> {
         let inner = self.0.clone();
         // What the write logs (an import's batch and counts) carries the request's id.
-        let span = tracing::Span::current();
+        let span = crate::telemetry::request_span();
         let out = tokio::task::spawn_blocking(move || {
             let _in_request = span.enter();
             let store = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);

@@ -157,6 +157,39 @@ pub(crate) fn client_key(addr: IpAddr) -> IpAddr {
     }
 }
 
+/// One request, as its access-log line gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLine<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub duration_ms: f64,
+    /// The key's name (`anonymous` without one, `-` when the request never reached a handler).
+    pub key: &'a str,
+}
+
+/// Where access lines go, when the program that starts the server writes them itself (a line through
+/// `tracing`'s formatter costs several microseconds, a good part of a cached read). Without one they are
+/// `info` events of target `oversight::access`.
+pub trait AccessSink: Send + Sync {
+    fn line(&self, line: &AccessLine<'_>);
+}
+
+tokio::task_local! {
+    /// The id of the request being handled (see [`crate::ops::track`]).
+    pub(crate) static REQUEST_ID: Arc<str>;
+}
+
+/// A span carrying the id of the request being handled, for the lines a write or an error logs (none
+/// outside a request).
+pub(crate) fn request_span() -> tracing::Span {
+    match REQUEST_ID.try_with(Arc::clone) {
+        Ok(id) => tracing::info_span!("request", request_id = &*id),
+        Err(_) => tracing::Span::none(),
+    }
+}
+
 /// Who made a request, for its access-log line: set by the role extractors once the key is checked
 /// (`anonymous` without one), read by [`crate::ops::track`] when the response is ready.
 #[derive(Clone, Default)]

@@ -58,6 +58,50 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Batched {
 /// Writes out what the server's log holds when dropped (at the end of the command).
 pub(crate) struct LogGuard(Option<Batched>);
 
+/// The server's log buffer and format, once [`init`] made them.
+static SERVER_LOG: std::sync::OnceLock<(Batched, LogFormat)> = std::sync::OnceLock::new();
+
+/// The server's access lines, written straight into the log's buffer in the log's format (the same fields
+/// as an `info` event of target `oversight::access`), when that target logs at `info`.
+pub(crate) fn access_sink() -> Option<Box<dyn oversight_api::AccessSink>> {
+    let (batched, format) = SERVER_LOG.get()?.clone();
+    let on = tracing::enabled!(target: "oversight::access", tracing::Level::INFO);
+    on.then(|| Box::new(AccessWriter { batched, json: format == LogFormat::Json }) as Box<dyn oversight_api::AccessSink>)
+}
+
+struct AccessWriter {
+    batched: Batched,
+    json: bool,
+}
+
+impl oversight_api::AccessSink for AccessWriter {
+    fn line(&self, a: &oversight_api::AccessLine<'_>) {
+        use std::fmt::Write as _;
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+        let mut s = String::with_capacity(256);
+        if self.json {
+            let q = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
+            let _ = writeln!(
+                s,
+                r#"{{"timestamp":"{now}","level":"INFO","target":"oversight::access","request_id":{},"method":{},"path":{},"status":{},"duration_ms":{},"key":{}}}"#,
+                q(a.request_id),
+                q(a.method),
+                q(a.path),
+                a.status,
+                a.duration_ms,
+                q(a.key)
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "{now}  INFO oversight::access: request_id={} method={} path={} status={} duration_ms={} key={:?}",
+                a.request_id, a.method, a.path, a.status, a.duration_ms, a.key
+            );
+        }
+        let _ = self.batched.clone().write_all(s.as_bytes());
+    }
+}
+
 impl Drop for LogGuard {
     fn drop(&mut self) {
         if let Some(b) = &self.0 {
@@ -100,5 +144,6 @@ pub(crate) fn init(cfg: &LogConfig, serving: bool) -> Result<LogGuard> {
         }
     })?;
     install!(builder.with_writer(batched.clone()));
+    let _ = SERVER_LOG.set((batched.clone(), cfg.format));
     Ok(LogGuard(Some(batched)))
 }

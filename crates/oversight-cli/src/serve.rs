@@ -74,6 +74,9 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
         Ok(s) => s,
         Err(e) => return refuse(format!("configuration: {e}")),
     };
+    if let Some(sink) = crate::logging::access_sink() {
+        state.set_access_sink(sink);
+    }
     // SIGHUP and POST /v1/schedules/reload read the configuration again, from where it came.
     let explicit = settings.explicit.clone();
     state.set_schedule_source(Box::new(move || {
