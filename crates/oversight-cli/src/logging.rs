@@ -74,11 +74,29 @@ struct AccessWriter {
     json: bool,
 }
 
+thread_local! {
+    /// A thread's access line as it is made, and the second its timestamp prefix was made for.
+    static LINE: std::cell::RefCell<(String, i64, String)> = const { std::cell::RefCell::new((String::new(), i64::MIN, String::new())) };
+}
+
 impl oversight_api::AccessSink for AccessWriter {
     fn line(&self, a: &oversight_api::AccessLine<'_>) {
+        LINE.with_borrow_mut(|(s, second, prefix)| {
+            s.clear();
+            let now = chrono::Utc::now();
+            if now.timestamp() != *second {
+                *second = now.timestamp();
+                *prefix = now.format("%Y-%m-%dT%H:%M:%S").to_string();
+            }
+            self.format(s, &format_args!("{prefix}.{:06}Z", now.timestamp_subsec_micros()), a);
+            let _ = self.batched.clone().write_all(s.as_bytes());
+        });
+    }
+}
+
+impl AccessWriter {
+    fn format(&self, s: &mut String, now: &std::fmt::Arguments<'_>, a: &oversight_api::AccessLine<'_>) {
         use std::fmt::Write as _;
-        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
-        let mut s = String::with_capacity(256);
         if self.json {
             let q = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
             let _ = writeln!(
@@ -98,7 +116,6 @@ impl oversight_api::AccessSink for AccessWriter {
                 a.request_id, a.method, a.path, a.status, a.duration_ms, a.key
             );
         }
-        let _ = self.batched.clone().write_all(s.as_bytes());
     }
 }
 
