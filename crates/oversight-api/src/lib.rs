@@ -25,8 +25,8 @@ pub use oversight_metrics::{DisparityRow, DisparityTable};
 pub use routes::{BackupTarget, IndicatorDoc, JurisdictionChanges, NewEvent, NewKey, Page};
 pub use schedule::{ScheduleConfig, ScheduleStatus};
 pub use schedule_def::ScheduleSource;
-pub use telemetry::{AccessLine, AccessSink};
 pub use state::{ApiConfig, AppState, Caller, Role, create_key, hash_key};
+pub use telemetry::{AccessLine, AccessSink};
 
 use axum::Router;
 use std::future::Future;

@@ -66,7 +66,9 @@ static SERVER_LOG: std::sync::OnceLock<(Batched, LogFormat)> = std::sync::OnceLo
 pub(crate) fn access_sink() -> Option<Box<dyn oversight_api::AccessSink>> {
     let (batched, format) = SERVER_LOG.get()?.clone();
     let on = tracing::enabled!(target: "oversight::access", tracing::Level::INFO);
-    on.then(|| Box::new(AccessWriter { batched, json: format == LogFormat::Json }) as Box<dyn oversight_api::AccessSink>)
+    on.then(|| {
+        Box::new(AccessWriter { batched, json: format == LogFormat::Json }) as Box<dyn oversight_api::AccessSink>
+    })
 }
 
 struct AccessWriter {
@@ -144,7 +146,9 @@ pub(crate) fn init(cfg: &LogConfig, serving: bool) -> Result<LogGuard> {
             let b = $b;
             let _ = match cfg.format {
                 LogFormat::Text => b.try_init(),
-                LogFormat::Json => b.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+                LogFormat::Json => {
+                    b.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+                }
             };
         }};
     }
