@@ -182,9 +182,9 @@ pub(crate) fn upload(
     }
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let base = server.trim_end_matches('/');
-    let mut query = format!("profile={}", enc(&args.profile));
+    let mut query = format!("profile={}", crate::remote::enc(&args.profile));
     if let Some(j) = &args.jurisdiction {
-        query.push_str(&format!("&jurisdiction={}", enc(j)));
+        query.push_str(&format!("&jurisdiction={}", crate::remote::enc(j)));
     }
     if args.replace {
         query.push_str("&replace=true");
@@ -202,7 +202,7 @@ pub(crate) fn upload(
             let name = group[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let file = std::fs::File::open(&group[0]).with_context(|| format!("opening {}", group[0].display()))?;
             agent
-                .post(format!("{base}/v1/imports/{}?{query}&filename={}", dataset.as_str(), enc(&name)))
+                .post(format!("{base}/v1/imports/{}?{query}&filename={}", dataset.as_str(), crate::remote::enc(&name)))
                 .header("Authorization", format!("Bearer {key}"))
                 .header("Content-Type", "text/csv")
                 .send(ureq::SendBody::from_reader(&mut std::io::BufReader::new(file)))
@@ -244,17 +244,4 @@ pub(crate) fn upload(
         }
     }
     Ok(if worst == 0 { ExitCode::SUCCESS } else { ExitCode::from(worst) })
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
