@@ -101,17 +101,27 @@ impl Store {
         }
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "backup".into());
         let partial = dir.with_file_name(format!("{name}.partial-{}", std::process::id()));
-        let out = self.backup_into(&partial).and_then(|m| {
+        let out = (|| {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            let m = self.backup_into(&partial)?;
             if dir.exists() {
                 std::fs::remove_dir(dir)?;
             }
             std::fs::rename(&partial, dir)?;
             Ok(m)
-        });
+        })();
         if out.is_err() {
             let _ = std::fs::remove_dir_all(&partial);
         }
-        out
+        // A directory that cannot be written is the caller's to fix, not an internal error; a full disk says so.
+        out.map_err(|e| match e {
+            StoreError::Io(_) | StoreError::Duckdb(_) | StoreError::ReadOnly(_) => {
+                StoreError::Invalid(format!("cannot write the backup to {}: {e}", dir.display()))
+            }
+            e => e,
+        })
     }
 
     fn backup_into(&self, partial: &Path) -> Result<BackupManifest> {
