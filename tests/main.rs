@@ -6,6 +6,7 @@ mod helpers;
 mod analysis;
 mod api;
 mod fixtures;
+mod http_cache;
 mod import_integrity;
 mod import_real_data;
 mod import_rules;

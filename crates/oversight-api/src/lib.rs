@@ -7,6 +7,7 @@ mod auth;
 mod conns;
 mod error;
 mod extracts;
+mod http_cache;
 mod ops;
 mod query;
 mod registry;
@@ -73,10 +74,16 @@ pub fn router(state: AppState) -> Router {
     let (api, paths) = routes::api(state.timeout()).split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
-    api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
+    let app = api
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(routes::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track));
+    // Browsers on the configured origins may read (and send keys); others get no CORS headers.
+    let app = match state.cors() {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.with_state(state)
 }
 
 /// Serves until `shutdown` resolves, running the schedules (not on a read-only database), with the

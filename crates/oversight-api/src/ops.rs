@@ -22,7 +22,8 @@ fn unlimited(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics")
 }
 
-/// Middleware: gives every request an id (`X-Request-Id` on the response; the handling runs with it as
+/// Middleware: answers a read whose `If-None-Match` holds its tag with 304, and tags the others
+/// ([`crate::http_cache`]); gives every request an id (`X-Request-Id` on the response; the handling runs with it as
 /// [`REQUEST_ID`], so what a write or an error logs carries it) and an access-log line (method, path,
 /// status, duration, key name — never the key — and the id), within it [`limit_and_count`]. A span per
 /// request would cost every request; the id is put in a span only where a line is logged.
@@ -35,7 +36,19 @@ pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next:
         (req.method().clone(), req.uri().path().to_owned(), Instant::now())
     });
     let st = state.clone();
-    let mut resp = REQUEST_ID.scope(id.clone(), limit_and_count(state, req, next)).await;
+    let encoding = crate::http_cache::accepted(req.headers());
+    let cond = crate::http_cache::before(&st, req.method(), req.uri().path(), req.headers()).await;
+    let mut resp = match cond {
+        Err(not_modified) => not_modified,
+        Ok(cond) => {
+            let mut resp = REQUEST_ID.scope(id.clone(), limit_and_count(state, req, next)).await;
+            crate::http_cache::after(&st, cond, &mut resp);
+            match encoding {
+                Some(e) => crate::http_cache::compress(resp, e).await,
+                None => resp,
+            }
+        }
+    };
     if let Ok(v) = header::HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }

@@ -49,6 +49,9 @@ pub struct ApiConfig {
     /// limit reads the client from the last address of `X-Forwarded-For` (the one the proxy added).
     /// Leave it off when clients reach the server directly (they could write the header themselves).
     pub trust_forwarded_for: bool,
+    /// Web origins (`https://dash.example.org`) whose pages may read the API from a browser (CORS); none by
+    /// default. `"*"` allows every origin (reads only: keys are never sent by a browser to `*`).
+    pub cors_origins: Vec<String>,
     /// The most memory DuckDB may use in the server (its buffer pool; larger work spills to disk), in
     /// DuckDB's notation: `"1GB"`, `"512MB"`. Without it DuckDB takes up to 80% of the machine's memory.
     pub database_memory: String,
@@ -79,6 +82,7 @@ impl Default for ApiConfig {
             max_connections: None,
             shutdown_grace_secs: 30,
             access_log: true,
+            cors_origins: Vec::new(),
             public_concurrency_per_client: 16,
             trust_forwarded_for: false,
             database_memory: "1GB".into(),
@@ -86,6 +90,49 @@ impl Default for ApiConfig {
             import: oversight_import::ImportConfig::default(),
         }
     }
+}
+
+/// The CORS layer for `[api] cors_origins` (none: no layer); an origin that is not one is refused, naming it.
+fn cors_layer(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, String> {
+    use axum::http::{HeaderName, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| {
+                let o = o.trim_end_matches('/');
+                let host = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+                let ok = host.is_some_and(|h| !h.is_empty() && !h.contains(['/', ' ', '?', '#']));
+                let parsed = axum::http::HeaderValue::from_str(o);
+                match (ok, parsed) {
+                    (true, Ok(v)) => Ok(v),
+                    _ => Err(format!("[api] cors_origins: {o:?} is not an origin (http[s]://host[:port])")),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::HEAD])
+            .allow_headers([header::AUTHORIZATION, header::ACCEPT, header::IF_NONE_MATCH])
+            .expose_headers([
+                header::ETAG,
+                header::CONTENT_DISPOSITION,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("x-oversight-source-batches"),
+                HeaderName::from_static("x-oversight-filters"),
+                HeaderName::from_static("x-oversight-indicator-run"),
+                HeaderName::from_static("x-oversight-indicator-batches"),
+            ])
+            .max_age(std::time::Duration::from_secs(3600)),
+    ))
 }
 
 /// Roles, ordered: viewer < analyst < admin.
@@ -131,6 +178,9 @@ pub(crate) struct Inner {
     pub(crate) stats: crate::telemetry::Stats,
     pub(crate) schedules: crate::schedule_def::Schedules,
     pub(crate) access_sink: std::sync::OnceLock<Box<dyn crate::telemetry::AccessSink>>,
+    /// Random per start of the server: part of every `ETag` (the write generation starts again at 0).
+    pub(crate) boot: u32,
+    cors: Option<tower_http::cors::CorsLayer>,
     /// Bumped by every write: cached responses of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
     /// Rendered read responses (series), by canonical request, with the generation they were made in;
@@ -293,6 +343,7 @@ impl AppState {
         schedules: Vec<crate::schedule_def::ScheduleConfig>,
     ) -> Result<Self, String> {
         let checked = crate::schedule_def::check_all(schedules)?;
+        let cors = cors_layer(&cfg.cors_origins)?;
         let cache_bytes = cfg.cache_bytes;
         let max_connections = crate::registry::connection_limit(cfg.max_connections)?;
         let read_only = store.read_only().map(str::to_owned);
@@ -306,6 +357,11 @@ impl AppState {
             stats: crate::telemetry::Stats::default(),
             schedules: crate::schedule_def::Schedules::new(checked),
             access_sink: std::sync::OnceLock::new(),
+            boot: {
+                use rand::RngExt;
+                rand::rng().random()
+            },
+            cors,
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
@@ -370,6 +426,10 @@ impl AppState {
             }
         }
         out
+    }
+
+    pub(crate) fn cors(&self) -> Option<tower_http::cors::CorsLayer> {
+        self.0.cors.clone()
     }
 
     /// Where access lines go (see [`crate::telemetry::AccessSink`]). Set once, before serving.

@@ -151,3 +151,36 @@ pub(crate) async fn disparities_detainers(
 ) -> ApiResult<Response> {
     disparity(st, csv, q.into()).await
 }
+
+/// [`disparities_stops`] as CSV at a URL of its own (a spreadsheet's `IMPORTDATA`, a link).
+#[utoipa::path(get, path = "/v1/disparities/stops.csv", tag = "disparities", params(StopsQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String, example = "group,numerator,denominator,rate,rate_ci_low,rate_ci_high,rate_method,ratio,ratio_ci_low,ratio_ci_high,ratio_method,suppressed,suppression_reason,low_reliability\nblack,412,2050,0.201,0.184,0.219,wilson,2.01,1.78,2.27,katz-log,false,,false\n"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_stops_csv(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<StopsQuery>,
+) -> ApiResult<Response> {
+    disparity(st, true, q.into()).await
+}
+
+/// [`disparities_complaints`] as CSV at a URL of its own.
+#[utoipa::path(get, path = "/v1/disparities/complaints.csv", tag = "disparities", params(ComplaintsQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String, example = "group,numerator,denominator,rate,rate_ci_low,rate_ci_high,rate_method,ratio,ratio_ci_low,ratio_ci_high,ratio_method,suppressed,suppression_reason,low_reliability\nblack,412,2050,0.201,0.184,0.219,wilson,2.01,1.78,2.27,katz-log,false,,false\n"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_complaints_csv(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<ComplaintsQuery>,
+) -> ApiResult<Response> {
+    disparity(st, true, q.into()).await
+}
+
+/// [`disparities_detainers`] as CSV at a URL of its own.
+#[utoipa::path(get, path = "/v1/disparities/detainers.csv", tag = "disparities", params(DetainersQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String, example = "group,numerator,denominator,rate,rate_ci_low,rate_ci_high,rate_method,ratio,ratio_ci_low,ratio_ci_high,ratio_method,suppressed,suppression_reason,low_reliability\nblack,412,2050,0.201,0.184,0.219,wilson,2.01,1.78,2.27,katz-log,false,,false\n"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_detainers_csv(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<DetainersQuery>,
+) -> ApiResult<Response> {
+    disparity(st, true, q.into()).await
+}
