@@ -3,7 +3,7 @@
 use crate::cli::{BenchCmd, Cli, Command, EventsCmd, ImportArgs, JurisdictionsCmd, KeysCmd, ProfilesCmd};
 use crate::output::{table, thousands};
 use crate::remote::Target;
-use crate::support::{Refusal, open, open_writable, refuse};
+use crate::support::{Refusal, open, refuse};
 use anyhow::{Context, Result};
 use oversight_core::{Dataset, ErrorCode};
 use oversight_import::{ImportError, ImportOutcome, ImportReport, ImportRequest, InputFile, Progress, resolve_profile};
@@ -144,17 +144,18 @@ fn import(db: &Path, settings: &crate::config::Settings, mut args: ImportArgs) -
         args.key = settings.client.key.clone();
     }
     // --server, `[client] server`, or the server that holds the file: the upload goes through it.
-    let server = match (&args.server, &settings.client.server) {
-        (Some(s), _) | (None, Some(s)) => Some(s.clone()),
-        (None, None) => match Target::open(db, &settings.client, true) {
-            Ok(Target::Remote(r)) => Some(r.base),
-            Ok(Target::Local(_)) => None,
-            Err(e) => return Err(e),
+    // Otherwise the file, opened once, here.
+    let store = match (&args.server, &settings.client.server) {
+        (Some(s), _) | (None, Some(s)) => Err(s.clone()),
+        (None, None) => match Target::open(db, &settings.client, true)? {
+            Target::Remote(r) => Err(r.base),
+            Target::Local(store) => Ok(store),
         },
     };
-    if let Some(server) = &server {
-        return crate::serve::upload(server, &args, dataset, !profile.toml.files.is_empty());
-    }
+    let store = match store {
+        Ok(store) => store,
+        Err(server) => return crate::serve::upload(&server, &args, dataset, !profile.toml.files.is_empty()),
+    };
     let inputs: Vec<Vec<InputFile>> = if let Some(dir) = &args.dir {
         if !profile.toml.files.is_empty() {
             return refuse(format!(
@@ -172,7 +173,6 @@ fn import(db: &Path, settings: &crate::config::Settings, mut args: ImportArgs) -
     } else {
         vec![args.files.iter().map(InputFile::new).collect()]
     };
-    let store = open_writable(db)?;
     // Indicators are recomputed by `oversight compute`, not after each import from the command line.
     let mut apply = oversight_service::Apply::new(&store, None);
     let mut worst = 0u8;

@@ -22,6 +22,19 @@ const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 struct Batched(Arc<Mutex<Vec<u8>>>);
 
 impl Batched {
+    /// Adds a line; writes the buffer out when it is full.
+    fn push(&self, line: &[u8]) -> std::io::Result<()> {
+        let full = {
+            let mut buf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            buf.extend_from_slice(line);
+            (buf.len() >= FULL).then(|| std::mem::take(&mut *buf))
+        };
+        match full {
+            Some(out) => std::io::stderr().lock().write_all(&out),
+            None => Ok(()),
+        }
+    }
+
     fn flush_now(&self) {
         let out = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
         if !out.is_empty() {
@@ -32,14 +45,7 @@ impl Batched {
 
 impl Write for Batched {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let full = {
-            let mut buf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            buf.extend_from_slice(line);
-            (buf.len() >= FULL).then(|| std::mem::take(&mut *buf))
-        };
-        if let Some(out) = full {
-            std::io::stderr().lock().write_all(&out)?;
-        }
+        self.push(line)?;
         Ok(line.len())
     }
 
@@ -91,7 +97,7 @@ impl oversight_api::AccessSink for AccessWriter {
                 *prefix = now.format("%Y-%m-%dT%H:%M:%S").to_string();
             }
             self.format(s, &format_args!("{prefix}.{:06}Z", now.timestamp_subsec_micros()), a);
-            let _ = self.batched.clone().write_all(s.as_bytes());
+            let _ = self.batched.push(s.as_bytes());
         });
     }
 }
