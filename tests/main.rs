@@ -5,6 +5,7 @@ mod helpers;
 
 mod analysis;
 mod api;
+mod browser;
 mod fixtures;
 mod http_cache;
 mod import_integrity;
@@ -12,5 +13,6 @@ mod import_real_data;
 mod import_rules;
 mod metrics;
 mod ops;
+mod pages;
 mod run_it;
 mod server;

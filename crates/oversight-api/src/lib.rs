@@ -41,7 +41,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Oversight", description = "Accountability indicators from police stops, ICE detainer requests, crime reports and civilian complaints. \
         Every rate carries its numerator and denominator, every ratio its confidence interval and method; small counts are withheld. \
         Reads are public unless the server says otherwise; writes need an `analyst` key, the audit log an `admin` key (Authorization: Bearer <key>)."),
-    components(schemas(ErrorBody, routes::Page, routes::IndicatorDoc, oversight_metrics::published::PublishedPoint, routes::NewEvent, routes::NewKey, routes::BackupTarget, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
+    components(schemas(ErrorBody, oversight_metrics::compare::Comparison, oversight_metrics::compare::CompareRow, routes::Page, routes::IndicatorDoc, oversight_metrics::published::PublishedPoint, routes::NewEvent, routes::NewKey, routes::BackupTarget, routes::JurisdictionChanges, DisparityTable, DisparityRow, ScheduleStatus, extracts::ExtractManifest)),
     modifiers(&BearerAuth),
     tags((name = "indicators"), (name = "disparities"), (name = "data"), (name = "policy"), (name = "imports"), (name = "extracts"), (name = "admin"), (name = "schedules"), (name = "operations")),
 )]
@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     doc.merge(paths);
     let app = api
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(routes::pages())
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track));
     // Browsers on the configured origins may read (and send keys); others get no CORS headers.

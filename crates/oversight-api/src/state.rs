@@ -264,9 +264,9 @@ pub(crate) struct SeriesData {
 #[derive(Clone, Debug)]
 pub(crate) struct Basis {
     /// The run's id, or `none`.
-    run: axum::http::HeaderValue,
+    pub(crate) run: axum::http::HeaderValue,
     /// The batch ids, as ranges: `1-7,9`.
-    batches: axum::http::HeaderValue,
+    pub(crate) batches: axum::http::HeaderValue,
 }
 
 impl Basis {

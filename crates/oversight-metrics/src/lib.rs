@@ -10,6 +10,7 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod compare;
 mod complaints;
 pub mod config;
 mod cube;

@@ -160,3 +160,43 @@ impl Store {
         self.jurisdiction(id)?.ok_or_else(|| StoreError::NotFound { what: "jurisdiction", id: id.to_owned() })
     }
 }
+
+/// What a jurisdiction has of one dataset: its records and their first and last date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    pub jurisdiction_id: String,
+    pub dataset: String,
+    pub rows: i64,
+    pub date_min: Option<chrono::NaiveDate>,
+    pub date_max: Option<chrono::NaiveDate>,
+}
+
+impl Store {
+    /// Each jurisdiction's records per record dataset (one jurisdiction's, or all), in the datasets' usual order.
+    pub fn coverage(&self, jurisdiction: Option<&str>) -> Result<Vec<Coverage>> {
+        let mut out = Vec::new();
+        use oversight_core::Dataset;
+        for dataset in &[Dataset::Stops, Dataset::Detainers, Dataset::CrimeReports, Dataset::Complaints] {
+            let table = dataset.main_table().name();
+            let date = oversight_core::public::Source::from(*dataset).date_column();
+            let sql = format!(
+                "SELECT jurisdiction_id, count(*), CAST(min({date}) AS DATE), CAST(max({date}) AS DATE) FROM {table} \
+                 WHERE $1::VARCHAR IS NULL OR jurisdiction_id = $1 GROUP BY jurisdiction_id ORDER BY jurisdiction_id"
+            );
+            let mut st = self.conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![jurisdiction], |r| {
+                Ok(Coverage {
+                    jurisdiction_id: r.get(0)?,
+                    dataset: dataset.as_str().to_owned(),
+                    rows: r.get(1)?,
+                    date_min: r.get(2)?,
+                    date_max: r.get(3)?,
+                })
+            })?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -32,7 +32,7 @@ pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
 pub use extract::{CrossCell, ExtractQuery, KEYED_ID_COLUMNS, RowFormat, neutralise};
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
-pub use jurisdictions::{Jurisdiction, JurisdictionPatch};
+pub use jurisdictions::{Coverage, Jurisdiction, JurisdictionPatch};
 pub use metrics::{BatchExtent, CubeRow, Frame, MetricRun, MetricTxn, PointRow, PopulationFigure, QualityNote};
 pub use migrate::MIGRATIONS;
 pub use store::{Store, StoreOptions};

@@ -273,6 +273,25 @@ impl Store {
         Ok(rows.collect::<duckdb::Result<_>>()?)
     }
 
+    /// One period of an indicator in every jurisdiction that has it (one grain and group).
+    pub fn points_across(
+        &self,
+        indicator: &str,
+        grain: &str,
+        period_start: NaiveDate,
+        group: &str,
+    ) -> Result<Vec<PointRow>> {
+        let mut st = self.conn.prepare_cached(queries::POINTS_ACROSS)?;
+        let rows = st.query_map(params![indicator, grain, period_start, group], point_from_row)?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// The latest period start an indicator has points for at `grain` and `group`, in any jurisdiction.
+    pub fn latest_period(&self, indicator: &str, grain: &str, group: &str) -> Result<Option<NaiveDate>> {
+        let mut st = self.conn.prepare_cached(queries::LATEST_PERIOD)?;
+        Ok(st.query_row(params![indicator, grain, group], |r| r.get(0))?)
+    }
+
     /// Every point of a jurisdiction (all indicators), for export and tests.
     pub fn all_points(&self, jurisdiction: Option<&str>) -> Result<Vec<PointRow>> {
         let mut st = self.conn.prepare_cached(queries::ALL_POINTS)?;

@@ -49,6 +49,8 @@ queries! {
     INSERT_METRIC_RUN = "metrics/insert_metric_run.sql";
     POINTS = "metrics/points.sql";
     ALL_POINTS = "metrics/all_points.sql";
+    POINTS_ACROSS = "metrics/points_across.sql";
+    LATEST_PERIOD = "metrics/latest_period.sql";
     QUALITY_NOTES = "metrics/quality_notes.sql";
     INSERT_QUALITY_NOTE = "metrics/insert_quality_note.sql";
     LIST_POLICY_EVENTS = "events/list.sql";

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use oversight_core::Grain;
-use oversight_metrics::analysis::{DidRequest, ItsModel, ItsRequest, VodRequest};
+use oversight_metrics::analysis::{DidRequest, ItsModel, ItsRequest, ItsResult, VodRequest};
 use oversight_store::Store;
 use serde_json::Value;
 
@@ -112,6 +112,15 @@ pub(crate) async fn impact(
 type Json_ = Result<Value, serde_json::Error>;
 
 fn its(s: &Store, event_id: i64, q: ImpactQuery, cfg: &oversight_metrics::AnalysisConfig) -> ApiResult<Json_> {
+    Ok(serde_json::to_value(its_result(s, event_id, q, cfg)?))
+}
+
+fn its_result(
+    s: &Store,
+    event_id: i64,
+    q: ImpactQuery,
+    cfg: &oversight_metrics::AnalysisConfig,
+) -> ApiResult<ItsResult> {
     let req = ItsRequest {
         indicator: q.indicator,
         event_id,
@@ -120,7 +129,50 @@ fn its(s: &Store, event_id: i64, q: ImpactQuery, cfg: &oversight_metrics::Analys
         model: q.fit.unwrap_or_default(),
         grain: q.grain.unwrap_or_default().into(),
     };
-    Ok(serde_json::to_value(oversight_metrics::analysis::its(s, &req, cfg)?))
+    Ok(oversight_metrics::analysis::its(s, &req, cfg)?)
+}
+
+/// The interrupted time series of an event as a chart: observed, fitted, the counterfactual after the event,
+/// the event marker, and the estimate with its interval in the caption. Where the data cannot support the
+/// fit, the image says why.
+#[utoipa::path(get, path = "/v1/policy-events/{id}/impact.svg", tag = "policy", params(("id" = i64, Path), ImpactQuery),
+    responses((status = 200, description = "SVG", content_type = "image/svg+xml", body = String, example = "<svg width=\"760\" height=\"425\" viewBox=\"0 0 760 425\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>…</title><desc>…</desc>…</svg>"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn impact_svg(
+    State(st): State<AppState>,
+    _: Reader,
+    Path(id): Path<String>,
+    Query(q): Query<ImpactQuery>,
+) -> ApiResult<Response> {
+    let event_id = id_param("id", &id)?;
+    let ind = oversight_metrics::indicator(&q.indicator)
+        .ok_or_else(|| ApiError::param("indicator", format!("{:?}: no such indicator", q.indicator)))?;
+    if matches!(q.model, Some(Model::Did)) {
+        return Err(ApiError::param(
+            "model",
+            "the chart draws the interrupted time series (its); did is served as JSON",
+        ));
+    }
+    let mut cfg = st.0.analysis_cfg.clone();
+    if let Some(l) = q.maxlags {
+        cfg.hac_maxlags = Some(l as usize);
+    }
+    let group = q.group.clone().unwrap_or_else(|| "all".into());
+    let (basis, fit) = st
+        .read_basis(move |s| {
+            let event = s.policy_event(event_id)?.ok_or_else(|| ApiError::not_found("policy event", event_id))?;
+            Ok((event, its_result(s, event_id, q, &cfg)))
+        })
+        .await?;
+    let (event, fit) = fit;
+    let title = format!("{} ({group}) around {}", ind.title, event.title);
+    let source = format!("{} Method: /v1/indicators/{}", super::charts::source_text(&basis), ind.id);
+    let svg = match fit {
+        Ok(r) => oversight_web::impact_svg(&r, &title, ind.unit, &source),
+        Err(e) if crate::error::status_of(e.code).is_client_error() => oversight_web::no_data(&title, &e.message),
+        Err(e) => return Err(e),
+    };
+    Ok(with_basis(super::charts::svg_response(svg), &basis))
 }
 
 fn did(s: &Store, event_id: i64, q: ImpactQuery, cfg: &oversight_metrics::AnalysisConfig) -> ApiResult<Json_> {

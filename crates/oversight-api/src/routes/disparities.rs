@@ -12,13 +12,13 @@ use chrono::NaiveDate;
 use oversight_metrics::disparity::{self, CsvRow, DisparityTable};
 
 /// The parameters every disparity table takes, with the dataset's measure.
-struct Request {
-    dataset: &'static str,
-    measure: &'static str,
-    jurisdiction: String,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    reference: Option<String>,
+pub(super) struct Request {
+    pub(super) dataset: &'static str,
+    pub(super) measure: &'static str,
+    pub(super) jurisdiction: String,
+    pub(super) from: Option<NaiveDate>,
+    pub(super) to: Option<NaiveDate>,
+    pub(super) reference: Option<String>,
 }
 
 /// A dataset's measures as a type, and its query parameters.
@@ -90,30 +90,58 @@ fn check_reference(dataset: &str, reference: Option<&str>) -> ApiResult<()> {
     Ok(())
 }
 
-async fn disparity(st: AppState, csv: bool, q: Request) -> ApiResult<Response> {
+/// What a disparity table is answered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    Json,
+    Csv,
+    Svg,
+}
+
+impl Out {
+    fn json_or_csv(csv: bool) -> Self {
+        if csv { Out::Csv } else { Out::Json }
+    }
+}
+
+/// A disparity table, read with the service function the pages use too.
+pub(super) async fn table(st: &AppState, q: Request) -> ApiResult<(Basis, DisparityTable)> {
     let (from, to) = range(q.from, q.to)?;
     check_reference(q.dataset, q.reference.as_deref())?;
     let (dataset, measure) = (q.dataset, q.measure);
     let st2 = st.clone();
-    let (basis, table): (Basis, DisparityTable) = st
-        .read_basis(move |s| {
-            let spec = disparity::Spec {
-                dataset,
-                measure,
-                jurisdiction: &q.jurisdiction,
-                from,
-                to,
-                reference: q.reference.as_deref(),
-            };
-            Ok(disparity::table(s, &st2.0.metrics_cfg, &spec)?)
-        })
-        .await?;
-    if !csv {
-        return Ok(with_basis(Json(table).into_response(), &basis));
+    st.read_basis(move |s| {
+        let spec = disparity::Spec {
+            dataset,
+            measure,
+            jurisdiction: &q.jurisdiction,
+            from,
+            to,
+            reference: q.reference.as_deref(),
+        };
+        Ok(disparity::table(s, &st2.0.metrics_cfg, &spec)?)
+    })
+    .await
+}
+
+async fn disparity(st: AppState, out: Out, q: Request) -> ApiResult<Response> {
+    let (dataset, measure) = (q.dataset, q.measure);
+    let (basis, table) = table(&st, q).await?;
+    match out {
+        Out::Json => Ok(with_basis(Json(table).into_response(), &basis)),
+        Out::Csv => {
+            let body = csv_of(&disparity::CSV_HEADER, table.rows.iter().map(CsvRow::from))?;
+            let name = format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction);
+            Ok(with_basis(csv_response(body, &name), &basis))
+        }
+        Out::Svg => {
+            let t = st.0.metrics_cfg.suppression_threshold;
+            let title = format!("{} by group, {}", table.unit, table.jurisdiction);
+            let source = format!("{} Method: /v1/disparities/{dataset}", super::charts::source_text(&basis));
+            let svg = oversight_web::forest_svg(&oversight_web::disparity_forest(&table, title, t, source));
+            Ok(with_basis(super::charts::svg_response(svg), &basis))
+        }
     }
-    let body = csv_of(&disparity::CSV_HEADER, table.rows.iter().map(CsvRow::from))?;
-    let name = format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction);
-    Ok(with_basis(csv_response(body, &name), &basis))
 }
 
 /// Stops by race: counts, rate, ratio vs reference (default the configured reference group), CI, flags.
@@ -125,7 +153,7 @@ pub(crate) async fn disparities_stops(
     AcceptsCsv(csv): AcceptsCsv,
     Query(q): Query<StopsQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, csv, q.into()).await
+    disparity(st, Out::json_or_csv(csv), q.into()).await
 }
 
 /// Complaints: sustain rate of allegations by complainant race.
@@ -137,7 +165,7 @@ pub(crate) async fn disparities_complaints(
     AcceptsCsv(csv): AcceptsCsv,
     Query(q): Query<ComplaintsQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, csv, q.into()).await
+    disparity(st, Out::json_or_csv(csv), q.into()).await
 }
 
 /// Detainer requests by criminality or by outcome: counts and shares.
@@ -149,7 +177,7 @@ pub(crate) async fn disparities_detainers(
     AcceptsCsv(csv): AcceptsCsv,
     Query(q): Query<DetainersQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, csv, q.into()).await
+    disparity(st, Out::json_or_csv(csv), q.into()).await
 }
 
 /// [`disparities_stops`] as CSV at a URL of its own (a spreadsheet's `IMPORTDATA`, a link).
@@ -160,7 +188,7 @@ pub(crate) async fn disparities_stops_csv(
     _: Reader,
     Query(q): Query<StopsQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, true, q.into()).await
+    disparity(st, Out::Csv, q.into()).await
 }
 
 /// [`disparities_complaints`] as CSV at a URL of its own.
@@ -171,7 +199,7 @@ pub(crate) async fn disparities_complaints_csv(
     _: Reader,
     Query(q): Query<ComplaintsQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, true, q.into()).await
+    disparity(st, Out::Csv, q.into()).await
 }
 
 /// [`disparities_detainers`] as CSV at a URL of its own.
@@ -182,5 +210,38 @@ pub(crate) async fn disparities_detainers_csv(
     _: Reader,
     Query(q): Query<DetainersQuery>,
 ) -> ApiResult<Response> {
-    disparity(st, true, q.into()).await
+    disparity(st, Out::Csv, q.into()).await
+}
+
+/// [`disparities_stops`] as a forest plot: each group's ratio to the reference group with its interval.
+#[utoipa::path(get, path = "/v1/disparities/stops.svg", tag = "disparities", params(StopsQuery),
+    responses((status = 200, description = "SVG", content_type = "image/svg+xml", body = String, example = "<svg width=\"760\" height=\"425\" viewBox=\"0 0 760 425\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>…</title><desc>…</desc>…</svg>"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_stops_svg(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<StopsQuery>,
+) -> ApiResult<Response> {
+    disparity(st, Out::Svg, q.into()).await
+}
+
+/// [`disparities_complaints`] as a forest plot.
+#[utoipa::path(get, path = "/v1/disparities/complaints.svg", tag = "disparities", params(ComplaintsQuery),
+    responses((status = 200, description = "SVG", content_type = "image/svg+xml", body = String, example = "<svg width=\"760\" height=\"425\" viewBox=\"0 0 760 425\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>…</title><desc>…</desc>…</svg>"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_complaints_svg(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<ComplaintsQuery>,
+) -> ApiResult<Response> {
+    disparity(st, Out::Svg, q.into()).await
+}
+
+/// [`disparities_detainers`] as a chart of each group's share with its interval.
+#[utoipa::path(get, path = "/v1/disparities/detainers.svg", tag = "disparities", params(DetainersQuery),
+    responses((status = 200, description = "SVG", content_type = "image/svg+xml", body = String, example = "<svg width=\"760\" height=\"425\" viewBox=\"0 0 760 425\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>…</title><desc>…</desc>…</svg>"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn disparities_detainers_svg(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<DetainersQuery>,
+) -> ApiResult<Response> {
+    disparity(st, Out::Svg, q.into()).await
 }

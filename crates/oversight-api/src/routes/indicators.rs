@@ -104,7 +104,8 @@ pub(crate) struct SeriesQuery {
     /// Last period start to include.
     #[serde(default, deserialize_with = "crate::query::date")]
     to: Option<NaiveDate>,
-    /// all, or dimension:value such as race:black; default every group.
+    /// all, or dimension:value such as race:black, or several separated by commas; default every group (the
+    /// chart: all).
     group: Option<String>,
 }
 
@@ -122,7 +123,7 @@ pub(crate) async fn series(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    series_cached(st, id, query, csv).await
+    series_cached(st, id, query, if csv { Shape::Csv } else { Shape::Json }).await
 }
 
 /// The same series as CSV.
@@ -137,17 +138,46 @@ pub(crate) async fn series_csv(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    series_cached(st, id, query, true).await
+    series_cached(st, id, query, Shape::Csv).await
+}
+
+/// The same series as a chart: a line per group with its 95% interval as a band, withheld periods as shaded
+/// gaps, low-reliability points hollow, the jurisdiction's policy events as labelled dashed lines.
+#[utoipa::path(get, path = "/v1/indicators/{id}/series.svg", tag = "indicators",
+    params(("id" = String, Path), SeriesQuery),
+    responses((status = 200, description = "SVG", content_type = "image/svg+xml", body = String,
+        example = "<svg width=\"760\" height=\"380\" viewBox=\"0 0 760 380\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>Search rate, Demo City</title><desc>…</desc>…</svg>"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn series_svg(
+    State(st): State<AppState>,
+    _: Reader,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    series_cached(st, id, query, Shape::Svg).await
+}
+
+/// What a series is rendered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Json,
+    Csv,
+    Svg,
 }
 
 /// Series change only when a write happens (imports, computes: all through this server), so rendered
 /// responses are cached by request until the next write. The key is the request as sent: a query string
 /// in the cache was parsed and accepted before, so a hit skips the parsing (a miss parses it, with the same
 /// errors as every endpoint's [`Query`]).
-async fn series_cached(st: AppState, id: String, query: Option<String>, csv: bool) -> ApiResult<Response> {
+async fn series_cached(st: AppState, id: String, query: Option<String>, shape: Shape) -> ApiResult<Response> {
     let query = query.unwrap_or_default();
     let mut key = String::with_capacity(16 + id.len() + query.len());
-    for part in [if csv { "series.csv" } else { "series" }, &id, &query] {
+    let name = match shape {
+        Shape::Json => "series",
+        Shape::Csv => "series.csv",
+        Shape::Svg => "series.svg",
+    };
+    for part in [name, &id, &query] {
         key.push_str(part);
         key.push('\u{1f}');
     }
@@ -162,7 +192,7 @@ async fn series_cached(st: AppState, id: String, query: Option<String>, csv: boo
         if let Some(c) = st.cached(&key) {
             return Ok(cached_response(c));
         }
-        render_series(&st, &id, q, csv).await?
+        render_series(&st, &id, q, shape).await?
     };
     st.cache(key, generation, c.clone());
     Ok(cached_response(c))
@@ -182,11 +212,13 @@ fn cached_response(c: Cached) -> Response {
     r
 }
 
-async fn render_series(st: &AppState, id: &str, q: SeriesQuery, csv: bool) -> ApiResult<Cached> {
+async fn render_series(st: &AppState, id: &str, q: SeriesQuery, shape: Shape) -> ApiResult<Cached> {
     let ind = oversight_metrics::indicator(id).ok_or_else(|| ApiError::not_found("indicator", id))?;
     let grain = q.grain.unwrap_or(Grain::Month);
     let (from, to) = range(q.from, q.to)?;
-    if let Some(g) = &q.group {
+    // One group, or several separated by commas.
+    let groups: Vec<&str> = q.group.as_deref().map(|g| g.split(',').map(str::trim).collect()).unwrap_or_default();
+    for g in &groups {
         ind.check_group(g).map_err(|why| ApiError::param("group", why))?;
     }
     let series = st.series_points(ind.id, &q.jurisdiction, grain).await?;
@@ -200,11 +232,18 @@ async fn render_series(st: &AppState, id: &str, q: SeriesQuery, csv: bool) -> Ap
     let out: Vec<PublishedPoint<'_>> = series
         .points
         .iter()
-        .filter(|p| (lo..=hi).contains(&p.period_start) && q.group.as_deref().is_none_or(|g| p.group == g))
+        .filter(|p| (lo..=hi).contains(&p.period_start) && (groups.is_empty() || groups.contains(&p.group.as_str())))
         .map(|p| PublishedPoint::new(p, grain))
         .collect();
     let basis = Some(series.basis.clone());
-    if !csv {
+    if shape == Shape::Svg {
+        // A chart of every group of every dimension is unreadable: without groups it draws `all`.
+        let out: Vec<PublishedPoint<'_>> =
+            if groups.is_empty() { out.into_iter().filter(|p| p.group == "all").collect() } else { out };
+        let body = super::charts::series_chart(st, ind, &q.jurisdiction, grain, &out, &series.basis).await?;
+        return Ok(Cached { body: body.into(), content_type: "image/svg+xml", filename: None, basis });
+    }
+    if shape == Shape::Json {
         // Sized up front: growing the buffer while writing cost a fifth of an uncached request.
         let mut body = Vec::with_capacity(2 + out.len() * 400);
         serde_json::to_writer(&mut body, &out).map_err(|e| ApiError::internal("json", e))?;

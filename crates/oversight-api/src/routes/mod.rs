@@ -5,12 +5,14 @@
 
 mod admin;
 mod analyses;
+mod charts;
 mod disparities;
 mod extracts;
 mod imports;
 mod indicators;
 mod jurisdictions;
 mod keys;
+mod pages;
 mod policy;
 mod runs;
 mod shared;
@@ -20,6 +22,7 @@ pub use admin::BackupTarget;
 pub use indicators::IndicatorDoc;
 pub use jurisdictions::JurisdictionChanges;
 pub use keys::NewKey;
+pub(crate) use pages::pages;
 pub use policy::NewEvent;
 pub use shared::Page;
 
@@ -39,18 +42,26 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(indicators::indicator))
         .routes(routes!(indicators::series))
         .routes(routes!(indicators::series_csv))
+        .routes(routes!(indicators::series_svg))
+        .routes(routes!(charts::compare))
+        .routes(routes!(charts::compare_csv))
+        .routes(routes!(charts::compare_svg))
         .routes(routes!(disparities::disparities_stops))
         .routes(routes!(disparities::disparities_complaints))
         .routes(routes!(disparities::disparities_detainers))
         .routes(routes!(disparities::disparities_stops_csv))
         .routes(routes!(disparities::disparities_complaints_csv))
         .routes(routes!(disparities::disparities_detainers_csv))
+        .routes(routes!(disparities::disparities_stops_svg))
+        .routes(routes!(disparities::disparities_complaints_svg))
+        .routes(routes!(disparities::disparities_detainers_svg))
         .routes(routes!(jurisdictions::jurisdictions))
         .routes(routes!(jurisdictions::jurisdiction, jurisdictions::jurisdiction_patch))
         .routes(routes!(jurisdictions::datasets))
         .routes(routes!(policy::events_list, policy::events_add))
         .routes(routes!(policy::events_remove))
         .routes(routes!(analyses::impact))
+        .routes(routes!(analyses::impact_svg))
         .routes(routes!(analyses::vod))
         .routes(routes!(imports::imports_list))
         .routes(routes!(imports::import_rejects))
