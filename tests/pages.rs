@@ -296,9 +296,17 @@ fn the_pages_load_in_a_browser_with_the_apis_numbers_nothing_from_elsewhere_and_
     b.load(&format!("{}/jurisdictions/demo-city", srv.base));
     check_clean(&b, "/jurisdictions/demo-city");
     b.screenshot(&shots.join("jurisdiction.png"));
-    let images: usize = serde_json::from_value(b.eval("document.images.length")).unwrap();
-    let broken = b.eval("[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)");
-    assert!(images >= 6 && broken.as_array().unwrap().is_empty(), "{images} images, broken: {broken}");
+    // The charts are in the page, drawn: each one's box has a size and a title to read out.
+    let charts = b.eval(
+        "[...document.querySelectorAll('figure.chart svg')].map(s => ({w: s.getBoundingClientRect().width, \
+         title: s.querySelector('title')?.textContent ?? ''}))",
+    );
+    let charts = charts.as_array().unwrap();
+    assert!(charts.len() >= 6, "{charts:?}");
+    assert!(
+        charts.iter().all(|c| c["w"].as_f64().unwrap() > 100.0 && !c["title"].as_str().unwrap().is_empty()),
+        "{charts:?}"
+    );
     let headlines = b.eval(
         "[...document.querySelectorAll('.headline-card')].map(c => ({indicator: c.dataset.indicator, \
          value: c.querySelector('[data-field=value]')?.dataset.value ?? null, period: c.querySelector('[data-field=period]')?.textContent ?? null}))",
@@ -400,7 +408,28 @@ fn pages_follow_public_reads_and_say_what_is_missing() {
         assert!(!body.contains("Demo City") || path.starts_with("/v1"), "{path} shows data without a key");
     }
     drop(srv);
+    // Text from the data is text on the page and in its charts, never markup.
+    let title = "<script>alert(1)</script> & <b>order</b>";
+    s.ok(&[
+        "events",
+        "add",
+        "--jurisdiction",
+        "demo-town",
+        "--date",
+        "2018-03-01",
+        "--kind",
+        "other",
+        "--title",
+        title,
+    ]);
     let srv2 = spawn_server(&s, &["serve"], None, &[]);
+    let (status, _, page) = get(&srv2, "/jurisdictions/demo-town");
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("<script>") && !page.contains("<b>order"), "markup from the data reached the page");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;order&lt;/b&gt;"),
+        "the title is shown as text"
+    );
     let (status, ct, body) = get(&srv2, "/jurisdictions/atlantis");
     assert_eq!((status, ct.starts_with("text/html")), (404, true), "{body}");
     assert!(body.contains("atlantis"), "{body}");

@@ -18,6 +18,14 @@ fn get(url: &str) -> (u16, Option<String>, String) {
     (status, cd, r.into_body().with_config().limit(100 << 20).read_to_string().unwrap_or_default())
 }
 
+/// Status, content type and body.
+fn get_typed(url: &str) -> (u16, String, String) {
+    let r = agent().get(url).call().expect("request");
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (status, ct, r.into_body().with_config().limit(100 << 20).read_to_string().unwrap_or_default())
+}
+
 fn post(url: &str, key: Option<&str>) -> (u16, String) {
     let mut req = agent().post(url);
     if let Some(k) = key {
@@ -107,12 +115,33 @@ fn the_readme_quickstart_brings_up_the_demo_and_its_commands_answer_as_written()
 
     // The committee member's commands, as written (host and port swapped for the test server's).
     let committee = section_blocks(&text, "For a committee member");
+    // The section starts with the pages: each answers, and the impact it quotes in words is the page's.
+    let section = &text[text.find("\n## For a committee member").unwrap()..];
+    let section = &section[..section[4..].find("\n## ").unwrap() + 4];
+    let first_block = section.find("```").unwrap();
+    for page in ["/", "/jurisdictions/demo-city", "/compare?indicator=stops.search_rate&grain=year&period=2019-01-01"] {
+        assert!(section[..first_block].contains(&format!("**`{page}`**")), "the section starts with {page}");
+        let (st, ct, body) = get_typed(&format!("{}{page}", srv.base));
+        assert_eq!((st, ct.starts_with("text/html")), (200, true), "{page}: {body}");
+        if page.starts_with("/jurisdictions") {
+            let quoted = section.split("impact in words (\"").nth(1).unwrap().split("\")").next().unwrap();
+            let quoted = quoted.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(body.contains(&quoted.replace('&', "&amp;")), "the page does not say {quoted:?}");
+        }
+    }
     let urls = curl_urls(&committee[0].1);
-    assert_eq!(urls.len(), 3);
+    assert_eq!(urls.len(), 4);
     for u in &urls {
         let (st, _, body) = get(&u.replace("http://127.0.0.1:8080", &srv.base));
         assert_eq!(st, 200, "{u}: {body}");
         json(&body);
+    }
+    // The charts for a dashboard's <img> tags.
+    let html_block = &committee.iter().find(|(lang, _)| lang == "html").expect("an html block").1;
+    for src in html_block.split("src=\"").skip(1).map(|r| &r[..r.find('"').unwrap()]) {
+        let (st, ct, body) = get_typed(&src.replace("http://127.0.0.1:8080", &srv.base).replace("&amp;", "&"));
+        assert_eq!((st, ct.as_str()), (200, "image/svg+xml"), "{src}: {body}");
+        assert!(body.contains("<title>") && !body.contains("No data:"), "{src}");
     }
     let (_, _, its) = get(&urls[2].replace("http://127.0.0.1:8080", &srv.base));
     let ratio = json(&its)["level_change"]["ratio"].as_f64().unwrap();

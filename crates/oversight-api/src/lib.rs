@@ -8,6 +8,7 @@ mod conns;
 mod error;
 mod extracts;
 mod http_cache;
+mod memo;
 mod ops;
 mod query;
 mod registry;

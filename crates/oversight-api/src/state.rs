@@ -188,7 +188,9 @@ pub(crate) struct Inner {
     cache: moka::sync::Cache<String, (u64, Cached)>,
     /// Every point of an (indicator, jurisdiction, grain), all groups and periods, by generation: any
     /// group or date window of it is then filtered in memory; weighed in bytes (a quarter of `cache_bytes`).
-    points: moka::sync::Cache<PointsKey, (u64, SeriesPoints)>,
+    pub(crate) points: moka::sync::Cache<PointsKey, (u64, SeriesPoints)>,
+    /// Results reused until the next write, at most 4096 (see `memo.rs`).
+    pub(crate) memo: moka::sync::Cache<String, (u64, Arc<dyn std::any::Any + Send + Sync>)>,
     /// The connection limit in force (`max_connections`, checked against the descriptor limit).
     pub(crate) max_connections: u64,
     /// Open connections (see [`crate::conns`]).
@@ -213,7 +215,7 @@ fn response_weight(key: &str, c: &Cached) -> u64 {
 }
 
 /// Bytes the points of a series hold (the rows and their text).
-fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
+pub(crate) fn points_weight(key: &PointsKey, pts: &SeriesPoints) -> u64 {
     let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let text: usize = pts
         .points
@@ -246,7 +248,7 @@ where
 }
 
 /// (indicator, jurisdiction, grain).
-type PointsKey = (IndicatorId, String, Grain);
+pub(crate) type PointsKey = (IndicatorId, String, Grain);
 
 /// The points of one (indicator, jurisdiction, grain), in period order, and the indicator run they are
 /// as of (read in one snapshot).
@@ -365,6 +367,7 @@ impl AppState {
             generation: std::sync::atomic::AtomicU64::new(0),
             cache: weighed_cache(cache_bytes / 4 * 3, |k: &String, v: &(u64, Cached)| response_weight(k, &v.1)),
             points: weighed_cache(cache_bytes / 4, |k: &PointsKey, v: &(u64, SeriesPoints)| points_weight(k, &v.1)),
+            memo: moka::sync::Cache::new(4096),
             max_connections,
             conns: Arc::new(crate::registry::Registry::default()),
             per_client: crate::telemetry::PerClient::default(),
@@ -626,33 +629,6 @@ impl AppState {
             return;
         }
         self.0.cache.insert(key, (gen_at_start, value));
-    }
-
-    /// Every point of (indicator, jurisdiction, grain), from memory when no write happened since it was read.
-    pub(crate) async fn series_points(
-        &self,
-        indicator: IndicatorId,
-        jurisdiction: &str,
-        grain: Grain,
-    ) -> ApiResult<SeriesPoints> {
-        let key = (indicator, jurisdiction.to_owned(), grain);
-        let generation = self.generation();
-        if let Some((g, pts)) = self.0.points.get(&key)
-            && g == generation
-        {
-            return Ok(pts);
-        }
-        let k2 = key.clone();
-        let (basis, points) = self
-            .read_basis(move |s| {
-                Ok(s.points(k2.0.as_str(), &k2.1, k2.2.as_str(), None, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)?)
-            })
-            .await?;
-        let pts: SeriesPoints = Arc::new(SeriesData { basis, points });
-        if self.generation() == generation && points_weight(&key, &pts) <= self.0.cfg.cache_bytes / 8 {
-            self.0.points.insert(key, (generation, pts.clone()));
-        }
-        Ok(pts)
     }
 
     pub(crate) fn generation(&self) -> u64 {

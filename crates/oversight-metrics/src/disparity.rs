@@ -178,18 +178,57 @@ pub fn has_reference(dataset: &str) -> bool {
     dataset != "detainers"
 }
 
+/// A cube sum: cube, jurisdiction, window, dimension.
+type SumsKey = (&'static str, String, NaiveDate, NaiveDate, &'static str);
+
+/// Sums of the cube read for one table, kept for the next tables of the same request (a page shows four
+/// tables of stops from one read).
+#[derive(Debug, Default)]
+pub struct Reads {
+    jurisdictions: BTreeMap<String, bool>,
+    sums: BTreeMap<SumsKey, Vec<(String, String, f64)>>,
+}
+
 /// A disparity table over [from, to] (either end open) from the daily cube.
 pub fn table(store: &Store, cfg: &MetricsConfig, spec: &Spec<'_>) -> Result<DisparityTable, MetricsError> {
+    table_with(store, cfg, spec, &mut Reads::default())
+}
+
+/// Several tables, reading each cube sum once.
+pub fn tables(store: &Store, cfg: &MetricsConfig, specs: &[Spec<'_>]) -> Vec<Result<DisparityTable, MetricsError>> {
+    let mut reads = Reads::default();
+    specs.iter().map(|spec| table_with(store, cfg, spec, &mut reads)).collect()
+}
+
+fn table_with(
+    store: &Store,
+    cfg: &MetricsConfig,
+    spec: &Spec<'_>,
+    reads: &mut Reads,
+) -> Result<DisparityTable, MetricsError> {
     let (cube, dim, num_m, den_m, unit) = layout(spec.dataset, spec.measure)
         .ok_or_else(|| MetricsError::Invalid(format!("{:?} is not a measure of {}", spec.measure, spec.dataset)))?;
-    if store.jurisdiction(spec.jurisdiction)?.is_none() {
+    let exists = match reads.jurisdictions.get(spec.jurisdiction) {
+        Some(e) => *e,
+        None => {
+            let e = store.jurisdiction(spec.jurisdiction)?.is_some();
+            reads.jurisdictions.insert(spec.jurisdiction.to_owned(), e);
+            e
+        }
+    };
+    if !exists {
         return Err(MetricsError::NotFound { what: "jurisdiction", id: spec.jurisdiction.to_owned() });
     }
     let lo = spec.from.unwrap_or(NaiveDate::MIN);
     let hi = spec.to.unwrap_or(NaiveDate::MAX);
-    let sums = store.cube_sums(cube, spec.jurisdiction, lo, hi, dim)?;
+    let key = (cube, spec.jurisdiction.to_owned(), lo, hi, dim);
+    if !reads.sums.contains_key(&key) {
+        let sums = store.cube_sums(cube, spec.jurisdiction, lo, hi, dim)?;
+        reads.sums.insert(key.clone(), sums);
+    }
+    let sums = reads.sums.get(&key).map(Vec::as_slice).unwrap_or_default();
     let mut by_group: BTreeMap<String, BTreeMap<Measure, f64>> = BTreeMap::new();
-    for (g, m, v) in sums {
+    for (g, m, v) in sums.iter().cloned() {
         let m = Measure::parse(&m).ok_or_else(|| {
             MetricsError::Internal(format!("the cube holds measure {m:?}, which the code does not know"))
         })?;

@@ -292,6 +292,13 @@ impl Store {
         Ok(st.query_row(params![indicator, grain, group], |r| r.get(0))?)
     }
 
+    /// One group's points of every indicator for a jurisdiction and grain (one scan), by indicator and period.
+    pub fn group_points(&self, jurisdiction: &str, grain: &str, group: &str) -> Result<Vec<PointRow>> {
+        let mut st = self.conn.prepare_cached(queries::GROUP_POINTS)?;
+        let rows = st.query_map(params![jurisdiction, grain, group], point_from_row)?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
     /// Every point of a jurisdiction (all indicators), for export and tests.
     pub fn all_points(&self, jurisdiction: Option<&str>) -> Result<Vec<PointRow>> {
         let mut st = self.conn.prepare_cached(queries::ALL_POINTS)?;

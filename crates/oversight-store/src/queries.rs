@@ -51,6 +51,7 @@ queries! {
     ALL_POINTS = "metrics/all_points.sql";
     POINTS_ACROSS = "metrics/points_across.sql";
     LATEST_PERIOD = "metrics/latest_period.sql";
+    GROUP_POINTS = "metrics/group_points.sql";
     QUALITY_NOTES = "metrics/quality_notes.sql";
     INSERT_QUALITY_NOTE = "metrics/insert_quality_note.sql";
     LIST_POLICY_EVENTS = "events/list.sql";

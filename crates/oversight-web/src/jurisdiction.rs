@@ -32,6 +32,8 @@ pub struct Headline {
     pub latest: Option<Latest>,
     /// The series request (JSON); the chart is its `.svg` sibling.
     pub api: String,
+    /// The chart, as the `.svg` sibling draws it.
+    pub chart: String,
 }
 
 /// A dataset's part of the page.
@@ -51,6 +53,8 @@ pub struct Impact {
     pub words: Result<String, String>,
     /// The impact request (JSON); the chart is `impact.svg` with the same parameters.
     pub api: String,
+    /// The chart, as `impact.svg` draws it (for the event's first analysis).
+    pub chart: Option<String>,
 }
 
 /// A policy event with its analyses.
@@ -115,7 +119,7 @@ pub fn jurisdiction_page(v: &JurisdictionView) -> String {
                             },
                         }
                         p.muted { (h.unit) }
-                        (chart(&h.api.replacen("/series?", "/series.svg?", 1), &format!("{} by month, {}", h.title, j.name)))
+                        (chart(&h.chart, &h.api.replacen("/series?", "/series.svg?", 1)))
                     }
                 } }
                 @for (title, t, api) in &d.disparities { (disparity_table(title, t, api, v.threshold)) }
@@ -137,15 +141,13 @@ pub fn jurisdiction_page(v: &JurisdictionView) -> String {
                         h3 { (e.event.title) }
                         p.note { (e.event.kind) ", effective " (e.event.effective_date)
                             @if let Some(a) = &e.event.agency { " · " (a) } }
-                        // The first estimate is drawn; the others link their chart (the page stays light).
-                        @let drawn = e.impacts.iter().position(|i| i.words.is_ok());
-                        @for (k, i) in e.impacts.iter().enumerate() {
+                        @for i in &e.impacts {
                             @let svg = i.api.replacen("/impact?", "/impact.svg?", 1);
                             @match &i.words {
                                 Ok(w) => {
                                     p.impact data-indicator=(i.indicator_title) { strong { (i.indicator_title) " (" (i.group) "): " } (w) "." " "
-                                        a href=(i.api) { "API" } " " @if Some(k) != drawn { a href=(svg) { "Chart (SVG)" } } }
-                                    @if Some(k) == drawn { (chart(&svg, &format!("{} around {}", i.indicator_title, e.event.title))) }
+                                        a href=(i.api) { "API" } }
+                                    @if let Some(c) = &i.chart { (chart(c, &svg)) }
                                 }
                                 Err(why) => p.impact.muted { strong { (i.indicator_title) " (" (i.group) "): " } "not estimated: " (why) },
                             }

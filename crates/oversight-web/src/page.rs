@@ -1,7 +1,7 @@
 //! The pages' frame and the pieces every page uses: the layout (one stylesheet from the binary, no script),
 //! numbers as a committee reads them, and a value cell that carries the API's number beside its text.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The stylesheet, served from the binary at [`STYLESHEET_PATH`] (no request leaves the machine).
 pub const STYLESHEET: &str = include_str!("oversight.css");
@@ -114,11 +114,12 @@ pub(crate) fn interval_cell(lo: Option<f64>, hi: Option<f64>, percent: bool, wit
     }
 }
 
-/// A chart from the API, as an image with its text alternative and a link to the SVG.
-pub(crate) fn chart(src: &str, alt: &str) -> Markup {
+/// A chart in the page (the SVG its API endpoint serves, with its own `<title>` and `<desc>`), and a link to
+/// that endpoint.
+pub(crate) fn chart(svg: &str, src: &str) -> Markup {
     html! {
         figure.chart {
-            img src=(src) alt=(alt) width="760" loading="lazy";
+            (PreEscaped(svg))
             figcaption { a href=(src) { "Chart (SVG)" } }
         }
     }

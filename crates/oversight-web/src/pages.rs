@@ -118,7 +118,14 @@ pub(crate) fn disparity_table(title: &str, t: &DisparityTable, api: &str, thresh
 }
 
 /// `/compare`: the comparison table with links that sort it, and the form that picks the indicator.
-pub fn compare_page(c: &Comparison, choices: &[(&str, &str)], sort: SortKey, order: Order, threshold: u32) -> String {
+pub fn compare_page(
+    c: &Comparison,
+    svg: &str,
+    choices: &[(&str, &str)],
+    sort: SortKey,
+    order: Order,
+    threshold: u32,
+) -> String {
     let percent = c.unit.starts_with("share");
     let base = format!(
         "/compare?indicator={}&grain={}&group={}{}",
@@ -183,7 +190,7 @@ pub fn compare_page(c: &Comparison, choices: &[(&str, &str)], sort: SortKey, ord
             a href=(api.replacen("/compare?", "/compare.csv?", 1)) { "CSV" }
             a href=(api.replacen("/compare?", "/compare.svg?", 1)) { "Chart (SVG)" }
         }
-        (chart(&api.replacen("/compare?", "/compare.svg?", 1), &format!("{} by jurisdiction", c.title)))
+        (chart(svg, &api.replacen("/compare?", "/compare.svg?", 1)))
     };
     layout(&format!("Compare: {}", c.title), &[("Jurisdictions", "/"), ("Compare", "")], threshold, body)
 }

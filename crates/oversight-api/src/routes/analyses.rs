@@ -90,10 +90,7 @@ pub(crate) async fn impact(
     if oversight_metrics::indicator(&q.indicator).is_none() {
         return Err(ApiError::param("indicator", format!("{:?}: no such indicator", q.indicator)));
     }
-    let mut cfg = st.0.analysis_cfg.clone();
-    if let Some(l) = q.maxlags {
-        cfg.hac_maxlags = Some(l as usize);
-    }
+    let cfg = analysis_cfg(&st, q.maxlags);
     let (basis, value) = st
         .read_basis(move |s| {
             if s.policy_event(event_id)?.is_none() {
@@ -121,15 +118,27 @@ fn its_result(
     q: ImpactQuery,
     cfg: &oversight_metrics::AnalysisConfig,
 ) -> ApiResult<ItsResult> {
-    let req = ItsRequest {
+    Ok(oversight_metrics::analysis::its(s, &its_request(event_id, q), cfg)?)
+}
+
+fn its_request(event_id: i64, q: ImpactQuery) -> ItsRequest {
+    ItsRequest {
         indicator: q.indicator,
         event_id,
         jurisdiction: q.jurisdiction,
         group: q.group,
         model: q.fit.unwrap_or_default(),
         grain: q.grain.unwrap_or_default().into(),
-    };
-    Ok(oversight_metrics::analysis::its(s, &req, cfg)?)
+    }
+}
+
+/// The analyses' settings with the request's Newey–West lags, if it gives them.
+fn analysis_cfg(st: &AppState, maxlags: Option<i64>) -> oversight_metrics::AnalysisConfig {
+    let mut cfg = st.0.analysis_cfg.clone();
+    if let Some(l) = maxlags {
+        cfg.hac_maxlags = Some(l as usize);
+    }
+    cfg
 }
 
 /// The interrupted time series of an event as a chart: observed, fitted, the counterfactual after the event,
@@ -153,23 +162,16 @@ pub(crate) async fn impact_svg(
             "the chart draws the interrupted time series (its); did is served as JSON",
         ));
     }
-    let mut cfg = st.0.analysis_cfg.clone();
-    if let Some(l) = q.maxlags {
-        cfg.hac_maxlags = Some(l as usize);
-    }
+    let cfg = analysis_cfg(&st, q.maxlags);
     let group = q.group.clone().unwrap_or_else(|| "all".into());
-    let (basis, fit) = st
-        .read_basis(move |s| {
-            let event = s.policy_event(event_id)?.ok_or_else(|| ApiError::not_found("policy event", event_id))?;
-            Ok((event, its_result(s, event_id, q, &cfg)))
-        })
+    let (basis, event) = st
+        .read_basis(move |s| s.policy_event(event_id)?.ok_or_else(|| ApiError::not_found("policy event", event_id)))
         .await?;
-    let (event, fit) = fit;
-    let title = format!("{} ({group}) around {}", ind.title, event.title);
-    let source = format!("{} Method: /v1/indicators/{}", super::charts::source_text(&basis), ind.id);
-    let svg = match fit {
-        Ok(r) => oversight_web::impact_svg(&r, &title, ind.unit, &source),
-        Err(e) if crate::error::status_of(e.code).is_client_error() => oversight_web::no_data(&title, &e.message),
+    let svg = match super::charts::its_fit(&st, its_request(event_id, q), cfg).await {
+        Ok(r) => super::charts::impact_chart(ind, &group, &event.title, &r, &basis),
+        Err(e) if crate::error::status_of(e.code).is_client_error() => {
+            oversight_web::no_data(&format!("{} ({group}) around {}", ind.title, event.title), &e.message)
+        }
         Err(e) => return Err(e),
     };
     Ok(with_basis(super::charts::svg_response(svg), &basis))

@@ -16,6 +16,7 @@ use oversight_core::Grain;
 use oversight_metrics::Indicator;
 use oversight_metrics::compare::{self, CompareSpec, Comparison, CsvRow, Order, SortKey};
 use oversight_metrics::published::PublishedPoint;
+use std::sync::Arc;
 
 /// Where a chart's numbers come from, for its footer: the indicator run and the batches it read.
 pub(super) fn source_text(b: &Basis) -> String {
@@ -42,13 +43,20 @@ pub(super) async fn series_chart(
     points: &[PublishedPoint<'_>],
     basis: &Basis,
 ) -> ApiResult<String> {
-    let j = jurisdiction.to_owned();
-    let (name, events) = st
-        .read(move |s| {
-            let name = s.jurisdiction(&j)?.map_or_else(|| j.clone(), |x| x.name);
-            Ok((name, s.policy_events(Some(&j), None, 1000)?))
-        })
-        .await?;
+    let context = chart_context(st, jurisdiction).await?;
+    Ok(series_svg(st, ind, &context.0, &context.1, grain, points, basis))
+}
+
+/// [`series_chart`] with the jurisdiction's name and events at hand (a page has them).
+pub(super) fn series_svg(
+    st: &AppState,
+    ind: &'static Indicator,
+    name: &str,
+    events: &[oversight_store::PolicyEvent],
+    grain: Grain,
+    points: &[PublishedPoint<'_>],
+    basis: &Basis,
+) -> String {
     // Groups in the order their first point comes (the store sorts by period, then group).
     let mut lines: Vec<oversight_web::Line> = Vec::new();
     for p in points {
@@ -72,12 +80,53 @@ pub(super) async fn series_chart(
         percent,
         grain,
         lines,
-        events: events.into_iter().map(|e| oversight_web::Marker { date: e.effective_date, label: e.title }).collect(),
+        events: events
+            .iter()
+            .map(|e| oversight_web::Marker { date: e.effective_date, label: e.title.clone() })
+            .collect(),
         threshold: st.0.metrics_cfg.suppression_threshold,
         source: format!("{} Method: /v1/indicators/{}", source_text(basis), ind.id),
         empty_reason: format!("{name} has no published {} for these groups and periods", ind.title.to_lowercase()),
     };
-    Ok(oversight_web::series_svg(&chart))
+    oversight_web::series_svg(&chart)
+}
+
+/// An impact chart (the `impact.svg` endpoint's and a page's).
+pub(super) fn impact_chart(
+    ind: &'static Indicator,
+    group: &str,
+    event: &str,
+    fit: &oversight_metrics::analysis::ItsResult,
+    basis: &Basis,
+) -> String {
+    let title = format!("{} ({group}) around {event}", ind.title);
+    let source = format!("{} Method: /v1/indicators/{}", source_text(basis), ind.id);
+    oversight_web::impact_svg(fit, &title, ind.unit, &source)
+}
+
+/// A jurisdiction's name and policy events, as its charts show them: read once per write, not per chart.
+async fn chart_context(
+    st: &AppState,
+    jurisdiction: &str,
+) -> ApiResult<Arc<(String, Vec<oversight_store::PolicyEvent>)>> {
+    let j = jurisdiction.to_owned();
+    st.memo(format!("chart-context\u{1f}{jurisdiction}"), || {
+        st.read(move |s| {
+            let name = s.jurisdiction(&j)?.map_or_else(|| j.clone(), |x| x.name);
+            Ok((name, s.policy_events(Some(&j), None, 1000)?))
+        })
+    })
+    .await
+}
+
+/// An interrupted time series, fitted once per write whichever asks first (a page, its chart, the JSON).
+pub(super) async fn its_fit(
+    st: &AppState,
+    req: oversight_metrics::analysis::ItsRequest,
+    cfg: oversight_metrics::AnalysisConfig,
+) -> ApiResult<Arc<oversight_metrics::analysis::ItsResult>> {
+    let key = format!("its\u{1f}{req:?}\u{1f}{:?}", cfg.hac_maxlags);
+    st.memo(key, || st.read(move |s| Ok(oversight_metrics::analysis::its(s, &req, &cfg)?))).await
 }
 
 /// The parameters of a comparison.

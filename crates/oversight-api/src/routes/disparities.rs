@@ -10,15 +10,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use oversight_metrics::disparity::{self, CsvRow, DisparityTable};
+use std::sync::Arc;
 
 /// The parameters every disparity table takes, with the dataset's measure.
-pub(super) struct Request {
-    pub(super) dataset: &'static str,
-    pub(super) measure: &'static str,
-    pub(super) jurisdiction: String,
-    pub(super) from: Option<NaiveDate>,
-    pub(super) to: Option<NaiveDate>,
-    pub(super) reference: Option<String>,
+struct Request {
+    dataset: &'static str,
+    measure: &'static str,
+    jurisdiction: String,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    reference: Option<String>,
 }
 
 /// A dataset's measures as a type, and its query parameters.
@@ -104,42 +105,73 @@ impl Out {
     }
 }
 
-/// A disparity table, read with the service function the pages use too.
-pub(super) async fn table(st: &AppState, q: Request) -> ApiResult<(Basis, DisparityTable)> {
+/// A disparity table, computed once per write whichever asks first (the JSON, its CSV, its chart).
+async fn table(st: &AppState, q: Request) -> ApiResult<Arc<(Basis, DisparityTable)>> {
     let (from, to) = range(q.from, q.to)?;
     check_reference(q.dataset, q.reference.as_deref())?;
     let (dataset, measure) = (q.dataset, q.measure);
+    let key = format!(
+        "disparity\u{1f}{dataset}\u{1f}{measure}\u{1f}{}\u{1f}{from:?}\u{1f}{to:?}\u{1f}{:?}",
+        q.jurisdiction, q.reference
+    );
     let st2 = st.clone();
-    st.read_basis(move |s| {
-        let spec = disparity::Spec {
-            dataset,
-            measure,
-            jurisdiction: &q.jurisdiction,
-            from,
-            to,
-            reference: q.reference.as_deref(),
-        };
-        Ok(disparity::table(s, &st2.0.metrics_cfg, &spec)?)
+    st.memo(key, || {
+        st.read_basis(move |s| {
+            let spec = disparity::Spec {
+                dataset,
+                measure,
+                jurisdiction: &q.jurisdiction,
+                from,
+                to,
+                reference: q.reference.as_deref(),
+            };
+            Ok(disparity::table(s, &st2.0.metrics_cfg, &spec)?)
+        })
+    })
+    .await
+}
+
+/// Several tables of one jurisdiction over all its time (a page's), in one read: each cube sum read once.
+pub(super) async fn whole_tables(
+    st: &AppState,
+    jurisdiction: &str,
+    which: Vec<(&'static str, &'static str)>,
+) -> ApiResult<Vec<Result<DisparityTable, ApiError>>> {
+    let (cfg, j) = (st.0.metrics_cfg.clone(), jurisdiction.to_owned());
+    st.read(move |s| {
+        let specs: Vec<disparity::Spec<'_>> = which
+            .iter()
+            .map(|(dataset, measure)| disparity::Spec {
+                dataset,
+                measure,
+                jurisdiction: &j,
+                from: None,
+                to: None,
+                reference: None,
+            })
+            .collect();
+        Ok(disparity::tables(s, &cfg, &specs).into_iter().map(|t| t.map_err(ApiError::from)).collect())
     })
     .await
 }
 
 async fn disparity(st: AppState, out: Out, q: Request) -> ApiResult<Response> {
     let (dataset, measure) = (q.dataset, q.measure);
-    let (basis, table) = table(&st, q).await?;
+    let memo = table(&st, q).await?;
+    let (basis, table) = (&memo.0, &memo.1);
     match out {
-        Out::Json => Ok(with_basis(Json(table).into_response(), &basis)),
+        Out::Json => Ok(with_basis(Json(table).into_response(), basis)),
         Out::Csv => {
             let body = csv_of(&disparity::CSV_HEADER, table.rows.iter().map(CsvRow::from))?;
             let name = format!("disparities-{dataset}-{}-{measure}.csv", table.jurisdiction);
-            Ok(with_basis(csv_response(body, &name), &basis))
+            Ok(with_basis(csv_response(body, &name), basis))
         }
         Out::Svg => {
             let t = st.0.metrics_cfg.suppression_threshold;
             let title = format!("{} by group, {}", table.unit, table.jurisdiction);
-            let source = format!("{} Method: /v1/disparities/{dataset}", super::charts::source_text(&basis));
-            let svg = oversight_web::forest_svg(&oversight_web::disparity_forest(&table, title, t, source));
-            Ok(with_basis(super::charts::svg_response(svg), &basis))
+            let source = format!("{} Method: /v1/disparities/{dataset}", super::charts::source_text(basis));
+            let svg = oversight_web::forest_svg(&oversight_web::disparity_forest(table, title, t, source));
+            Ok(with_basis(super::charts::svg_response(svg), basis))
         }
     }
 }

@@ -221,7 +221,10 @@ async fn render_series(st: &AppState, id: &str, q: SeriesQuery, shape: Shape) ->
     for g in &groups {
         ind.check_group(g).map_err(|why| ApiError::param("group", why))?;
     }
-    let series = st.series_points(ind.id, &q.jurisdiction, grain).await?;
+    // One group: only its points are read (a chart, a dashboard's line); several or all: the whole series,
+    // filtered in memory.
+    let one = (groups.len() == 1).then(|| groups[0]);
+    let series = st.series_points(ind.id, &q.jurisdiction, grain, one).await?;
     if series.points.is_empty() {
         let j2 = q.jurisdiction.clone();
         if st.read(move |s| Ok(s.jurisdiction(&j2)?)).await?.is_none() {

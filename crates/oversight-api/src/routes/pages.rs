@@ -4,7 +4,7 @@
 //! or chart links the API request that serves it. Reads follow `public_reads` like the API; a page is cached
 //! until the next write, as the series are.
 
-use super::disparities::{self, Request};
+use super::disparities;
 use crate::error::{ApiError, ApiResult, status_of};
 use crate::state::{AppState, Cached};
 use axum::Router;
@@ -121,7 +121,8 @@ fn tables(dataset: &str) -> &'static [(&'static str, &'static str, &'static str)
     }
 }
 
-/// The analyses each policy event gets, where the jurisdiction has the dataset: indicator and group.
+/// The analyses a policy event can get, in order of preference, where the jurisdiction has the dataset:
+/// indicator and group (did crime reports from Hispanic victims fall; else did stops, or detainers, change).
 const IMPACTS: &[(&str, IndicatorId, &str)] = &[
     ("crime-reports", IndicatorId::CrimeReportsCount, "race:hispanic"),
     ("stops", IndicatorId::StopsCount, "all"),
@@ -141,93 +142,133 @@ async fn jurisdiction_view(st: AppState, id: String) -> ApiResult<String> {
         })
         .await?;
     let q = crate::routes::shared::query_escape(&id);
-    let mut datasets = Vec::new();
-    for c in coverage.into_iter().filter(|c| c.rows > 0) {
-        let mut part = DatasetPart { coverage: c, headlines: Vec::new(), disparities: Vec::new() };
-        for ind in headlines(&part.coverage.dataset) {
-            part.headlines.push(headline(&st, *ind, &id, &q).await?);
-        }
-        for (title, dataset, measure) in tables(&part.coverage.dataset) {
-            let req = Request { dataset, measure, jurisdiction: id.clone(), from: None, to: None, reference: None };
-            let api = format!("/v1/disparities/{dataset}?jurisdiction={q}&outcome={measure}");
-            match disparities::table(&st, req).await {
-                Ok((_, t)) => part.disparities.push(((*title).to_owned(), t, api)),
-                Err(e) if status_of(e.code).is_client_error() => {
-                    tracing::debug!("{title} for {id}: {}", e.message);
-                }
+    let coverage: Vec<_> = coverage.into_iter().filter(|c| c.rows > 0).collect();
+    // Every read and fit of the page at once (each on the blocking pool, as the API's own).
+    let id3 = id.clone();
+    let points = st.read_basis(move |s| Ok(s.group_points(&id3, "month", "all")?));
+    let all_tables = page_tables(&st, &coverage, &id, &q);
+    let has = |d: &str| coverage.iter().any(|c| c.dataset == d);
+    let impacts = events.iter().map(|e| {
+        // The first analysis the jurisdiction has data for is fitted; the page links the others.
+        let fits =
+            IMPACTS.iter().filter(|(d, _, _)| has(d)).take(1).map(|(_, ind, group)| impact(&st, e, *ind, group, &q));
+        futures::future::try_join_all(fits)
+    });
+    let ((basis, points), tables, impacts) =
+        futures::future::try_join3(points, all_tables, futures::future::try_join_all(impacts)).await?;
+    let at = |ind: IndicatorId| (&st, ind, &j, events.as_slice(), &basis, q.as_str());
+    let heads: Vec<Vec<Headline>> =
+        coverage.iter().map(|c| headlines(&c.dataset).iter().map(|i| headline(at(*i), &points)).collect()).collect();
+    let datasets = coverage
+        .into_iter()
+        .zip(heads.into_iter().zip(tables))
+        .map(|(coverage, (headlines, disparities))| DatasetPart { coverage, headlines, disparities })
+        .collect();
+    let events = events.into_iter().zip(impacts).map(|(event, impacts)| EventPart { event, impacts }).collect();
+    let threshold = st.0.metrics_cfg.suppression_threshold;
+    Ok(oversight_web::jurisdiction_page(&JurisdictionView { jurisdiction: j, datasets, events, notes, threshold }))
+}
+
+/// The disparity tables of each dataset the page shows, read together (see [`disparities::whole_tables`]);
+/// a table the data cannot make (no population for a rate per resident, say) is left out, as the API would
+/// answer its request with the reason.
+async fn page_tables(
+    st: &AppState,
+    coverage: &[oversight_store::Coverage],
+    id: &str,
+    q: &str,
+) -> ApiResult<Vec<Vec<(String, oversight_metrics::DisparityTable, String)>>> {
+    let which: Vec<_> = coverage.iter().map(|c| tables(&c.dataset)).collect();
+    let pairs = which.iter().flat_map(|w| w.iter().map(|(_, d, m)| (*d, *m))).collect();
+    let mut got = disparities::whole_tables(st, id, pairs).await?.into_iter();
+    let mut out = Vec::new();
+    for chunk in which {
+        let mut part = Vec::new();
+        for ((title, dataset, measure), t) in chunk.iter().zip(got.by_ref()) {
+            match t {
+                Ok(t) => part.push((
+                    (*title).to_owned(),
+                    t,
+                    format!("/v1/disparities/{dataset}?jurisdiction={q}&outcome={measure}"),
+                )),
+                Err(e) if status_of(e.code).is_client_error() => tracing::debug!("{title} for {id}: {}", e.message),
                 Err(e) => return Err(e),
             }
         }
-        datasets.push(part);
+        out.push(part);
     }
-    let has = |d: &str| datasets.iter().any(|p| p.coverage.dataset == d);
-    let cfg = st.0.analysis_cfg.clone();
-    let mut parts = Vec::new();
-    for e in events {
-        let mut impacts = Vec::new();
-        for (dataset, ind, group) in IMPACTS.iter().filter(|(d, _, _)| has(d)) {
-            let req = ItsRequest {
-                indicator: ind.as_str().to_owned(),
-                event_id: e.id,
-                jurisdiction: Some(id.clone()),
-                group: (*group != "all").then(|| (*group).to_owned()),
-                model: Default::default(),
-                grain: Grain::Month,
-            };
-            let cfg = cfg.clone();
-            let fit =
-                st.read(move |s| Ok(oversight_metrics::analysis::its(s, &req, &cfg).map_err(ApiError::from))).await?;
-            let info = oversight_metrics::info(*ind);
-            let words = match fit {
-                Ok(r) => {
-                    Ok(oversight_web::change_in_words(&r.level_change, oversight_web::counted(info.unit), r.confidence))
-                }
-                Err(e) if status_of(e.code).is_client_error() => Err(e.message),
-                Err(e) => return Err(e),
-            };
-            let _ = dataset;
-            impacts.push(Impact {
-                indicator_title: info.title.to_owned(),
-                group: (*group).to_owned(),
-                words,
-                api: format!(
-                    "/v1/policy-events/{}/impact?indicator={}&jurisdiction={q}{}",
-                    e.id,
-                    ind.as_str(),
-                    if *group == "all" { String::new() } else { format!("&group={group}") }
-                ),
-            });
-        }
-        parts.push(EventPart { event: e, impacts });
-    }
-    let view = JurisdictionView {
-        jurisdiction: j,
-        datasets,
-        events: parts,
-        notes,
-        threshold: st.0.metrics_cfg.suppression_threshold,
-    };
-    Ok(oversight_web::jurisdiction_page(&view))
+    Ok(out)
 }
 
-/// A headline: the latest monthly point of group `all`, as the series endpoint publishes it.
-async fn headline(st: &AppState, id: IndicatorId, jurisdiction: &str, q: &str) -> ApiResult<Headline> {
-    let info = oversight_metrics::info(id);
-    let series = st.series_points(id, jurisdiction, Grain::Month).await?;
-    let latest = series.points.iter().rev().find(|p| p.group == "all").map(|p| {
-        let p = PublishedPoint::new(p, Grain::Month);
-        Latest {
-            period: p.period,
-            value: p.value,
-            ci_low: p.ci_low,
-            ci_high: p.ci_high,
-            numerator: p.numerator,
-            denominator: p.denominator,
-            suppressed: p.suppressed,
-            low_reliability: p.low_reliability,
+/// An event's impact on an indicator, in words (or why it was not estimated), with its chart.
+async fn impact(
+    st: &AppState,
+    event: &oversight_store::PolicyEvent,
+    ind: IndicatorId,
+    group: &str,
+    q: &str,
+) -> ApiResult<Impact> {
+    let req = ItsRequest {
+        indicator: ind.as_str().to_owned(),
+        event_id: event.id,
+        jurisdiction: Some(event.jurisdiction_id.clone()),
+        group: (group != "all").then(|| group.to_owned()),
+        model: Default::default(),
+        grain: Grain::Month,
+    };
+    let (fit, basis) =
+        futures::future::join(super::charts::its_fit(st, req, st.0.analysis_cfg.clone()), st.read_basis(|_| Ok(())))
+            .await;
+    let info = oversight_metrics::info(ind);
+    let (words, chart) = match fit {
+        Ok(r) => {
+            let chart = super::charts::impact_chart(info, group, &event.title, &r, &basis?.0);
+            (
+                Ok(oversight_web::change_in_words(&r.level_change, oversight_web::counted(info.unit), r.confidence)),
+                Some(chart),
+            )
         }
+        Err(e) if status_of(e.code).is_client_error() => (Err(e.message), None),
+        Err(e) => return Err(e),
+    };
+    let group_param = if group == "all" { String::new() } else { format!("&group={group}") };
+    Ok(Impact {
+        indicator_title: info.title.to_owned(),
+        group: group.to_owned(),
+        words,
+        api: format!("/v1/policy-events/{}/impact?indicator={}&jurisdiction={q}{group_param}", event.id, ind.as_str()),
+        chart,
+    })
+}
+
+/// What a headline is drawn with: the state, the indicator, the jurisdiction and its events, the basis and
+/// the jurisdiction's id as a query value.
+type At<'a> = (
+    &'a AppState,
+    IndicatorId,
+    &'a oversight_store::Jurisdiction,
+    &'a [oversight_store::PolicyEvent],
+    &'a crate::state::Basis,
+    &'a str,
+);
+
+/// A headline: the latest monthly point of group `all` and the chart of them all, as the series endpoint
+/// publishes and draws them.
+fn headline((st, id, j, events, basis, q): At<'_>, points: &[oversight_store::PointRow]) -> Headline {
+    let info = oversight_metrics::info(id);
+    let mine: Vec<PublishedPoint<'_>> =
+        points.iter().filter(|p| p.indicator == id.as_str()).map(|p| PublishedPoint::new(p, Grain::Month)).collect();
+    let latest = mine.last().map(|p| Latest {
+        period: p.period.clone(),
+        value: p.value,
+        ci_low: p.ci_low,
+        ci_high: p.ci_high,
+        numerator: p.numerator,
+        denominator: p.denominator,
+        suppressed: p.suppressed,
+        low_reliability: p.low_reliability,
     });
-    Ok(Headline {
+    Headline {
         indicator: id.as_str().to_owned(),
         title: info.title.to_owned(),
         unit: info.unit.to_owned(),
@@ -235,7 +276,8 @@ async fn headline(st: &AppState, id: IndicatorId, jurisdiction: &str, q: &str) -
         group: "all".into(),
         latest,
         api: format!("/v1/indicators/{}/series?jurisdiction={q}&group=all", id.as_str()),
-    })
+        chart: super::charts::series_svg(st, info, &j.name, events, Grain::Month, &mine, basis),
+    }
 }
 
 /// The parameters of `/compare`: those of the API's comparison, and the indicator.
@@ -270,7 +312,13 @@ async fn compare(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): 
         let indicator = q.indicator.unwrap_or_else(|| IndicatorId::StopsSearchRate.as_str().to_owned());
         let (sort, order) = (q.sort.unwrap_or_default(), q.order.unwrap_or_default());
         let api = super::charts::CompareQuery::new(q.grain, q.period, q.group, q.reference, Some(sort), Some(order));
-        let (_, c) = super::charts::comparison(&st, &indicator, api).await?;
+        let (basis, c) = super::charts::comparison(&st, &indicator, api).await?;
+        let source = format!("{} Method: /v1/indicators/{}", super::charts::source_text(&basis), c.indicator);
+        let svg = oversight_web::forest_svg(&oversight_web::compare_forest(
+            &c,
+            st.0.metrics_cfg.suppression_threshold,
+            source,
+        ));
         let choices: Vec<(&str, &str)> = oversight_metrics::CATALOG
             .iter()
             .filter(|i| {
@@ -283,7 +331,7 @@ async fn compare(State(st): State<AppState>, headers: HeaderMap, RawQuery(raw): 
             })
             .map(|i| (i.id.as_str(), i.title))
             .collect();
-        Ok(oversight_web::compare_page(&c, &choices, sort, order, st.0.metrics_cfg.suppression_threshold))
+        Ok(oversight_web::compare_page(&c, &svg, &choices, sort, order, st.0.metrics_cfg.suppression_threshold))
     })
     .await
 }
