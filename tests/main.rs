@@ -14,5 +14,6 @@ mod import_rules;
 mod metrics;
 mod ops;
 mod pages;
+mod replicas;
 mod run_it;
 mod server;

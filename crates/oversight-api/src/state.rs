@@ -61,6 +61,8 @@ pub struct ApiConfig {
     /// (default true). Each costs a few microseconds of CPU; a server behind a proxy that logs every request
     /// may turn them off.
     pub access_log: bool,
+    /// Where writes go when this server is a read-only replica (`serve --read-only`): its 405s name it.
+    pub writer_url: Option<String>,
     /// The `[import]` settings (read from their own section, not `[api]`).
     #[serde(skip)]
     pub import: oversight_import::ImportConfig,
@@ -83,6 +85,7 @@ impl Default for ApiConfig {
             shutdown_grace_secs: 30,
             access_log: true,
             cors_origins: Vec::new(),
+            writer_url: None,
             public_concurrency_per_client: 16,
             trust_forwarded_for: false,
             database_memory: "1GB".into(),
@@ -458,8 +461,14 @@ impl AppState {
             Some(why) => Err(ApiError::new(
                 ErrorCode::ReadOnly,
                 format!(
-                    "the server's database {} is read-only ({why}): it serves reads, and refuses writes",
-                    self.0.db_path.display()
+                    "the server's database {} is read-only ({why}): it serves reads, and refuses writes{}",
+                    self.0.db_path.display(),
+                    self.0
+                        .cfg
+                        .writer_url
+                        .as_deref()
+                        .map(|w| format!("; send writes to the writer at {w}"))
+                        .unwrap_or_default()
                 ),
             )),
         }

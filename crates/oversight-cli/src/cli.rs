@@ -18,6 +18,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "OVERSIGHT_CONFIG")]
     pub(crate) config: Option<PathBuf>,
 
+    /// Open the database read-only: several processes (read-only servers, commands that read) may then share
+    /// one file or snapshot; commands that write refuse.
+    #[arg(long, global = true, env = "OVERSIGHT_READ_ONLY")]
+    pub(crate) read_only: bool,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -29,6 +34,9 @@ pub(crate) enum Command {
         /// Address to listen on (default 127.0.0.1:8080, or `api.bind` in the configuration).
         #[arg(long)]
         bind: Option<String>,
+        /// With --read-only: the writer's URL, named in the 405 a write gets (or `api.writer_url`).
+        #[arg(long)]
+        writer: Option<String>,
     },
     /// Build a fresh demo database from the fixtures (./oversight-demo.duckdb, or --db) and serve it.
     Demo {

@@ -27,6 +27,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         _log_guard = Some(crate::logging::init(&settings.log, serving)?);
         Ok(settings)
     });
+    crate::support::READ_ONLY.store(cli.read_only, std::sync::atomic::Ordering::Relaxed);
     match started.and_then(|settings| dispatch(cli, settings)) {
         Ok(code) => code,
         Err(e) => {
@@ -78,7 +79,13 @@ fn dispatch(cli: Cli, settings: crate::config::Settings) -> Result<ExitCode> {
     let db = db.as_path();
     let client = &settings.client;
     match cli.command {
-        Command::Serve { bind } => crate::serve::serve(db, &settings, bind),
+        Command::Serve { bind, writer } => {
+            let mut settings = settings;
+            if writer.is_some() {
+                settings.api.writer_url = writer;
+            }
+            crate::serve::serve(db, &settings, bind)
+        }
         Command::Demo { bind } => crate::serve::demo(cli.db.as_deref(), &settings, bind),
         Command::Keys(cmd) => {
             let writes = !matches!(cmd, KeysCmd::List);

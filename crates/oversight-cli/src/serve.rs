@@ -63,6 +63,11 @@ pub(crate) fn demo(db: Option<&Path>, settings: &Settings, bind: Option<String>)
 pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Result<ExitCode> {
     crate::return_freed_memory_promptly();
     let addr = bind.or_else(|| settings.api.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let read_only = crate::support::READ_ONLY.load(std::sync::atomic::Ordering::Relaxed);
+    // A replica may serve a backup directory as it is: restored (every file checked against its manifest)
+    // into a file of its own that lives as long as the server.
+    let snapshot = snapshot_file(db, read_only)?;
+    let db = snapshot.as_ref().map_or(db, |(_, f)| f.as_path());
     let store = crate::support::open_limited(db, Some(settings.api.database_memory.clone()))?;
     let state = match AppState::new(
         store,
@@ -94,7 +99,9 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
-        let note = ServerNote::write(db, local);
+        // A read-only replica leaves no note: commands that find the file busy must not send writes to it, and
+        // several replicas may serve one file.
+        let note = if read_only { ServerNote(None) } else { ServerNote::write(db, local) };
         // The first line is machine-readable: tests and scripts read the port from it (--bind 127.0.0.1:0).
         println!("listening on http://{local}");
         tracing::info!("listening on http://{local}; docs at http://{local}/docs; database {}", db.display());
@@ -105,6 +112,25 @@ pub(crate) fn serve(db: &Path, settings: &Settings, bind: Option<String>) -> Res
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--read-only` and a backup directory for the database: the backup restored into a temporary file.
+fn snapshot_file(db: &Path, read_only: bool) -> Result<Option<(tempfile::TempDir, std::path::PathBuf)>> {
+    if !db.join(oversight_store::MANIFEST).is_file() {
+        return Ok(None);
+    }
+    if !read_only {
+        return refuse(format!(
+            "{} is a backup: serve it with --read-only, or `oversight restore` it into a database file first",
+            db.display()
+        ));
+    }
+    let dir = tempfile::Builder::new().prefix("oversight-replica-").tempdir()?;
+    let file = dir.path().join("snapshot.duckdb");
+    let started = std::time::Instant::now();
+    oversight_store::restore(db, &file)?;
+    tracing::info!("restored the backup {} in {:.1} s to serve it", db.display(), started.elapsed().as_secs_f64());
+    Ok(Some((dir, file)))
 }
 
 /// The note beside the database that says where the server holding it answers (`<db>.server`): commands

@@ -19,6 +19,9 @@ pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
     Err(Refusal(msg.into()).into())
 }
 
+/// `--read-only`: every command opens the database read-only.
+pub(crate) static READ_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub(crate) fn open(db: &Path) -> Result<Store> {
     open_limited(db, None)
 }
@@ -26,7 +29,8 @@ pub(crate) fn open(db: &Path) -> Result<Store> {
 /// The store with DuckDB's memory capped (`serve`), threads from `OVERSIGHT_DUCKDB_THREADS`.
 pub(crate) fn open_limited(db: &Path, memory_limit: Option<String>) -> Result<Store> {
     let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
-    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, memory_limit, ..Default::default() })?)
+    let read_only = READ_ONLY.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(Store::open_with(db, &oversight_store::StoreOptions { threads, memory_limit, read_only })?)
 }
 
 /// The store for a command that writes: a read-only database is refused up front, saying why.
