@@ -11,6 +11,7 @@ mod http_cache;
 mod import_integrity;
 mod import_real_data;
 mod import_rules;
+mod lake;
 mod metrics;
 mod ops;
 mod pages;

@@ -126,6 +126,9 @@ pub(crate) enum Command {
     /// Write a record-level extract (public columns only, filtered, in a stable order) and its data
     /// dictionary (datapackage.json beside it): the same bytes as GET /v1/extracts/{dataset}.
     Export(ExportArgs),
+    /// The Parquet lake: records, daily cube and metric points as Hive-partitioned Parquet with a manifest.
+    #[command(subcommand)]
+    Lake(LakeCmd),
     /// Print a cross-tabulation safe to publish (small cells withheld, with what would give them back): the
     /// same as GET /v1/tables/{dataset}.
     Table(TableArgs),
@@ -191,6 +194,25 @@ pub(crate) enum BenchCmd {
     DuckdbInsert { file: PathBuf },
     /// DuckDB storing the stops already in the database again, from memory (the storage floor).
     DuckdbReinsert,
+    /// Each data table's rows and an order-independent digest of them (comparing two databases).
+    TableDigests,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LakeCmd {
+    /// Write the lake: `records/dataset=…/jurisdiction=…/year=…`, `cube/…`, `metric_points/…`, `tables/…`,
+    /// and manifest.json (schema version, batches, rows per table, sha256 per file).
+    Export {
+        /// A new (or empty) directory.
+        #[arg(long)]
+        to: PathBuf,
+        /// Every column (an administrator's lake, the one `lake import` takes); default the public columns.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Load a full lake, checked against its manifest first: into an empty database, the same tables; into a
+    /// populated one, the batches it does not have yet (then the indicators are recomputed).
+    Import { dir: PathBuf },
 }
 
 #[derive(Debug, Args)]

@@ -136,6 +136,7 @@ fn dispatch(cli: Cli, settings: crate::config::Settings) -> Result<ExitCode> {
         Command::Backup { to } => crate::operate::backup(&Target::open(db, client, false)?, &to),
         Command::Restore { dir } => crate::operate::restore(&dir, db),
         Command::Export(args) => crate::export::export(db, &args),
+        Command::Lake(cmd) => crate::export::lake(db, &settings, cmd),
         Command::Table(args) => crate::export::table(db, &settings.metrics, &args),
     }
 }
@@ -382,6 +383,11 @@ fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
         BenchCmd::DuckdbInsert { file } => {
             let (rows, secs) = oversight_store::bench::insert_into_stops(&open(db)?, &file)?;
             println!("{{\"peer\": \"duckdb-insert\", \"rows\": {rows}, \"seconds\": {secs:.3}}}");
+        }
+        BenchCmd::TableDigests => {
+            for (table, (rows, digest)) in open(db)?.table_digests()? {
+                println!("{table}\t{rows}\t{digest}");
+            }
         }
         BenchCmd::DuckdbReinsert => {
             let (rows, secs, cpu) = oversight_store::bench::reinsert_stops(&open(db)?)?;

@@ -153,3 +153,42 @@ pub(crate) fn table(db: &Path, cfg: &oversight_metrics::MetricsConfig, a: &Table
     print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
+
+/// `oversight lake export|import`.
+pub(crate) fn lake(db: &Path, settings: &crate::config::Settings, cmd: crate::cli::LakeCmd) -> Result<ExitCode> {
+    match cmd {
+        crate::cli::LakeCmd::Export { to, full } => {
+            let store = crate::support::open(db)?;
+            let m = store.export_lake(&to, full)?;
+            let rows: i64 = m.tables.values().sum();
+            println!(
+                "wrote the {} lake {}: {} files, {rows} rows in {} tables, batches {}; manifest {}",
+                if full { "full" } else { "public" },
+                to.display(),
+                m.files.len(),
+                m.tables.len(),
+                m.batches.len(),
+                to.join(oversight_store::LAKE_MANIFEST).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::cli::LakeCmd::Import { dir } => {
+            let store = crate::support::open_writable(db)?;
+            let r = store.import_lake(&dir)?;
+            let rows: i64 = r.rows.values().sum();
+            println!(
+                "loaded {} ({} rows): {} batches loaded, {} already here and skipped",
+                dir.display(),
+                rows,
+                r.batches_loaded.len(),
+                r.batches_skipped.len()
+            );
+            if !r.derived_loaded && !r.batches_loaded.is_empty() {
+                let req = oversight_metrics::ComputeRequest::default();
+                let report = oversight_metrics::compute(&store, &settings.metrics, &req)?;
+                println!("indicators recomputed for the new batches: {} points written", report.points_written);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod extract;
 mod files;
 mod ingest;
 mod jurisdictions;
+mod lake;
 mod metrics;
 mod migrate;
 pub mod polars_bridge;
@@ -33,6 +34,7 @@ pub use extract::{CrossCell, ExtractQuery, KEYED_ID_COLUMNS, RowFormat, neutrali
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};
 pub use jurisdictions::{Coverage, Jurisdiction, JurisdictionPatch};
+pub use lake::{LAKE_MANIFEST, LakeImport, LakeManifest, verify_lake};
 pub use metrics::{BatchExtent, CubeRow, Frame, MetricRun, MetricTxn, PointRow, PopulationFigure, QualityNote};
 pub use migrate::MIGRATIONS;
 pub use store::{Store, StoreOptions};
