@@ -6,6 +6,7 @@ mod helpers;
 mod analysis;
 mod api;
 mod browser;
+mod complaint_counts;
 mod fixtures;
 mod http_cache;
 mod import_integrity;
