@@ -166,6 +166,16 @@ fn charts_are_svg_with_events_at_their_dates_withheld_periods_as_gaps_and_no_dat
     let pct = ((1.0 - fit["level_change"]["ratio"].as_f64().unwrap()) * 100.0).round();
     assert!(body.contains(&format!("{pct}% fewer reports")), "{pct}% not in the caption");
     assert_eq!(polylines(&body, EVENT).len(), 1);
+    // The fit's JSON withholds what the threshold withholds: a small group's monthly counts are not shown.
+    let small = json(&srv, "/v1/policy-events/1/impact?indicator=crime_reports.count&group=race:other");
+    let series = small["series"].as_array().unwrap();
+    assert!(series.iter().any(|p| p["suppressed"] == true), "the fixture has withheld months here");
+    for p in series.iter().filter(|p| p["suppressed"] == true) {
+        assert!(p["count"].is_null() && p["observed"].is_null(), "a withheld month's count was published: {p}");
+    }
+    for p in series.iter().filter(|p| p["suppressed"] == false) {
+        assert!(p["count"].as_f64().unwrap() >= 11.0 || p["count"] == 0.0, "{p}");
+    }
 }
 
 #[test]

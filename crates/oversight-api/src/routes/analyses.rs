@@ -103,7 +103,37 @@ pub(crate) async fn impact(
             v.map_err(|e| ApiError::internal("json", e))
         })
         .await?;
+    let value = withhold(value, st.0.metrics_cfg.suppression_threshold);
     Ok(with_basis(Json(value).into_response(), &basis))
+}
+
+/// The fit as published: the fit used every period's count, but a period whose count is under the
+/// suppression threshold shows none (nor its rate, which gives the count back), and totals from 1 to the
+/// threshold less one are withheld too.
+fn withhold(mut v: Value, threshold: u32) -> Value {
+    if let Some(series) = v.get_mut("series").and_then(Value::as_array_mut) {
+        for p in series.iter_mut().filter(|p| p.get("suppressed") == Some(&Value::Bool(true))) {
+            for k in ["count", "observed", "group_count", "reference_count"] {
+                if let Some(x) = p.get_mut(k) {
+                    *x = Value::Null;
+                }
+            }
+        }
+    }
+    let small = |x: &Value| x.as_f64().is_some_and(|n| n > 0.0 && n < f64::from(threshold));
+    for (part, keys) in [
+        ("counts", &["group_pre", "group_post", "reference_pre", "reference_post"][..]),
+        ("unknown_race", &["pre_unknown", "pre_records", "post_unknown", "post_records"][..]),
+    ] {
+        if let Some(c) = v.get_mut(part).and_then(Value::as_object_mut) {
+            for k in keys {
+                if let Some(x) = c.get_mut(*k).filter(|x| small(x)) {
+                    *x = Value::Null;
+                }
+            }
+        }
+    }
+    v
 }
 
 type Json_ = Result<Value, serde_json::Error>;
