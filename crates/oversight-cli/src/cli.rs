@@ -177,6 +177,24 @@ pub(crate) enum BenchCmd {
         start: chrono::NaiveDate,
         #[arg(long, default_value_t = 1095)]
         days: u32,
+        /// Spread over this many jurisdictions (j000, j001, …); 1 writes `bench`.
+        #[arg(long, default_value_t = 1)]
+        jurisdictions: u32,
+    },
+    /// Write canonical stops over many jurisdictions (the scale benchmark's input).
+    GenCanonicalStops {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        seed: u64,
+        #[arg(long, default_value = "2019-01-01")]
+        start: chrono::NaiveDate,
+        #[arg(long, default_value_t = 2191)]
+        days: u32,
+        #[arg(long, default_value_t = 500)]
+        jurisdictions: u32,
     },
     /// Export a record table's public columns to Parquet.
     ExportParquet {

@@ -360,8 +360,12 @@ fn bench(db: &Path, cmd: BenchCmd) -> Result<ExitCode> {
             let bytes = oversight_import::bench::write_opp_stops(&out, rows, seed, start, days)?;
             println!("{} rows, {} bytes written to {}", thousands(rows as i64), thousands(bytes as i64), out.display());
         }
-        BenchCmd::GenCrime { rows, out, seed, start, days } => {
-            let bytes = oversight_import::bench::write_crime_reports(&out, rows, seed, start, days)?;
+        BenchCmd::GenCrime { rows, out, seed, start, days, jurisdictions } => {
+            let bytes = oversight_import::bench::write_crime_reports_in(&out, rows, seed, start, days, jurisdictions)?;
+            println!("{} rows, {} bytes written to {}", thousands(rows as i64), thousands(bytes as i64), out.display());
+        }
+        BenchCmd::GenCanonicalStops { rows, out, seed, start, days, jurisdictions } => {
+            let bytes = oversight_import::bench::write_canonical_stops(&out, rows, seed, start, days, jurisdictions)?;
             println!("{} rows, {} bytes written to {}", thousands(rows as i64), thousands(bytes as i64), out.display());
         }
         BenchCmd::ExportParquet { table, out } => {

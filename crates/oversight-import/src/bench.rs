@@ -87,7 +87,77 @@ fn tf(b: bool) -> &'static str {
 }
 
 /// Writes `rows` crime reports in the canonical layout (jurisdiction `bench`) over `days` days from `start`.
+/// The jurisdiction of row `r` among `n` (`bench` when there is one).
+fn jurisdiction(n: u32, r: u64) -> String {
+    if n <= 1 { "bench".to_owned() } else { format!("j{:03}", r % u64::from(n)) }
+}
+
+/// `rows` canonical stops over `jurisdictions` jurisdictions (`j000`, `j001`, …) and `days` days from `start`:
+/// the scale benchmark's input (issue 19).
+pub fn write_canonical_stops(
+    path: &Path,
+    rows: u64,
+    seed: u64,
+    start: NaiveDate,
+    days: u32,
+    jurisdictions: u32,
+) -> std::io::Result<u64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(
+        w,
+        "jurisdiction_id,stop_id,date,time,district,subject_age,subject_race,subject_sex,stop_type,arrest_made,citation_issued,warning_issued,outcome,search_conducted,contraband_found"
+    )?;
+    let races = ["white", "black", "hispanic", "asian/pacific islander", "other"];
+    for i in 0..rows {
+        let r = rng.next_u64();
+        let searched = (r >> 8) % 100 < 8;
+        let found = searched && (r >> 16) % 100 < 25;
+        let arrest = (r >> 24) % 100 < 4;
+        let citation = !arrest && (r >> 32) % 100 < 64;
+        let outcome = if arrest {
+            "arrest"
+        } else if citation {
+            "citation"
+        } else {
+            "warning"
+        };
+        let date = start + chrono::Duration::days(((r >> 40) % u64::from(days.max(1))) as i64);
+        let minute = (r >> 20) % 1440;
+        writeln!(
+            w,
+            "{},s{seed}-{i},{date},{:02}:{:02}:00,d{},{},{},{},vehicular,{},{},{},{outcome},{},{}",
+            jurisdiction(jurisdictions, r >> 3),
+            minute / 60,
+            minute % 60,
+            (r >> 44) % 8,
+            16 + (r >> 50) % 60,
+            races[(r % 5) as usize],
+            if (r >> 7) & 1 == 0 { "male" } else { "female" },
+            arrest,
+            citation,
+            !arrest && !citation,
+            searched,
+            if searched { found.to_string() } else { String::new() },
+        )?;
+    }
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
 pub fn write_crime_reports(path: &Path, rows: u64, seed: u64, start: NaiveDate, days: u32) -> std::io::Result<u64> {
+    write_crime_reports_in(path, rows, seed, start, days, 1)
+}
+
+/// [`write_crime_reports`] over `jurisdictions` jurisdictions.
+pub fn write_crime_reports_in(
+    path: &Path,
+    rows: u64,
+    seed: u64,
+    start: NaiveDate,
+    days: u32,
+    jurisdictions: u32,
+) -> std::io::Result<u64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     writeln!(w, "jurisdiction_id,incident_key,reported_date,victim_race,victim_sex,offense_category")?;
@@ -98,7 +168,8 @@ pub fn write_crime_reports(path: &Path, rows: u64, seed: u64, start: NaiveDate, 
         let date = start + chrono::Duration::days(((r >> 40) % u64::from(days.max(1))) as i64);
         writeln!(
             w,
-            "bench,R{i},{date},{},{},{}",
+            "{},R{i},{date},{},{},{}",
+            jurisdiction(jurisdictions, r >> 3),
             races[(r % 6) as usize],
             if (r >> 8) & 1 == 0 { "male" } else { "female" },
             offenses[((r >> 12) % 4) as usize]
