@@ -50,7 +50,8 @@ start
 SVG="$BASE/v1/indicators/stops.search_rate/series.svg?jurisdiction=demo-city&group=all"
 echo "chart: $(curl -s "$SVG" | wc -c) bytes"
 bench_wrk "series.svg (repeated)" "$SVG"
-bench_wrk "series.svg (each different)" "$BASE" -s bench/uncached_svg.lua
+export WRK_PATH="/v1/indicators/stops.search_rate/series.svg?jurisdiction=demo-city&group=all"
+bench_wrk "series.svg (each different)" "$BASE" -s bench/uncached_to.lua
 stop
 
 echo "== 2. /jurisdictions/demo-city uncached, its charts in it (median of $ROUNDS)"

@@ -34,7 +34,8 @@ for N in "${SIZES[@]}"; do
   points=$("$BIN" --db "$DB" bench table-digests | awk '$1 == "metric_points" {print $2}')
   "$BIN" --db "$DB" serve --bind 127.0.0.1:18151 > /dev/null 2>&1 & PID=$!
   for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:18151/healthz" && break; sleep 0.1; done
-  p99=$(wrk -t2 -c64 -d10s --latency -s bench/uncached_series.lua "http://127.0.0.1:18151" | awk '$1=="99%" {print $2}')
+  p99=$(WRK_PATH="/v1/indicators/stops.search_rate/series?jurisdiction=j000&grain=month&group=all" \
+    wrk -t2 -c64 -d10s --latency -s bench/uncached_to.lua "http://127.0.0.1:18151" | awk '$1=="99%" {print $2}')
   kill "$PID"; wait "$PID" 2>/dev/null || true
   printf "| %'d | %'d | %s | %s | %s | %s | %'d | %s |\n" "$N" $((N / 10)) "$imp" "$full" "$inc" "$size" "$points" "$p99"
   rm -f "$OUT/stops.csv" "$OUT/crime.csv" "$OUT/next.csv"

@@ -84,7 +84,7 @@ fn table_counts(conn: &duckdb::Connection) -> Result<BTreeMap<String, i64>> {
 }
 
 /// SQL text for a path (DuckDB takes no parameter there).
-fn quoted(p: &Path) -> String {
+pub(crate) fn quoted(p: &Path) -> String {
     format!("'{}'", p.to_string_lossy().replace('\'', "''"))
 }
 

@@ -10,7 +10,7 @@
 //! same tables; into a populated one, the batches the database already has (the same input and profile) are
 //! skipped and the others land under new batch ids, in one transaction.
 
-use crate::backup::{BackupFile, sha256_file};
+use crate::backup::{BackupFile, quoted, sha256_file};
 use crate::{Result, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -117,10 +117,6 @@ const WHOLE: &[(&str, bool)] = &[
     ("metric_runs", true),
     ("quality_notes", true),
 ];
-
-fn quoted(p: &Path) -> String {
-    format!("'{}'", p.to_string_lossy().replace('\'', "''"))
-}
 
 /// Every file under `dir` but the manifest, as paths relative to it, sorted.
 fn lake_files(dir: &Path) -> std::io::Result<Vec<String>> {

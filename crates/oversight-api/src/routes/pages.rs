@@ -135,8 +135,9 @@ async fn jurisdiction(State(st): State<AppState>, headers: HeaderMap, Path(id): 
 
 async fn jurisdiction_view(st: AppState, id: String) -> ApiResult<String> {
     let id2 = id.clone();
-    let (j, coverage, notes, events) = st
-        .read(move |s| {
+    // The basis (which batches the indicators include) is read once, with the page's first read.
+    let (basis, (j, coverage, notes, events)) = st
+        .read_basis(move |s| {
             let j = s.jurisdiction(&id2)?.ok_or_else(|| ApiError::not_found("jurisdiction", &id2))?;
             Ok((j, s.coverage(Some(&id2))?, s.quality_notes(Some(&id2))?, s.policy_events(Some(&id2), None, 1000)?))
         })
@@ -145,16 +146,19 @@ async fn jurisdiction_view(st: AppState, id: String) -> ApiResult<String> {
     let coverage: Vec<_> = coverage.into_iter().filter(|c| c.rows > 0).collect();
     // Every read and fit of the page at once (each on the blocking pool, as the API's own).
     let id3 = id.clone();
-    let points = st.read_basis(move |s| Ok(s.group_points(&id3, "month", "all")?));
+    let points = st.read(move |s| Ok(s.group_points(&id3, "month", "all")?));
     let all_tables = page_tables(&st, &coverage, &id, &q);
     let has = |d: &str| coverage.iter().any(|c| c.dataset == d);
     let impacts = events.iter().map(|e| {
         // The first analysis the jurisdiction has data for is fitted; the page links the others.
-        let fits =
-            IMPACTS.iter().filter(|(d, _, _)| has(d)).take(1).map(|(_, ind, group)| impact(&st, e, *ind, group, &q));
+        let fits = IMPACTS
+            .iter()
+            .filter(|(d, _, _)| has(d))
+            .take(1)
+            .map(|(_, ind, group)| impact(&st, e, *ind, group, &q, &basis));
         futures::future::try_join_all(fits)
     });
-    let ((basis, points), tables, impacts) =
+    let (points, tables, impacts) =
         futures::future::try_join3(points, all_tables, futures::future::try_join_all(impacts)).await?;
     let at = |ind: IndicatorId| (&st, ind, &j, events.as_slice(), &basis, q.as_str());
     let heads: Vec<Vec<Headline>> =
@@ -207,6 +211,7 @@ async fn impact(
     ind: IndicatorId,
     group: &str,
     q: &str,
+    basis: &crate::state::Basis,
 ) -> ApiResult<Impact> {
     let req = ItsRequest {
         indicator: ind.as_str().to_owned(),
@@ -216,13 +221,11 @@ async fn impact(
         model: Default::default(),
         grain: Grain::Month,
     };
-    let (fit, basis) =
-        futures::future::join(super::charts::its_fit(st, req, st.0.analysis_cfg.clone()), st.read_basis(|_| Ok(())))
-            .await;
+    let fit = super::charts::its_fit(st, req, st.0.analysis_cfg.clone()).await;
     let info = oversight_metrics::info(ind);
     let (words, chart) = match fit {
         Ok(r) => {
-            let chart = super::charts::impact_chart(info, group, &event.title, &r, &basis?.0);
+            let chart = super::charts::impact_chart(info, group, &event.title, &r, basis);
             (
                 Ok(oversight_web::change_in_words(&r.level_change, oversight_web::counted(info.unit), r.confidence)),
                 Some(chart),
