@@ -126,7 +126,7 @@ fn a_full_lake_round_trips_refuses_tampering_and_merges_only_missing_batches() {
     }
 }
 
-fn import_fixture_into(s: &Scratch, db: &str) -> String {
+pub(crate) fn import_fixture_into(s: &Scratch, db: &str) -> String {
     // The fixture's first stop, a year after the fixtures end (a new input, so a new batch).
     let fixture = std::fs::read_to_string(crate::helpers::repo().join("fixtures/stops.csv")).unwrap();
     let mut lines = fixture.lines();
@@ -137,7 +137,7 @@ fn import_fixture_into(s: &Scratch, db: &str) -> String {
     s.ok(&["--db", db, "import", "--dataset", "stops", "--profile", "canonical", file.to_str().unwrap()]).stdout()
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let p = e.unwrap().path();
@@ -148,4 +148,29 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(&p, &dest).unwrap();
         }
     }
+}
+
+#[test]
+fn a_merge_that_would_count_a_record_twice_is_refused_and_nothing_lands() {
+    let s = Scratch::new();
+    import_fixtures(&s);
+    let full = s.path("lake");
+    s.ok(&["lake", "export", "--full", "--to", full.to_str().unwrap()]);
+    // Another database holds the fixtures' first stop, from a file of its own: the lake's stops batch is new to
+    // it, and would bring the same stop (the same stop_id in the same jurisdiction) a second time.
+    let fixture = std::fs::read_to_string(crate::helpers::repo().join("fixtures/stops.csv")).unwrap();
+    let mut lines = fixture.lines();
+    let (header, first) = (lines.next().unwrap(), lines.next().unwrap());
+    let id_col = header.split(',').position(|c| c == "stop_id").unwrap();
+    let stop_id = first.split(',').nth(id_col).unwrap().to_owned();
+    let file = s.write("first-stop.csv", format!("{header}\n{first}\n"));
+    let other = s.path("other.duckdb");
+    let o = other.to_str().unwrap();
+    s.ok(&["--db", o, "import", "--dataset", "stops", "--profile", "canonical", file.to_str().unwrap()]);
+    let before = digests(&s, o);
+    let r = s.run(&["--db", o, "lake", "import", full.to_str().unwrap()]);
+    assert_ne!(r.code(), Some(0));
+    assert!(r.stderr().contains("repeat record keys"), "{}", r.stderr());
+    assert!(r.stderr().contains(&format!("{stop_id} (demo-city)")), "{}", r.stderr());
+    assert_eq!(digests(&s, o), before, "nothing was imported");
 }

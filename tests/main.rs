@@ -19,3 +19,4 @@ mod pages;
 mod replicas;
 mod run_it;
 mod server;
+mod spark;

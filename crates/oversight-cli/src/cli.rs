@@ -102,6 +102,10 @@ pub(crate) enum Command {
         /// Recompute everything.
         #[arg(long)]
         full: bool,
+        /// Compute every indicator from a daily cube built elsewhere: the directory the Spark cube job
+        /// (contrib/spark) wrote from this database's lake (checked against its cube.json first).
+        #[arg(long, value_name = "DIR")]
+        cube: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -231,6 +235,9 @@ pub(crate) enum LakeCmd {
     /// Load a full lake, checked against its manifest first: into an empty database, the same tables; into a
     /// populated one, the batches it does not have yet (then the indicators are recomputed).
     Import { dir: PathBuf },
+    /// Print the daily cube's definition as Spark SQL (what contrib/spark/cube.sql holds; the Spark job runs it
+    /// over a lake's records and `oversight compute --cube` takes its output).
+    CubeSql,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     let started = crate::config::load(cli.config.as_deref()).and_then(|settings| {
         let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
         _log_guard = Some(crate::logging::init(&settings.log, serving)?);
+        let _ = crate::support::MEMORY_LIMIT.set(settings.database.memory.clone());
         Ok(settings)
     });
     crate::support::READ_ONLY.store(cli.read_only, std::sync::atomic::Ordering::Relaxed);
@@ -119,8 +120,8 @@ fn dispatch(cli: Cli, settings: crate::config::Settings) -> Result<ExitCode> {
             crate::operate::jurisdictions(&Target::open(db, client, writes)?, cmd)
         }
         Command::Bench(cmd) => bench(db, cmd),
-        Command::Compute { indicator, jurisdiction, since, full, json } => {
-            let req = oversight_metrics::ComputeRequest { indicator, jurisdiction, since, full };
+        Command::Compute { indicator, jurisdiction, since, full, cube, json } => {
+            let req = oversight_metrics::ComputeRequest { indicator, jurisdiction, since, full, cube };
             crate::operate::compute(&Target::open(db, client, true)?, &settings.metrics, &req, json)
         }
         Command::Indicators { json } => indicators(json),

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Settings {
     /// Database file (`--db` and `OVERSIGHT_DB` win).
     pub(crate) db: Option<PathBuf>,
+    /// `[database]`: DuckDB's own limits for commands (the server has `[api] database_memory`).
+    pub(crate) database: DatabaseConfig,
     pub(crate) metrics: MetricsConfig,
     pub(crate) analysis: AnalysisConfig,
     pub(crate) api: oversight_api::ApiConfig,
@@ -27,6 +29,21 @@ pub(crate) struct Settings {
     /// The file given with --config / OVERSIGHT_CONFIG, to read again (a server's schedules on SIGHUP).
     #[serde(skip)]
     pub(crate) explicit: Option<PathBuf>,
+}
+
+/// `[database]`: how commands open the database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct DatabaseConfig {
+    /// DuckDB's memory limit for every command but `serve` (DuckDB spills to a temporary directory beyond it);
+    /// default `"2GB"`, so an import or compute of 100 million records stays within 4 GiB in all.
+    pub(crate) memory: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { memory: "2GB".into() }
+    }
 }
 
 /// `[client]`: where a running server is and the key to send. Without `server`, a command opens the

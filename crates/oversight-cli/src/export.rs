@@ -190,5 +190,9 @@ pub(crate) fn lake(db: &Path, settings: &crate::config::Settings, cmd: crate::cl
             }
             Ok(ExitCode::SUCCESS)
         }
+        crate::cli::LakeCmd::CubeSql => {
+            print!("{}", oversight_metrics::cube::spark_sql()?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

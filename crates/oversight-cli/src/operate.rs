@@ -320,6 +320,10 @@ pub(crate) fn compute(
     let started = std::time::Instant::now();
     let report: oversight_metrics::ComputeReport = match t {
         Target::Local(s) => oversight_metrics::compute(s, cfg, req)?,
+        Target::Remote(_) if req.cube.is_some() => anyhow::bail!(
+            "--cube loads a directory into the database file, which a running server holds: stop the server \
+             (or run it on the writer's file while no server has it)"
+        ),
         Target::Remote(r) => {
             let q = query(&[
                 ("indicator", req.indicator.clone()),

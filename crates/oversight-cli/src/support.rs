@@ -22,11 +22,15 @@ pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T> {
 /// `--read-only`: every command opens the database read-only.
 pub(crate) static READ_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// `[database] memory`: DuckDB's memory limit for commands (set once, from the settings).
+pub(crate) static MEMORY_LIMIT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The store, with DuckDB's memory limited by `[database] memory`.
 pub(crate) fn open(db: &Path) -> Result<Store> {
-    open_limited(db, None)
+    open_limited(db, MEMORY_LIMIT.get().cloned())
 }
 
-/// The store with DuckDB's memory capped (`serve`), threads from `OVERSIGHT_DUCKDB_THREADS`.
+/// The store with DuckDB's memory capped, threads from `OVERSIGHT_DUCKDB_THREADS`.
 pub(crate) fn open_limited(db: &Path, memory_limit: Option<String>) -> Result<Store> {
     let threads = std::env::var("OVERSIGHT_DUCKDB_THREADS").ok().and_then(|t| t.parse().ok());
     let read_only = READ_ONLY.load(std::sync::atomic::Ordering::Relaxed);

@@ -13,7 +13,7 @@ pub mod catalog;
 pub mod compare;
 mod complaints;
 pub mod config;
-mod cube;
+pub mod cube;
 pub mod disparity;
 mod frame;
 mod points;

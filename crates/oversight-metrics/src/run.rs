@@ -2,7 +2,7 @@
 //! touched), the rebuild, the points of the touched periods, disclosure control, and the run's record.
 
 use crate::config::MetricsConfig;
-use crate::cube::{self, CubeSpec, MISSING};
+use crate::cube::{self, MISSING};
 use crate::frame::to_frame;
 use crate::points::{self, Residents, Sink};
 use crate::totals::Totals;
@@ -26,6 +26,9 @@ pub struct ComputeRequest {
     pub since: Option<NaiveDate>,
     /// Rebuild everything.
     pub full: bool,
+    /// Compute every indicator from this externally built cube (a directory the cube job in `contrib/spark`
+    /// wrote) instead of building the cube from the records.
+    pub cube: Option<std::path::PathBuf>,
 }
 
 /// One piece of work: a dataset's records of a jurisdiction between two dates.
@@ -81,6 +84,9 @@ pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Resu
     }
     let committed = store.committed_batches()?;
     let batch_ids: Vec<i64> = committed.iter().map(|b| b.id).collect();
+    if let Some(dir) = &req.cube {
+        return compute_from_cube(store, cfg, req, dir, &batch_ids);
+    }
     let last = store.last_metric_run()?;
     let cfg_json = serde_json::to_value(cfg).map_err(|e| MetricsError::Invalid(e.to_string()))?;
     let config_changed = last.as_ref().is_none_or(|r| r.parameters.get("config") != Some(&cfg_json));
@@ -180,6 +186,76 @@ pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Resu
     Ok(ComputeReport { run: Some(run), message, work: items, points_written: written, notes })
 }
 
+/// A full run on a cube built elsewhere: the cube directory is checked (its manifest, the definition it ran,
+/// the batches it was built from, its rows), replaces the cube in the run's transaction, and every
+/// indicator of every jurisdiction is written from it.
+fn compute_from_cube(
+    store: &Store,
+    cfg: &MetricsConfig,
+    req: &ComputeRequest,
+    dir: &std::path::Path,
+    batch_ids: &[i64],
+) -> Result<ComputeReport, MetricsError> {
+    if req.indicator.is_some() || req.jurisdiction.is_some() || req.since.is_some() {
+        return Err(MetricsError::Invalid(
+            "--cube replaces the whole cube and recomputes everything: it takes no --indicator, --jurisdiction or \
+             --since"
+                .into(),
+        ));
+    }
+    let m = oversight_store::verify_cube_dir(dir)?;
+    let definition = cube::definition_sha256()?;
+    if m.definition_sha256 != definition {
+        return Err(MetricsError::Invalid(format!(
+            "the cube in {} was built by a different cube definition (sha256 {}; this build's is {definition}): \
+             rebuild it with this build's contrib/spark/cube.sql",
+            dir.display(),
+            m.definition_sha256
+        )));
+    }
+    if m.batches != batch_ids {
+        return Err(MetricsError::Invalid(format!(
+            "the cube in {} was built from import batches {:?}; this database holds {batch_ids:?}: export the lake \
+             again and rebuild the cube",
+            dir.display(),
+            m.batches
+        )));
+    }
+    let rows = store.check_cube_dir(dir, &m, &cube::cube_names())?;
+    let cfg_json = serde_json::to_value(cfg).map_err(|e| MetricsError::Invalid(e.to_string()))?;
+    let params = serde_json::json!({
+        "config": cfg_json,
+        "mode": "cube",
+        "cube": {"dir": dir.display().to_string(), "built_by": m.built_by, "definition_sha256": m.definition_sha256,
+                 "rows": rows},
+    });
+    let mut txn = store.begin_metric_run(&params, &code_version())?;
+    txn.replace_cube(dir, &m)?;
+    let mut work = BTreeSet::new();
+    for d in DATASETS {
+        for j in store.jurisdictions_with_records(d.main_table())? {
+            work.insert((*d, j));
+        }
+        for j in store.cube_jurisdictions(cube_name(*d))? {
+            work.insert((*d, j));
+        }
+    }
+    let mut notes = Vec::new();
+    let mut items = Vec::new();
+    for (d, j) in &work {
+        notes.extend(write_points(store, &mut txn, cfg, (*d, j), (MIN_DATE, MAX_DATE), None)?);
+        items.push(WorkItem { dataset: d.as_str().into(), jurisdiction: j.clone(), from: MIN_DATE, to: MAX_DATE });
+    }
+    let written = txn.points_written();
+    let message = format!(
+        "{} piece(s) of work from the cube in {} ({rows} cube rows), {written} points written",
+        work.len(),
+        dir.display()
+    );
+    let run = txn.finish(batch_ids, Some(&message))?;
+    Ok(ComputeReport { run: Some(run), message, work: items, points_written: written, notes })
+}
+
 fn cube_name(d: Dataset) -> &'static str {
     match d {
         Dataset::Stops => "stops",
@@ -187,20 +263,6 @@ fn cube_name(d: Dataset) -> &'static str {
         Dataset::CrimeReports => "crime-reports",
         Dataset::Complaints => "complaints",
         Dataset::PolicyEvents | Dataset::Populations => "none",
-    }
-}
-
-/// The cubes a dataset fills: (cube name, record frame, how the frame becomes cube rows).
-fn cubes(d: Dataset) -> Vec<(&'static str, Frame, CubeSpec)> {
-    match d {
-        Dataset::Stops => vec![("stops", Frame::Stops, cube::stops_spec())],
-        Dataset::Detainers => vec![("detainers", Frame::Detainers, cube::detainers_spec())],
-        Dataset::CrimeReports => vec![("crime-reports", Frame::CrimeReports, cube::crime_reports_spec())],
-        Dataset::Complaints => vec![
-            ("complaints", Frame::Complaints, cube::complaints_spec()),
-            ("allegations", Frame::Allegations, cube::allegations_spec()),
-        ],
-        Dataset::PolicyEvents | Dataset::Populations => Vec::new(),
     }
 }
 
@@ -212,7 +274,8 @@ fn rebuild_cube(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(), MetricsError> {
-    for (name, frame, spec) in cubes(d) {
+    for spec in cube::cubes(d) {
+        let (name, frame) = (spec.name, spec.frame);
         let t = std::time::Instant::now();
         let cols = store.frame(frame, jurisdiction, from, to)?;
         let t_read = t.elapsed().as_secs_f64();

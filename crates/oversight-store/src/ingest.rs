@@ -42,7 +42,7 @@ pub struct HeldKey {
 
 /// The key columns of a table as SQL: (key expression over alias `t`, "all present" condition, join
 /// condition between aliases `n` and `o`). Column names come from the closed schema, never from users.
-fn key_sql(table: Table) -> Option<(String, String, String)> {
+pub(crate) fn key_sql(table: Table) -> Option<(String, String, String)> {
     let cols = table.key_fields();
     if cols.is_empty() {
         return None;

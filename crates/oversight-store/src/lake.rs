@@ -8,7 +8,8 @@
 //! and the metric points with withheld values withheld; a **full** lake every column, for an administrator
 //! moving data between installations. Only a full lake can be imported: into an empty database it gives the
 //! same tables; into a populated one, the batches the database already has (the same input and profile) are
-//! skipped and the others land under new batch ids, in one transaction.
+//! skipped and the others land under new batch ids, in one transaction. Times of day are written as text
+//! (`HH:MM:SS`): Spark 4.0 reads no Parquet TIME column, and the lake is for Spark too.
 
 use crate::backup::{BackupFile, quoted, sha256_file};
 use crate::{Result, Store, StoreError};
@@ -141,20 +142,33 @@ fn lake_files(dir: &Path) -> std::io::Result<Vec<String>> {
 }
 
 impl Store {
-    fn columns(&self, table: &str) -> Result<Vec<String>> {
+    /// A table's columns, each as the lake writes it: times of day as text (`HH:MM:SS`), because Spark (up to
+    /// 4.0) cannot read Parquet's TIME; `lake import` casts them back.
+    fn columns(&self, table: &str) -> Result<Vec<(String, String)>> {
         let mut st = self.conn.prepare(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? \
+             ORDER BY column_index",
         )?;
-        Ok(st.query_map([table], |r| r.get(0))?.collect::<duckdb::Result<_>>()?)
+        let cols: Vec<(String, String)> =
+            st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<duckdb::Result<_>>()?;
+        Ok(cols
+            .into_iter()
+            .map(|(c, t)| {
+                let e = if t == "TIME" { format!("CAST(\"{c}\" AS VARCHAR) AS \"{c}\"") } else { format!("\"{c}\"") };
+                (c, e)
+            })
+            .collect())
     }
 
     /// The SELECT list of a table in the lake: every column, or the public ones it has (and, for the metric
     /// points, withheld values withheld).
     fn lake_select(&self, part: &Part, full: bool) -> Result<String> {
         let cols = self.columns(part.table)?;
-        let q = |c: &str| format!("\"{c}\"");
+        let list = |cols: &mut dyn Iterator<Item = &(String, String)>| {
+            cols.map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ")
+        };
         if full {
-            return Ok(cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", "));
+            return Ok(list(&mut cols.iter()));
         }
         if part.table == "metric_points" {
             let masked = [
@@ -168,19 +182,19 @@ impl Store {
             ];
             return Ok(cols
                 .iter()
-                .map(|c| {
+                .map(|(c, e)| {
                     if masked.contains(&c.as_str()) {
-                        format!("CASE WHEN suppressed THEN NULL ELSE {} END AS {}", q(c), q(c))
+                        format!("CASE WHEN suppressed THEN NULL ELSE \"{c}\" END AS \"{c}\"")
                     } else {
-                        q(c)
+                        e.clone()
                     }
                 })
                 .collect::<Vec<_>>()
                 .join(", "));
         }
-        let Some(source) = part.public else { return Ok(cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")) };
+        let Some(source) = part.public else { return Ok(list(&mut cols.iter())) };
         let public = oversight_core::public::public_columns(source);
-        Ok(cols.iter().filter(|c| public.contains(&c.as_str())).map(|c| q(c)).collect::<Vec<_>>().join(", "))
+        Ok(list(&mut cols.iter().filter(|(c, _)| public.contains(&c.as_str()))))
     }
 
     /// Writes the lake into `dir` (new, or an empty directory) and returns its manifest.
@@ -261,9 +275,50 @@ impl Store {
 }
 
 impl Store {
+    /// After a merge: no record of a batch the lake brought may have a record key (stop_id, detainer_id, …)
+    /// that a record of this database's own batches holds in the same jurisdiction; both would be counted.
+    /// The first few such keys are the error (and the import is rolled back).
+    fn check_merged_keys(&self) -> Result<()> {
+        for table in oversight_core::Table::ALL {
+            let Some((key, present, join)) = crate::ingest::key_sql(*table) else { continue };
+            let (key, present) = (key.replace("t.", "n."), present.replace("t.", "n."));
+            let sql = format!(
+                "SELECT {key}, n.jurisdiction_id, n.batch_id, n.source_row, o.batch_id, o.source_row
+                 FROM {t} n JOIN {t} o ON n.jurisdiction_id = o.jurisdiction_id AND {join}
+                 WHERE n.batch_id IN (SELECT new FROM lake_batch_map)
+                   AND o.batch_id NOT IN (SELECT new FROM lake_batch_map) AND {present}
+                 ORDER BY n.batch_id, n.source_row LIMIT 5",
+                t = table.name()
+            );
+            let mut st = self.conn.prepare(&sql)?;
+            let held: Vec<String> = st
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{} ({}): the lake's record (batch {} here, line {}) and batch {} line {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?
+                    ))
+                })?
+                .collect::<duckdb::Result<_>>()?;
+            if !held.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "the lake's {table} records repeat record keys this database's own batches hold (each would be \
+                     counted twice): {}; nothing was imported (retract or replace one of the batches first)",
+                    held.join("; ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Every data table's rows and an order-independent digest of their values (the sum of the rows'
     /// hashes): two databases with the same rows in any order give the same digests. API keys, the audit log,
-    /// schedule runs and settings are left out (they belong to an installation, not to its data).
+    /// schedule runs and settings are left out (they belong to an installation, not to its data). The metric
+    /// points and quality notes are also digested without their run id (`… (values)`).
     pub fn table_digests(&self) -> Result<BTreeMap<String, (i64, String)>> {
         let mut out = BTreeMap::new();
         let tables = PARTS.iter().map(|p| p.table).chain(WHOLE.iter().map(|(t, _)| *t));
@@ -274,6 +329,18 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             out.insert(t.to_owned(), (n, d));
+        }
+        // The derived tables once more without the run that wrote them: two databases that computed the same
+        // values in different runs give the same digests here.
+        for t in ["metric_points", "quality_notes"] {
+            let (n, d): (i64, String) = self.conn.query_row(
+                &format!(
+                    "SELECT count(*), coalesce(sum(hash(x)::HUGEINT), 0)::VARCHAR FROM (SELECT * EXCLUDE (run_id) FROM {t}) x"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            out.insert(format!("{t} (values)"), (n, d));
         }
         Ok(out)
     }
@@ -430,6 +497,9 @@ impl Store {
             } else {
                 load(p.table, from, true)?;
             }
+        }
+        if empty != 0 {
+            self.check_merged_keys()?;
         }
         let derived = empty == 0;
         if derived {

@@ -22,7 +22,9 @@ pub enum Frame {
 }
 
 impl Frame {
-    fn sql(self) -> &'static str {
+    /// The frame's SQL (DuckDB's; the cube job in `contrib/spark` runs its body, without the last WHERE, on
+    /// Spark, so it keeps to SQL both understand).
+    pub fn sql(self) -> &'static str {
         match self {
             Self::Stops => queries::FRAME_STOPS,
             Self::Detainers => queries::FRAME_DETAINERS,
@@ -397,6 +399,10 @@ impl std::fmt::Debug for MetricTxn<'_> {
 }
 
 impl MetricTxn<'_> {
+    pub(crate) fn store(&self) -> &Store {
+        self.store
+    }
+
     pub fn id(&self) -> i64 {
         self.id
     }

@@ -1,5 +1,6 @@
 -- Allegations with their complaint's received date and complainant race (the same batch holds both).
 SELECT
+    c.jurisdiction_id,
     a.complaint_id,
     c.received_date AS date,
     c.complainant_race AS race,

@@ -1,4 +1,5 @@
 SELECT
+    jurisdiction_id,
     received_date AS date,
     criminality,
     outcome,

@@ -1,13 +1,14 @@
 -- Stops of one jurisdiction in a date range, as the stop indicators read them. Race and sex come as their
 -- 1-based position in the code lists (oversight_core::Race::ALL, Sex::ALL; a test checks the order), which
 -- polars groups far faster than text. An arrest or citation is taken from its flag, or from the outcome
--- where the source has no flag.
+-- where the source has no flag. Spark runs this too (the cube job in contrib/spark): keep to SQL both read.
 SELECT
+    jurisdiction_id,
     date,
-    CASE subject_race
+    CAST(CASE subject_race
         WHEN 'asian/pacific islander' THEN 1 WHEN 'black' THEN 2 WHEN 'hispanic' THEN 3 WHEN 'white' THEN 4
-        WHEN 'other' THEN 5 WHEN 'unknown' THEN 6 END::INTEGER AS race,
-    CASE subject_sex WHEN 'male' THEN 1 WHEN 'female' THEN 2 WHEN 'other' THEN 3 WHEN 'unknown' THEN 4 END::INTEGER AS sex,
+        WHEN 'other' THEN 5 WHEN 'unknown' THEN 6 END AS INTEGER) AS race,
+    CAST(CASE subject_sex WHEN 'male' THEN 1 WHEN 'female' THEN 2 WHEN 'other' THEN 3 WHEN 'unknown' THEN 4 END AS INTEGER) AS sex,
     subject_age AS age,
     search_conducted AS searched,
     contraband_found AS found,

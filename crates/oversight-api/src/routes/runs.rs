@@ -42,6 +42,7 @@ pub(crate) async fn compute(
         jurisdiction: q.jurisdiction,
         since: q.since,
         full: q.full,
+        cube: None,
     };
     let cfg = st.0.metrics_cfg.clone();
     let st2 = st.clone();
