@@ -1,5 +1,7 @@
 //! Policy-impact analyses end to end through `oversight analyze … --json`: agreement with statsmodels on the
-//! committed fixtures (reference: tests/reference/impact_statsmodels.py and its JSON), the planted effects
+//! committed fixtures (reference: tests/reference/impact_statsmodels.py and its JSON; the default inference,
+//! quasi-ar1, against the script's dense numpy computation of it on statsmodels' fits, and `--inference hac`
+//! against statsmodels' own Newey–West and Driscoll–Kraay errors), the planted effects
 //! recovered (and absent where none was planted), the guards, hand-made policy events, and the veil-of-darkness
 //! test on the shared Hartford stops.
 
@@ -79,26 +81,43 @@ fn its_did_and_vod_agree_with_statsmodels_and_recover_the_planted_effects() {
         let group = case["group"].as_str().unwrap();
         let model = case["model"].as_str().unwrap();
         let what = format!("ITS {group} {model}");
-        let ours = json(
-            &s,
-            &[
-                "analyze",
-                "its",
-                "--indicator",
-                "crime_reports.count",
-                "--event",
-                "1",
-                "--group",
-                group,
-                "--model",
-                model,
-            ],
-        );
-        assert_eq!(ours["n"], case["n"], "{what}: n");
-        assert_eq!(ours["maxlags"], case["maxlags"], "{what}: HAC lags");
+        let args = [
+            "analyze",
+            "its",
+            "--indicator",
+            "crime_reports.count",
+            "--event",
+            "1",
+            "--group",
+            group,
+            "--model",
+            model,
+        ];
+        // The estimator before, by name: statsmodels' numbers.
+        let hac = json(&s, &[&args[..], &["--inference", "hac"]].concat());
+        assert_eq!(hac["inference"], "hac");
+        assert_eq!(hac["n"], case["n"], "{what}: n");
+        assert_eq!(hac["maxlags"], case["maxlags"], "{what}: HAC lags");
         for term in ["level_change", "slope_change", "pre_trend"] {
-            same_effect(&format!("{what} {term}"), &ours[term], &case[term]);
+            same_effect(&format!("{what} {term} (hac)"), &hac[term], &case[term]);
         }
+        // The default: the same estimates, the quasi-likelihood AR(1) intervals.
+        let ours = json(&s, &args);
+        let q = &case["quasi_ar1"];
+        assert_eq!(ours["inference"], "quasi-ar1");
+        for term in ["level_change", "slope_change", "pre_trend"] {
+            same_effect(&format!("{what} {term}"), &ours[term], &q[term]);
+            close(
+                &format!("{what} {term} estimate as statsmodels'"),
+                f(&ours[term], "estimate"),
+                f(&case[term], "estimate"),
+            );
+        }
+        for k in ["dispersion", "ar1"] {
+            close(&format!("{what} {k}"), f(&ours, k), f(q, k));
+        }
+        let df = f(q, "df");
+        assert_eq!(ours["reference_distribution"], format!("Student t, {df:.1} df"), "{what}");
         let level = &ours["level_change"];
         if group == "race:hispanic" {
             // Planted: Hispanic victims' reports × 0.7 from the event on.
@@ -124,19 +143,30 @@ fn its_did_and_vod_agree_with_statsmodels_and_recover_the_planted_effects() {
             args.extend(["--reference", reference]);
         }
         let what = format!("DiD vs {}", case["reference"]);
+        let hac = json(&s, &[&args[..], &["--inference", "hac"]].concat());
         let ours = json(&s, &args);
         let c = &ours["counts"];
         let counts: Vec<f64> =
             ["group_pre", "group_post", "reference_pre", "reference_post"].iter().map(|k| f(c, k)).collect();
         let want: Vec<f64> = case["counts"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         assert_eq!(counts, want, "{what}: the four counts");
-        let ror = &ours["ratio_of_ratios"];
+        // The estimator before, by name: the Poisson ratio of ratios and statsmodels' Driscoll–Kraay errors.
+        let ror = &hac["ratio_of_ratios"];
         close(&format!("{what} ratio of ratios"), f(ror, "estimate"), f(case, "ratio_of_ratios"));
         close(&format!("{what} SE(log)"), f(ror, "se_log"), f(case, "se_log"));
         close(&format!("{what} ratio CI low"), f(ror, "ci_low"), f(case, "ci_low"));
         close(&format!("{what} ratio CI high"), f(ror, "ci_high"), f(case, "ci_high"));
+        same_effect(&format!("{what} regression (hac)"), &hac["regression"]["interaction"], &case["regression"]);
+        // The default: the same estimates; the quasi-likelihood AR(1) interval for both forms.
+        let q = &case["quasi_ar1"];
+        let ror = &ours["ratio_of_ratios"];
+        close(&format!("{what} ratio of ratios"), f(ror, "estimate"), f(case, "ratio_of_ratios"));
+        for k in ["se_log", "ci_low", "ci_high"] {
+            close(&format!("{what} ratio of ratios {k}"), f(ror, k), f(q, k));
+        }
         let reg = &ours["regression"]["interaction"];
-        same_effect(&format!("{what} regression"), reg, &case["regression"]);
+        same_effect(&format!("{what} regression"), reg, &q["regression"]);
+        assert_eq!(ours["regression"]["inference"], "quasi-ar1");
         for (form, lo, hi) in [
             ("ratio of ratios", f(ror, "ci_low"), f(ror, "ci_high")),
             ("regression", f(reg, "ratio_ci_low"), f(reg, "ratio_ci_high")),

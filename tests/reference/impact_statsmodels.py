@@ -5,7 +5,14 @@ Made with statsmodels 0.15.0, patsy 1.0.3, astral 3.2, pandas (versions recorded
 
 Everything is rebuilt here from fixtures/*.csv independently of Oversight: monthly counts of crime reports
 by victim race, the interrupted time series and difference-in-differences fits, and the veil-of-darkness
-sample and fit. Inference is normal-based (use_t=False).
+sample and fit. Inference is normal-based (use_t=False) for the estimator named `hac` (Newey-West for the
+ITS, Driscoll-Kraay for the DiD, as statsmodels computes them).
+
+The default inference, `quasi-ar1`, is computed here from its definition with dense numpy matrices on the
+statsmodels fits (Oversight computes it with recursions): dispersion phi = Pearson chi2 / (n - k) (at least 1
+for Poisson); rho the root in [0, 0.95] of E[r'Lr]/E[r'r] = observed lag-1 autocorrelation of the Pearson
+residuals, with r = (I - H) e, E under AR(1) rho errors (scipy's brentq); covariance
+B X' D R D X B, D = diag(sqrt(phi v)); Student t with (n - k)(1 - rho^2)/(1 + rho^2) degrees of freedom.
 
 Sunset and dusk for the veil-of-darkness sample: NOAA's algorithm as Oversight implements it (ported below),
 asserted here to agree with astral within 2 minutes on every date. astral itself differs from it by up to
@@ -25,6 +32,8 @@ import patsy
 import statsmodels
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+import scipy
+from scipy import optimize, stats
 from astral import LocationInfo
 from astral.sun import sun
 
@@ -42,6 +51,60 @@ def effect(res, name):
             "ci_low": float(ci[0]), "ci_high": float(ci[1]), "p_value": float(np.asarray(res.pvalues)[i])}
 
 
+def quasi_ar1(X, y, mu, var, poisson, series, params, level=0.95):
+    """Estimate, SE, interval and p of every column under the quasi-likelihood AR(1) covariance."""
+    X = np.asarray(X, dtype=float)
+    n, k = X.shape
+    r = (y - mu) / np.sqrt(var)
+    phi = (r ** 2).sum() / (n - k)
+    if poisson:
+        phi = max(phi, 1.0)
+    labels = np.zeros(n, dtype=int) if series is None else np.asarray(series)
+    pos = np.zeros(n, dtype=int)
+    seen, prev = {}, [None] * n
+    for i, l in enumerate(labels):
+        pos[i] = seen.get(l, 0)
+        seen[l] = pos[i] + 1
+        for j in range(i - 1, -1, -1):
+            if labels[j] == l:
+                prev[i] = j
+                break
+    same = labels[:, None] == labels[None, :]
+    lag = np.abs(pos[:, None] - pos[None, :])
+    L = np.zeros((n, n))
+    for i, p in enumerate(prev):
+        if p is not None:
+            L[i, p] = L[p, i] = 0.5
+    W = np.diag(var)
+    bread = np.linalg.inv(X.T @ W @ X)
+    Wh = np.diag(np.sqrt(var))
+    M = np.eye(n) - Wh @ X @ bread @ X.T @ Wh
+
+    def R(rho):
+        return np.where(same, rho ** lag, 0.0)
+
+    def expected(rho):
+        return np.trace(M @ L @ M @ R(rho)) / np.trace(M @ R(rho))
+
+    observed = sum(r[i] * r[p] for i, p in enumerate(prev) if p is not None) / (r ** 2).sum()
+    if expected(0.0) >= observed:
+        rho = 0.0
+    elif expected(0.95) <= observed:
+        rho = 0.95
+    else:
+        rho = optimize.brentq(lambda q: expected(q) - observed, 0.0, 0.95, xtol=1e-14)
+    D = np.diag(np.sqrt(phi * var))
+    cov = bread @ X.T @ D @ R(rho) @ D @ X @ bread
+    df = (n - k) * (1 - rho ** 2) / (1 + rho ** 2)
+    crit = stats.t.ppf(0.5 + level / 2, df)
+    out = {}
+    for i, name in enumerate(params.index):
+        est, se = float(params.iloc[i]), float(math.sqrt(cov[i, i]))
+        out[name] = {"estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
+                     "p_value": float(2 * stats.t.sf(abs(est / se), df))}
+    return out, {"dispersion": float(phi), "ar1": float(rho), "df": float(df)}
+
+
 reports = pd.read_csv("fixtures/crime_reports.csv", parse_dates=["reported_date"])
 reports = reports[reports.jurisdiction_id == "demo-city"]
 reports["month"] = reports.reported_date.dt.to_period("M").dt.to_timestamp()
@@ -50,7 +113,7 @@ by_race = reports.groupby(["month", "victim_race"]).size().unstack(fill_value=0)
 total = by_race.sum(axis=1)
 
 out = {"versions": {"statsmodels": statsmodels.__version__, "patsy": patsy.__version__, "astral": astral.__version__,
-                    "pandas": pd.__version__}, "its": [], "did": []}
+                    "pandas": pd.__version__, "numpy": np.__version__, "scipy": scipy.__version__}, "its": [], "did": []}
 
 # Interrupted time series.
 T = len(months)
@@ -71,9 +134,16 @@ for race in ["hispanic", "white"]:
         else:
             res = sm.OLS(np.log(y), X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True},
                                            use_t=False)
+        if model == "poisson":
+            q, qinfo = quasi_ar1(X, y, np.asarray(res.mu), np.asarray(res.mu), True, None, res.params)
+        else:
+            fitted = np.asarray(res.fittedvalues)
+            q, qinfo = quasi_ar1(X, np.log(y), fitted, np.ones(T), False, None, res.params)
         out["its"].append({"group": f"race:{race}", "model": model, "n": T, "maxlags": lags,
                            "level_change": effect(res, "post"), "slope_change": effect(res, "t_since_event"),
-                           "pre_trend": effect(res, "t")})
+                           "pre_trend": effect(res, "t"),
+                           "quasi_ar1": {"level_change": q["post"], "slope_change": q["t_since_event"],
+                                         "pre_trend": q["t"], **qinfo}})
 
 # Difference in differences: hispanic vs everyone else, and vs white.
 for ref in [None, "white"]:
@@ -93,11 +163,19 @@ for ref in [None, "white"]:
                     (panel["group"] * panel["post"]).rename("group:post")], axis=1)
     res = sm.GLM(panel["count"], Xd, family=sm.families.Poisson()).fit(
         cov_type="hac-groupsum", cov_kwds={"time": panel["period"].values, "maxlags": lags}, use_t=False)
+    mu = np.asarray(res.mu)
+    q, qinfo = quasi_ar1(Xd, panel["count"].values.astype(float), mu, mu, True, panel["group"].values.astype(int),
+                         res.params)
+    qi = q["group:post"]
+    crit = (qi["ci_high"] - qi["estimate"]) / qi["se"]
     out["did"].append({"group": "race:hispanic", "reference": None if ref is None else f"race:{ref}",
                        "counts": [a_pre, a_post, c_pre, c_post], "ratio_of_ratios": ror, "se_log": se,
                        "ci_low": math.exp(math.log(ror) - 1.959963984540054 * se),
                        "ci_high": math.exp(math.log(ror) + 1.959963984540054 * se),
-                       "regression": effect(res, "group:post")})
+                       "regression": effect(res, "group:post"),
+                       "quasi_ar1": {"regression": qi, "se_log": qi["se"],
+                                     "ci_low": math.exp(math.log(ror) - crit * qi["se"]),
+                                     "ci_high": math.exp(math.log(ror) + crit * qi["se"]), **qinfo}})
 
 def noaa_setting_minutes_utc(date, lat, lng, zenith):
     """Minutes after UTC midnight of `date` when the setting sun reaches `zenith` (oversight-stats solar.rs)."""

@@ -10,14 +10,20 @@ use oversight_metrics::analysis::{self, DidRequest, Effect, ItsRequest, VodReque
 use oversight_store::Store;
 use std::process::ExitCode;
 
-fn config(base: &AnalysisConfig, c: &ImpactArgs) -> AnalysisConfig {
+fn config(base: &AnalysisConfig, c: &ImpactArgs) -> Result<AnalysisConfig> {
     let mut cfg = base.clone();
     if c.maxlags.is_some() {
         cfg.hac_maxlags = c.maxlags;
     }
+    if let Some(i) = &c.inference {
+        cfg.inference = match i.parse() {
+            Ok(i) => i,
+            Err(e) => return refuse(format!("--inference: {e}")),
+        };
+    }
     cfg.min_pre_periods = c.min_pre.unwrap_or(cfg.min_pre_periods);
     cfg.min_post_periods = c.min_post.unwrap_or(cfg.min_post_periods);
-    cfg
+    Ok(cfg)
 }
 
 fn grain(s: &str) -> Result<Grain> {
@@ -51,7 +57,7 @@ const EFFECT_HEADER: [&str; 6] = ["", "ratio", "CI", "log estimate", "SE", "p"];
 pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, cmd: AnalyzeCmd) -> Result<ExitCode> {
     match cmd {
         AnalyzeCmd::Its { common, group, model } => {
-            let cfg = config(base, &common);
+            let cfg = config(base, &common)?;
             let Ok(model) = model.parse() else { return refuse(format!("--model {model:?}: expected ols or poisson")) };
             let req = ItsRequest {
                 indicator: common.indicator.clone(),
@@ -138,7 +144,7 @@ pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, cmd: AnalyzeCmd) -> 
             table(&["period", "", &format!("observed {unit}"), "fitted", "counterfactual"], &rows);
         }
         AnalyzeCmd::Did { common, group, reference } => {
-            let cfg = config(base, &common);
+            let cfg = config(base, &common)?;
             let req = DidRequest {
                 indicator: common.indicator.clone(),
                 event_id: common.event,

@@ -385,7 +385,12 @@ pub(crate) struct ImpactArgs {
     /// month (default), quarter or week.
     #[arg(long, default_value = "month")]
     pub(crate) grain: String,
-    /// Newey–West lags (default ⌊4·(T/100)^(2/9)⌋, or `analysis.hac_maxlags`).
+    /// How the intervals are computed: quasi-ar1 (default: quasi-likelihood with AR(1) errors, t critical
+    /// values) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before), or
+    /// `analysis.inference`.
+    #[arg(long)]
+    pub(crate) inference: Option<String>,
+    /// Newey–West lags for --inference hac (default ⌊4·(T/100)^(2/9)⌋, or `analysis.hac_maxlags`).
     #[arg(long)]
     pub(crate) maxlags: Option<usize>,
     /// Fewest complete periods before the event (default 12, or `analysis.min_pre_periods`).

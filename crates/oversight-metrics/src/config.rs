@@ -54,6 +54,8 @@ pub struct AnalysisConfig {
     pub min_vod_stops: usize,
     /// Confidence level of every interval.
     pub confidence: f64,
+    /// How ITS and DiD intervals are computed: `quasi-ar1` (default) or `hac` (the estimator before).
+    pub inference: crate::analysis::Inference,
 }
 
 impl Default for AnalysisConfig {
@@ -66,6 +68,7 @@ impl Default for AnalysisConfig {
             spline_df: 6,
             min_vod_stops: 100,
             confidence: 0.95,
+            inference: crate::analysis::Inference::QuasiAr1,
         }
     }
 }

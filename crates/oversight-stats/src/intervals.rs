@@ -54,6 +54,14 @@ pub fn two_sided_p(z: f64) -> f64 {
     2.0 * (1.0 - n.cdf(z.abs()))
 }
 
+/// Two-sided p-value of a Student-t statistic with `df` degrees of freedom.
+pub fn two_sided_p_t(t: f64, df: f64) -> f64 {
+    match statrs::distribution::StudentsT::new(0.0, 1.0, df.max(1.0)) {
+        Ok(d) => 2.0 * (1.0 - d.cdf(t.abs())),
+        Err(_) => f64::NAN,
+    }
+}
+
 /// Wilson score interval for `x` successes out of `n`.
 pub fn wilson(x: f64, n: f64, level: f64) -> Option<Estimate> {
     if n <= 0.0 || x < 0.0 || x > n {

@@ -86,6 +86,9 @@ impl Family {
     }
 }
 
+/// Series labels and the (φ, ρ) found for them.
+type Ar1Memo = std::cell::RefCell<Vec<(Option<Vec<i64>>, (f64, f64))>>;
+
 /// A fitted model, with what every covariance needs.
 #[derive(Debug, Clone)]
 pub struct Fit {
@@ -101,6 +104,15 @@ pub struct Fit {
     /// OLS: residual sum of squares; GLM: deviance.
     pub deviance: f64,
     pub iterations: usize,
+    /// The design (n × k).
+    pub x: DMatrix<f64>,
+    /// Response residuals `y − μ`.
+    pub resid: DVector<f64>,
+    /// The family's variance function at μ (1 for OLS, μ for Poisson).
+    pub var: DVector<f64>,
+    /// (series labels, (φ, ρ)) of [`Fit::dispersion_ar1`] already found (a covariance, its degrees of freedom
+    /// and the result's report all ask for them).
+    ar1_memo: Ar1Memo,
 }
 
 /// How to estimate the covariance of the parameters.
@@ -114,6 +126,21 @@ pub enum CovType {
     /// Driscoll–Kraay: scores summed within each time period, then Newey–West over periods
     /// (statsmodels' `hac-groupsum`). `time` gives each observation's period (any integer labels).
     HacGroupsum { time: Vec<i64>, maxlags: Option<usize>, correction: GroupsumCorrection },
+    /// Quasi-likelihood with AR(1) errors: the residuals' variance is the family's variance times a dispersion
+    /// φ (the Pearson χ² over n − k; floored at 1 for Poisson counts), and Pearson residuals of one series
+    /// correlate as ρ^|i−j| (ρ from their lag-1 autocorrelation, corrected for the design: see
+    /// [`Fit::dispersion_ar1`]). The covariance is the sandwich `B·XᵀΣX·B` with that Σ. `series` labels each
+    /// observation's series (observations of a series in time order; None: one series); different series are
+    /// independent. Pair with Student-t reference values on [`Fit::quasi_ar1_df`] degrees of freedom.
+    QuasiAr1 { series: Option<Vec<i64>> },
+}
+
+/// The reference distribution of intervals and p-values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reference {
+    Normal,
+    /// Student's t with these degrees of freedom.
+    StudentT(f64),
 }
 
 /// Small-sample correction of the Driscoll–Kraay covariance (statsmodels' `use_correction`).
@@ -135,6 +162,11 @@ impl CovType {
                 maxlags.map_or("default".to_owned(), |l| l.to_string()),
                 if *correction { ", small-sample correction n/(n−k)" } else { "" }
             ),
+            Self::QuasiAr1 { .. } => {
+                "quasi-likelihood with AR(1) errors: dispersion and lag-1 autocorrelation from the Pearson \
+                 residuals (the autocorrelation corrected for the design)"
+                    .to_owned()
+            }
             Self::HacGroupsum { maxlags, correction, .. } => format!(
                 "Driscoll–Kraay (HAC on per-period score sums), Bartlett kernel, {} lags{}",
                 maxlags.map_or("default".to_owned(), |l| l.to_string()),
@@ -146,6 +178,68 @@ impl CovType {
             ),
         }
     }
+}
+
+/// Each observation's series label and its position within that series (observations in the order given).
+fn series_positions(n: usize, series: Option<&[i64]>) -> (Vec<i64>, Vec<usize>) {
+    let label: Vec<i64> = (0..n).map(|i| series.map_or(0, |s| s[i])).collect();
+    let mut next: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    let pos = label
+        .iter()
+        .map(|l| {
+            let p = next.entry(*l).or_insert(0);
+            *p += 1;
+            *p - 1
+        })
+        .collect();
+    (label, pos)
+}
+
+/// Each observation's predecessor in its series (None for a series' first).
+fn previous_in_series(label: &[i64]) -> Vec<Option<usize>> {
+    let mut last: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    label.iter().enumerate().map(|(i, l)| last.insert(*l, i)).collect()
+}
+
+/// R·Z for the AR(1) correlation R_ij = ρ^|i−j| within each series (rows of a series in order): a forward and
+/// a backward recursion per series, O(n·k).
+fn ar1_apply(z: &DMatrix<f64>, label: &[i64], rho: f64) -> DMatrix<f64> {
+    let (n, k) = z.shape();
+    let mut out = DMatrix::zeros(n, k);
+    let mut groups: Vec<i64> = label.to_vec();
+    groups.sort_unstable();
+    groups.dedup();
+    for g in groups {
+        let rows: Vec<usize> = (0..n).filter(|&i| label[i] == g).collect();
+        let mut fwd = DVector::zeros(k);
+        let mut acc: Vec<DVector<f64>> = Vec::with_capacity(rows.len());
+        for &i in &rows {
+            fwd = &fwd * rho + z.row(i).transpose();
+            acc.push(fwd.clone());
+        }
+        let mut bwd = DVector::zeros(k);
+        for (p, &i) in rows.iter().enumerate().rev() {
+            bwd = &bwd * rho + z.row(i).transpose();
+            let v = &acc[p] + &bwd - z.row(i).transpose();
+            out.row_mut(i).copy_from(&v.transpose());
+        }
+    }
+    out
+}
+
+/// L·Z for the symmetric lag-1 operator within each series: row i becomes half the sum of its neighbours'.
+fn lag_sym(z: &DMatrix<f64>, prev: &[Option<usize>]) -> DMatrix<f64> {
+    let mut out = DMatrix::zeros(z.nrows(), z.ncols());
+    for (i, p) in prev.iter().enumerate() {
+        if let Some(p) = *p {
+            let (a, b) = (z.row(p) * 0.5, z.row(i) * 0.5);
+            let mut ri = out.row_mut(i);
+            ri += a;
+            let mut rp = out.row_mut(p);
+            rp += b;
+        }
+    }
+    out
 }
 
 /// The default Newey–West lag for `t` periods: ⌊4·(t/100)^(2/9)⌋.
@@ -207,6 +301,10 @@ pub fn ols(design: &Design, y: &[f64]) -> Result<Fit, FitError> {
         linear,
         deviance: resid.norm_squared(),
         iterations: 1,
+        x: x.clone(),
+        var: DVector::from_element(n, 1.0),
+        resid,
+        ar1_memo: Default::default(),
     })
 }
 
@@ -323,7 +421,20 @@ pub fn glm(design: &Design, y: &[f64], family: Family, offset: Option<&[f64]>) -
     }
     let linear = x * &params;
     let dev = deviance(family, &yv, &mu);
-    Ok(Fit { family, names: design.names.clone(), params, bread, scores, linear, deviance: dev, iterations })
+    Ok(Fit {
+        family,
+        names: design.names.clone(),
+        params,
+        bread,
+        scores,
+        linear,
+        deviance: dev,
+        iterations,
+        x: x.clone(),
+        resid: &yv - &mu,
+        var: w,
+        ar1_memo: Default::default(),
+    })
 }
 
 fn variance(family: Family, mu: f64) -> f64 {
@@ -418,14 +529,137 @@ impl Fit {
                 }
                 c
             }
+            CovType::QuasiAr1 { series } => {
+                let (phi, rho) = self.dispersion_ar1(series.as_deref());
+                let (label, _) = series_positions(self.nobs(), series.as_deref());
+                // Σ = D·R·D, D = diag(√(φ v_i)), R_ij = ρ^|i−j| within a series: the meat is Zᵀ(RZ) with Z = DX,
+                // and RZ comes from two AR(1) recursions per series (forward and backward), in O(n·k).
+                let n = self.nobs();
+                let mut z = self.x.clone();
+                for i in 0..n {
+                    let sd = (phi * self.var[i]).sqrt();
+                    z.row_mut(i).scale_mut(sd);
+                }
+                let rz = ar1_apply(&z, &label, rho);
+                &self.bread * (z.transpose() * rz) * &self.bread
+            }
         }
+    }
+
+    /// The dispersion φ and the AR(1) coefficient ρ of [`CovType::QuasiAr1`]. ρ is the value at which the
+    /// lag-1 autocorrelation the residuals would have in expectation, given this design (residuals are
+    /// errors projected off the fitted columns, which biases their autocorrelation down, the more the more
+    /// columns a short series has), equals the one observed; held in [0, 0.95].
+    pub fn dispersion_ar1(&self, series: Option<&[i64]>) -> (f64, f64) {
+        let key = series.map(<[i64]>::to_vec);
+        if let Some((_, v)) = self.ar1_memo.borrow().iter().find(|(k, _)| *k == key) {
+            return *v;
+        }
+        let v = self.find_dispersion_ar1(series);
+        self.ar1_memo.borrow_mut().push((key, v));
+        v
+    }
+
+    fn find_dispersion_ar1(&self, series: Option<&[i64]>) -> (f64, f64) {
+        let (n, k) = (self.nobs(), self.params.len());
+        let r: Vec<f64> = (0..n).map(|i| self.resid[i] / self.var[i].max(1e-300).sqrt()).collect();
+        let mut phi = r.iter().map(|r| r * r).sum::<f64>() / (n - k).max(1) as f64;
+        if self.family == Family::Poisson {
+            phi = phi.max(1.0);
+        }
+        let (label, _) = series_positions(n, series);
+        let prev = previous_in_series(&label);
+        let pairs = prev.iter().flatten().count();
+        let c0: f64 = r.iter().map(|r| r * r).sum();
+        let c1: f64 = (0..n).filter_map(|i| prev[i].map(|p| r[i] * r[p])).sum();
+        if pairs == 0 || c0 <= 0.0 {
+            return (phi, 0.0);
+        }
+        let observed = c1 / c0;
+        // Q with QQᵀ = H, the hat matrix on the Pearson scale: W^½·X·C, CCᵀ = (XᵀWX)⁻¹.
+        let Some(ch) = self.bread.clone().cholesky() else { return (phi, observed.clamp(0.0, 0.95)) };
+        let mut q = &self.x * ch.l();
+        for i in 0..n {
+            q.row_mut(i).scale_mut(self.var[i].max(0.0).sqrt());
+        }
+        let lq = lag_sym(&q, &prev);
+        let qlq = q.transpose() * &lq;
+        // E[rᵀ·L·r] / E[rᵀr] under AR(1) ρ errors, r = (I − H)ε, L the symmetric lag-1 operator:
+        // tr(MLMR) / tr(MR), with tr(LR) = pairs·ρ, tr(HLR) = tr(LHR) = Σ LQ∘RQ, tr(HLHR) = Σ QᵀLQ∘QᵀRQ.
+        let expected = |rho: f64| {
+            let rq = ar1_apply(&q, &label, rho);
+            let qrq = q.transpose() * &rq;
+            let num = pairs as f64 * rho - 2.0 * lq.component_mul(&rq).sum() + qlq.component_mul(&qrq).sum();
+            let den = n as f64 - qrq.trace();
+            num / den
+        };
+        let g = |rho: f64| expected(rho) - observed;
+        let (mut a, mut b) = (0.0, 0.95);
+        let (mut fa, mut fb) = (g(a), g(b));
+        if fa >= 0.0 {
+            return (phi, 0.0);
+        }
+        if fb <= 0.0 {
+            return (phi, 0.95);
+        }
+        // The root by regula falsi with the Illinois step (a handful of evaluations, each O(n·k²)).
+        let mut side = 0;
+        let mut c = 0.5 * (a + b);
+        for _ in 0..100 {
+            c = (a * fb - b * fa) / (fb - fa);
+            let fc = g(c);
+            if fc.abs() < 1e-15 || (b - a).abs() < 1e-13 {
+                break;
+            }
+            if fc * fb > 0.0 {
+                b = c;
+                fb = fc;
+                if side == -1 {
+                    fa /= 2.0;
+                }
+                side = -1;
+            } else {
+                a = c;
+                fa = fc;
+                if side == 1 {
+                    fb /= 2.0;
+                }
+                side = 1;
+            }
+        }
+        (phi, c)
+    }
+
+    /// The degrees of freedom of the t reference under [`CovType::QuasiAr1`]: n − k, times (1 − ρ²)/(1 + ρ²),
+    /// the effective share of a variance estimated from AR(1)-correlated residuals.
+    pub fn quasi_ar1_df(&self, series: Option<&[i64]>) -> f64 {
+        let (_, rho) = self.dispersion_ar1(series);
+        let resid_df = self.nobs().saturating_sub(self.params.len()) as f64;
+        (resid_df * (1.0 - rho * rho) / (1.0 + rho * rho)).max(1.0)
     }
 
     /// Estimates, standard errors, z, two-sided p-values and normal intervals at `level`.
     pub fn coefficients(&self, cov: &CovType, level: f64) -> Vec<Coef> {
+        self.coefficients_with(cov, level, Reference::Normal)
+    }
+
+    /// Estimates, standard errors, the statistic, two-sided p-values and intervals at `level`, against the
+    /// reference distribution given.
+    pub fn coefficients_with(&self, cov: &CovType, level: f64, reference: Reference) -> Vec<Coef> {
         let c = self.cov(cov);
         let normal = Normal::new(0.0, 1.0).expect("standard normal");
-        let zq = normal.inverse_cdf(0.5 + level / 2.0);
+        let t = match reference {
+            Reference::Normal => None,
+            Reference::StudentT(df) => statrs::distribution::StudentsT::new(0.0, 1.0, df.max(1.0)).ok(),
+        };
+        let zq = match &t {
+            None => normal.inverse_cdf(0.5 + level / 2.0),
+            Some(t) => t.inverse_cdf(0.5 + level / 2.0),
+        };
+        let tail = |z: f64| match &t {
+            None => 2.0 * (1.0 - normal.cdf(z.abs())),
+            Some(t) => 2.0 * (1.0 - t.cdf(z.abs())),
+        };
         self.names
             .iter()
             .enumerate()
@@ -433,7 +667,7 @@ impl Fit {
                 let estimate = self.params[j];
                 let se = c[(j, j)].max(0.0).sqrt();
                 let z = estimate / se;
-                let p_value = 2.0 * (1.0 - normal.cdf(z.abs()));
+                let p_value = tail(z);
                 Coef {
                     name: name.clone(),
                     estimate,
@@ -455,5 +689,56 @@ impl Fit {
     /// Linear predictor for another design with the same columns (e.g. a counterfactual with some set to 0).
     pub fn predict_linear(&self, x: &DMatrix<f64>) -> DVector<f64> {
         x * &self.params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AR(1) sandwich computed the slow way: Σ_ij = φ·√(v_i v_j)·ρ^|pos_i − pos_j| within a series.
+    fn brute(fit: &Fit, series: Option<&[i64]>) -> DMatrix<f64> {
+        let (phi, rho) = fit.dispersion_ar1(series);
+        let (label, pos) = series_positions(fit.nobs(), series);
+        let mut meat = DMatrix::zeros(fit.x.ncols(), fit.x.ncols());
+        for i in 0..fit.nobs() {
+            for j in 0..fit.nobs() {
+                if label[i] == label[j] {
+                    let w = phi * (fit.var[i] * fit.var[j]).sqrt() * rho.powi(pos[i].abs_diff(pos[j]) as i32);
+                    meat += fit.x.row(i).transpose() * fit.x.row(j) * w;
+                }
+            }
+        }
+        &fit.bread * meat * &fit.bread
+    }
+
+    #[test]
+    fn the_ar1_sandwich_equals_its_definition_and_reduces_to_quasi_poisson_without_correlation() {
+        // Two interleaved series with a level shift, counts with some autocorrelation.
+        let y = [
+            50.0, 61.0, 55.0, 66.0, 58.0, 60.0, 63.0, 57.0, 49.0, 52.0, 47.0, 50.0, 41.0, 44.0, 45.0, 40.0, 39.0, 47.0,
+            43.0, 38.0,
+        ];
+        let n = y.len();
+        let group: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        let post: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i >= 10))).collect();
+        let d = Design::from_columns(vec![
+            ("const".into(), vec![1.0; n]),
+            ("group".into(), group.clone()),
+            ("post".into(), post),
+        ]);
+        let fit = glm(&d, &y, Family::Poisson, None).unwrap();
+        let labels: Vec<i64> = group.iter().map(|g| *g as i64).collect();
+        for series in [None, Some(labels.as_slice())] {
+            let fast = fit.cov(&CovType::QuasiAr1 { series: series.map(<[i64]>::to_vec) });
+            let slow = brute(&fit, series);
+            assert!((fast - slow).abs().max() < 1e-12, "{series:?}");
+        }
+        // One observation per series: no correlation, so the quasi-Poisson covariance φ·(XᵀWX)⁻¹.
+        let each: Vec<i64> = (0..n as i64).collect();
+        let (phi, rho) = fit.dispersion_ar1(Some(&each));
+        assert_eq!(rho, 0.0f64.max(rho).min(0.95));
+        let q = fit.cov(&CovType::QuasiAr1 { series: Some(each.clone()) });
+        assert!((q - &fit.bread * phi).abs().max() < 1e-12);
     }
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use oversight_core::Grain;
-use oversight_metrics::analysis::{DidRequest, ItsModel, ItsRequest, ItsResult, VodRequest};
+use oversight_metrics::analysis::{DidRequest, Inference, ItsModel, ItsRequest, ItsResult, VodRequest};
 use oversight_store::Store;
 use serde_json::Value;
 
@@ -69,7 +69,12 @@ pub(crate) struct ImpactQuery {
     #[serde(default)]
     #[param(inline)]
     grain: Option<AnalysisGrain>,
-    /// Newey–West lags (0 to 24; default from the series' length).
+    /// How the intervals are computed: quasi-ar1 (default: quasi-likelihood with AR(1) errors, Student-t
+    /// critical values) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before).
+    #[serde(default)]
+    #[param(inline)]
+    inference: Option<Inference>,
+    /// Newey–West lags for inference=hac (0 to 24; default from the series' length).
     #[serde(default, deserialize_with = "crate::query::int_in::<0, 24, _>")]
     #[param(value_type = Option<usize>, minimum = 0, maximum = 24)]
     maxlags: Option<i64>,
@@ -90,7 +95,7 @@ pub(crate) async fn impact(
     if oversight_metrics::indicator(&q.indicator).is_none() {
         return Err(ApiError::param("indicator", format!("{:?}: no such indicator", q.indicator)));
     }
-    let cfg = analysis_cfg(&st, q.maxlags);
+    let cfg = analysis_cfg(&st, q.maxlags, q.inference);
     let (basis, value) = st
         .read_basis(move |s| {
             if s.policy_event(event_id)?.is_none() {
@@ -162,11 +167,18 @@ fn its_request(event_id: i64, q: ImpactQuery) -> ItsRequest {
     }
 }
 
-/// The analyses' settings with the request's Newey–West lags, if it gives them.
-fn analysis_cfg(st: &AppState, maxlags: Option<i64>) -> oversight_metrics::AnalysisConfig {
+/// The analyses' settings with the request's inference and Newey–West lags, if it gives them.
+fn analysis_cfg(
+    st: &AppState,
+    maxlags: Option<i64>,
+    inference: Option<Inference>,
+) -> oversight_metrics::AnalysisConfig {
     let mut cfg = st.0.analysis_cfg.clone();
     if let Some(l) = maxlags {
         cfg.hac_maxlags = Some(l as usize);
+    }
+    if let Some(i) = inference {
+        cfg.inference = i;
     }
     cfg
 }
@@ -192,7 +204,7 @@ pub(crate) async fn impact_svg(
             "the chart draws the interrupted time series (its); did is served as JSON",
         ));
     }
-    let cfg = analysis_cfg(&st, q.maxlags);
+    let cfg = analysis_cfg(&st, q.maxlags, q.inference);
     let group = q.group.clone().unwrap_or_else(|| "all".into());
     let (basis, event) = st
         .read_basis(move |s| s.policy_event(event_id)?.ok_or_else(|| ApiError::not_found("policy event", event_id)))

@@ -125,7 +125,7 @@ pub(super) async fn its_fit(
     req: oversight_metrics::analysis::ItsRequest,
     cfg: oversight_metrics::AnalysisConfig,
 ) -> ApiResult<Arc<oversight_metrics::analysis::ItsResult>> {
-    let key = format!("its\u{1f}{req:?}\u{1f}{:?}", cfg.hac_maxlags);
+    let key = format!("its\u{1f}{req:?}\u{1f}{:?}\u{1f}{:?}", cfg.hac_maxlags, cfg.inference);
     st.memo(key, || st.read(move |s| Ok(oversight_metrics::analysis::its(s, &req, &cfg)?))).await
 }
 

@@ -10,15 +10,22 @@
 //!   between the two groups in a period and across periods. A plain HAC over the stacked rows would treat
 //!   the two groups' rows of one period as neighbours in time; the period sums are the right unit.
 //!
+//! Intervals by default ([`super::inference::Inference::QuasiAr1`]): quasi-likelihood with AR(1) errors within each
+//! group's series (the period fixed effects take what the groups share), Student-t critical values on
+//! n − k degrees of freedom; the ratio of ratios then takes the regression's standard error (for counts the
+//! two estimates are the same number). By name ([`super::inference::Inference::Hac`]): the Driscoll–Kraay errors above
+//! with normal values, and the ratio of ratios' Poisson standard error.
+//!
 //! Beside it, a pre-trend check: on pre-event periods only, the group × time interaction (parallel trends
 //! is what the difference in differences assumes).
 
+use super::inference::Inference;
 use super::series::{DroppedPeriod, Effect, Obs, Series, guard_periods, load, lookup_event, lookup_indicator};
 use crate::{AnalysisConfig, MetricsError};
 use chrono::NaiveDate;
 use oversight_core::Grain;
 use oversight_stats::intervals::{two_sided_p, z_for};
-use oversight_stats::regression::{CovType, Design, Family, GroupsumCorrection, default_maxlags, glm};
+use oversight_stats::regression::{CovType, Design, Family, GroupsumCorrection, Reference, default_maxlags, glm};
 use oversight_store::{PolicyEvent, Store};
 use serde::Serialize;
 
@@ -65,11 +72,18 @@ pub struct RatioOfRatios {
 pub struct DidRegression {
     pub model: String,
     pub formula: String,
+    /// How the intervals were computed: `quasi-ar1` (default) or `hac`.
+    pub inference: String,
     pub covariance: String,
+    /// The critical values' distribution (e.g. "Student t, 58 df", or "normal").
+    pub reference_distribution: String,
     pub maxlags: usize,
     pub n_obs: usize,
     /// group:post on the log scale, and exp of it (the ratio of ratios).
     pub interaction: Effect,
+    /// Degrees of freedom of the t reference (None: normal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
 }
 
 /// One period of the two series.
@@ -181,18 +195,37 @@ pub fn did(store: &Store, req: &DidRequest, cfg: &AnalysisConfig) -> Result<DidR
     let ror = (rate(counts.group_post, counts.group_post_exposure) / rate(counts.group_pre, counts.group_pre_exposure))
         / (rate(counts.reference_post, counts.reference_post_exposure)
             / rate(counts.reference_pre, counts.reference_pre_exposure));
-    let se_log = c.iter().map(|v| 1.0 / v).sum::<f64>().sqrt();
-    let z = z_for(cfg.confidence);
-    let ratio_of_ratios = RatioOfRatios {
-        estimate: ror,
-        se_log,
-        ci_low: (ror.ln() - z * se_log).exp(),
-        ci_high: (ror.ln() + z * se_log).exp(),
-        p_value: two_sided_p(ror.ln() / se_log),
-        method: "ratio of ratios, SE(log) = √(1/a_pre + 1/a_post + 1/c_pre + 1/c_post), normal interval".into(),
-    };
-
     let regression = regression(&rows, t0.start, is_rate, cfg)?;
+    let ratio_of_ratios = match cfg.inference {
+        Inference::Hac => {
+            let se_log = c.iter().map(|v| 1.0 / v).sum::<f64>().sqrt();
+            let z = z_for(cfg.confidence);
+            RatioOfRatios {
+                estimate: ror,
+                se_log,
+                ci_low: (ror.ln() - z * se_log).exp(),
+                ci_high: (ror.ln() + z * se_log).exp(),
+                p_value: two_sided_p(ror.ln() / se_log),
+                method: "ratio of ratios, SE(log) = √(1/a_pre + 1/a_post + 1/c_pre + 1/c_post), normal interval".into(),
+            }
+        }
+        Inference::QuasiAr1 => {
+            // The regression's interval, moved to the ratio of ratios' estimate (the same number for counts).
+            let e = &regression.interaction;
+            let (lo, hi) = (e.ci_low - e.estimate, e.ci_high - e.estimate);
+            RatioOfRatios {
+                estimate: ror,
+                se_log: e.se,
+                ci_low: (ror.ln() + lo).exp(),
+                ci_high: (ror.ln() + hi).exp(),
+                p_value: regression.p_value_at(ror.ln()),
+                method: format!(
+                    "ratio of ratios, SE(log) from the regression (quasi-likelihood with AR(1) errors), {} interval",
+                    regression.reference_distribution
+                ),
+            }
+        }
+    };
     let pre_rows: Vec<(Obs, Obs)> = rows.iter().filter(|(o, _)| o.period < t0).cloned().collect();
     let pre_trend_difference = pre_trend(&pre_rows, is_rate, cfg).ok();
 
@@ -275,13 +308,11 @@ fn regression(
     let offset: Option<Vec<f64>> = is_rate.then(|| stacked.iter().map(|s| s.3.unwrap_or(0.0)).collect());
     let fit = glm(&Design::from_columns(cols), &y, Family::Poisson, offset.as_deref())?;
     let maxlags = cfg.hac_maxlags.unwrap_or_else(|| default_maxlags(periods.len()));
-    let cov = CovType::HacGroupsum {
-        time: stacked.iter().map(|s| s.1).collect(),
-        maxlags: Some(maxlags),
-        correction: GroupsumCorrection::Cluster,
-    };
+    let (cov, reference, reference_words) = did_inference(&fit, &stacked, maxlags, cfg);
     let c = fit
-        .coefficient(&cov, cfg.confidence, "group:post")
+        .coefficients_with(&cov, cfg.confidence, reference)
+        .into_iter()
+        .find(|c| c.name == "group:post")
         .ok_or_else(|| MetricsError::Refused("the group:post term could not be estimated".into()))?;
     Ok(DidRegression {
         model: "poisson-glm".into(),
@@ -289,11 +320,45 @@ fn regression(
             "count ~ Poisson, log link: group + period fixed effects + group:post{}",
             if is_rate { ", offset log(exposure)" } else { "" }
         ),
+        inference: cfg.inference.as_str().to_owned(),
         covariance: cov.describe(),
+        reference_distribution: reference_words,
         maxlags,
         n_obs: n,
         interaction: Effect::from(&c),
+        df: match reference {
+            Reference::StudentT(df) => Some(df),
+            Reference::Normal => None,
+        },
     })
+}
+
+/// The covariance of a DiD fit under the configured inference: Driscoll–Kraay over periods, or AR(1) errors
+/// within each group's series.
+fn did_inference(
+    fit: &oversight_stats::regression::Fit,
+    stacked: &[(f64, i64, f64, Option<f64>)],
+    maxlags: usize,
+    cfg: &AnalysisConfig,
+) -> (CovType, Reference, String) {
+    let dk = CovType::HacGroupsum {
+        time: stacked.iter().map(|s| s.1).collect(),
+        maxlags: Some(maxlags),
+        correction: GroupsumCorrection::Cluster,
+    };
+    let series = stacked.iter().map(|s| s.0 as i64).collect();
+    super::inference::inference_for(cfg.inference, dk, Some(series), fit)
+}
+
+impl DidRegression {
+    /// The two-sided p-value of a log-scale estimate with the interaction's standard error and reference.
+    fn p_value_at(&self, estimate: f64) -> f64 {
+        let z = estimate / self.interaction.se;
+        match self.df {
+            Some(df) => oversight_stats::intervals::two_sided_p_t(z, df),
+            None => two_sided_p(z),
+        }
+    }
 }
 
 fn pre_trend(rows: &[(Obs, Obs)], is_rate: bool, cfg: &AnalysisConfig) -> Result<Effect, MetricsError> {
@@ -315,12 +380,11 @@ fn pre_trend(rows: &[(Obs, Obs)], is_rate: bool, cfg: &AnalysisConfig) -> Result
     let y: Vec<f64> = stacked.iter().map(|s| s.2).collect();
     let offset: Option<Vec<f64>> = is_rate.then(|| stacked.iter().map(|s| s.3.unwrap_or(0.0)).collect());
     let fit = glm(&Design::from_columns(cols), &y, Family::Poisson, offset.as_deref())?;
-    let cov = CovType::HacGroupsum {
-        time: stacked.iter().map(|s| s.1).collect(),
-        maxlags: Some(cfg.hac_maxlags.unwrap_or_else(|| default_maxlags(rows.len()))),
-        correction: GroupsumCorrection::Cluster,
-    };
-    fit.coefficient(&cov, cfg.confidence, "group:t")
+    let maxlags = cfg.hac_maxlags.unwrap_or_else(|| default_maxlags(rows.len()));
+    let (cov, reference, _) = did_inference(&fit, &stacked, maxlags, cfg);
+    fit.coefficients_with(&cov, cfg.confidence, reference)
+        .into_iter()
+        .find(|c| c.name == "group:t")
         .map(|c| Effect::from(&c))
         .ok_or_else(|| MetricsError::Refused("no pre-trend estimate".into()))
 }

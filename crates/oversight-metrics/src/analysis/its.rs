@@ -3,8 +3,9 @@
 //! complete period after the event (T0) on, φ the season phase (month of year / 12).
 //!
 //! Two models: OLS on log counts (or log rates), and a Poisson GLM on counts (offset: log exposure for rates).
-//! Both with Newey–West errors (Bartlett, default lag ⌊4·(T/100)^(2/9)⌋, small-sample correction n/(n−k)),
-//! normal-based intervals. Guards: enough periods on each side, the partial period holding the event left
+//! Intervals by default from quasi-likelihood with AR(1) errors and Student-t critical values
+//! ([`super::inference::Inference::QuasiAr1`]); by name, the earlier Newey–West errors (Bartlett, default lag
+//! ⌊4·(T/100)^(2/9)⌋, small-sample correction n/(n−k)) with normal intervals ([`super::inference::Inference::Hac`]). Guards: enough periods on each side, the partial period holding the event left
 //! out, a placebo fit at T0 − 12 on pre-event data, and the unknown-race share before and after beside it.
 
 use super::series::{
@@ -14,7 +15,7 @@ use crate::{AnalysisConfig, MetricsError};
 use chrono::NaiveDate;
 use oversight_core::{Dataset, Grain, Period};
 use oversight_stats::intervals::wald_difference;
-use oversight_stats::regression::{Coef, CovType, Design, Family, Fit, default_maxlags, glm, ols};
+use oversight_stats::regression::{Coef, CovType, Design, Family, Fit, Reference, default_maxlags, glm, ols};
 use oversight_store::{PolicyEvent, Store};
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +119,15 @@ pub struct ItsResult {
     /// `count` or `rate` (count per unit of the indicator's denominator).
     pub outcome: String,
     pub formula: String,
+    /// How the intervals were computed: `quasi-ar1` (default) or `hac`.
+    pub inference: String,
     pub covariance: String,
+    /// The critical values' distribution (e.g. "Student t, 54 df", or "normal").
+    pub reference_distribution: String,
+    /// quasi-ar1: the dispersion (variance over the model's) and the residuals' AR(1) coefficient it used.
+    pub dispersion: Option<f64>,
+    pub ar1: Option<f64>,
+    /// Newey–West lags (used by `hac` only).
     pub maxlags: usize,
     pub confidence: f64,
     /// Periods in the fit (before + after).
@@ -168,6 +177,8 @@ struct Fitted {
     fit: Fit,
     design: Design,
     cov: CovType,
+    reference: Reference,
+    reference_words: String,
     maxlags: usize,
 }
 
@@ -182,7 +193,7 @@ fn fit_model(
     let with_season = obs.len() >= 24 && obs.first().is_some_and(|o| season_phase(o.period).is_some());
     let d = design(obs, t0, with_season);
     let maxlags = cfg.hac_maxlags.unwrap_or_else(|| default_maxlags(obs.len()));
-    let cov = CovType::Hac { maxlags: Some(maxlags), correction: true };
+    let hac = CovType::Hac { maxlags: Some(maxlags), correction: true };
     let fit = match model {
         ItsModel::Ols => {
             if let Some(o) = obs.iter().find(|o| o.count <= 0.0) {
@@ -202,7 +213,8 @@ fn fit_model(
             glm(&d, &y, Family::Poisson, offset.as_deref())?
         }
     };
-    Ok(Fitted { fit, design: d, cov, maxlags })
+    let (cov, reference, reference_words) = super::inference::inference_for(cfg.inference, hac, None, &fit);
+    Ok(Fitted { fit, design: d, cov, reference, reference_words, maxlags })
 }
 
 fn effect(coefs: &[Coef], name: &str) -> Effect {
@@ -230,7 +242,14 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
     guard_periods("An interrupted time series", n_pre, n_post, cfg.min_pre_periods, cfg.min_post_periods, req.grain)?;
     let t0_index = super::series::period_index(t0);
     let fitted = fit_model(&series.obs, t0_index, req.model, series.is_rate, cfg)?;
-    let coefficients = fitted.fit.coefficients(&fitted.cov, cfg.confidence);
+    let coefficients = fitted.fit.coefficients_with(&fitted.cov, cfg.confidence, fitted.reference);
+    let (dispersion, ar1) = match &fitted.cov {
+        CovType::QuasiAr1 { series } => {
+            let (phi, rho) = fitted.fit.dispersion_ar1(series.as_deref());
+            (Some(phi), Some(rho))
+        }
+        _ => (None, None),
+    };
 
     // Fitted values and the counterfactual (post terms removed), back on the outcome's scale.
     let mut x_cf = fitted.design.x.clone();
@@ -307,7 +326,11 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
         model: model.to_owned(),
         outcome: outcome.to_owned(),
         formula: format!("{lhs} β0 + β1·t + β2·post + β3·(t − T0)·post{season}"),
+        inference: cfg.inference.as_str().to_owned(),
         covariance: fitted.cov.describe(),
+        reference_distribution: fitted.reference_words.clone(),
+        dispersion,
+        ar1,
         maxlags: fitted.maxlags,
         confidence: cfg.confidence,
         n: series.obs.len(),
@@ -355,7 +378,7 @@ fn placebo(series: &Series, t0: Period, model: ItsModel, cfg: &AnalysisConfig) -
     }
     match fit_model(&pre, fake_index, model, series.is_rate, cfg) {
         Ok(f) => {
-            let c = f.fit.coefficients(&f.cov, cfg.confidence);
+            let c = f.fit.coefficients_with(&f.cov, cfg.confidence, f.reference);
             Placebo {
                 available: true,
                 reason: None,

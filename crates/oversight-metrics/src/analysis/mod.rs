@@ -7,13 +7,16 @@
 //! shapes results for the CLI and the API.
 
 pub mod did;
+mod inference;
 pub mod its;
 mod series;
 pub mod vod;
 
 pub use did::{DidRequest, DidResult, did};
+pub use inference::Inference;
 pub use its::{ItsModel, ItsRequest, ItsResult, its};
 pub use series::Effect;
+
 pub use vod::{VodRequest, VodResult, vod};
 
 use crate::MetricsError;
