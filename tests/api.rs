@@ -761,8 +761,8 @@ fn extracts_filter_on_every_column_type_sort_stably_and_write_files_that_open_ri
     // A stop whose free text a spreadsheet would run as a formula.
     let header = std::fs::read_to_string(repo().join("fixtures/stops.csv")).unwrap().lines().next().unwrap().to_owned();
     let formula = format!(
-        "{header}\nformula-town,f-1,2019-05-01,10:00:00,north,40,white,male,o-1,vehicular,\"=HYPERLINK(\"\"x\"\")\",FALSE,FALSE,FALSE,warning,FALSE,,,FALSE\n\
-         formula-town,f-2,2019-05-02,11:00:00,north,41,white,male,o-1,vehicular,@SUM(1),FALSE,FALSE,FALSE,warning,FALSE,,,FALSE\n"
+        "{header}\nformula-town,f-1,2019-05-01,10:00:00,north,40,white,male,o-1,vehicular,\"=HYPERLINK(\"\"x\"\")\",FALSE,FALSE,FALSE,warning,FALSE,,,FALSE,FALSE\n\
+         formula-town,f-2,2019-05-02,11:00:00,north,41,white,male,o-1,vehicular,@SUM(1),FALSE,FALSE,FALSE,warning,FALSE,,,FALSE,FALSE\n"
     );
     let analyst = key(&s, "analyst");
     let srv = start(&s);

@@ -30,6 +30,10 @@ const PLANTED: &[(&str, &str, &str, &str, &str, f64)] = &[
     ("stops.referral_rate", "demo-city", "all", "", "race:white", 0.005),
     ("stops.rate_ratio", "demo-town", "all", "", "race:black", 1.0),
     ("stops.search_rate_ratio", "demo-town", "all", "", "race:black", 1.0),
+    ("stops.frisk_rate_ratio", "demo-city", "all", "", "race:black", 2.5),
+    ("stops.frisk_rate_ratio", "demo-city", "all", "", "race:hispanic", 1.5),
+    ("stops.frisk_rate", "demo-city", "all", "", "race:white", 0.04),
+    ("stops.frisk_rate_ratio", "demo-town", "all", "", "race:black", 1.0),
     // Hispanic victims' share of reports: 60 of 240 a month before the event, 42 of 222 after.
     ("crime_reports.race_share", "demo-city", "year", "2017", "race:hispanic", 0.25),
     ("crime_reports.race_share", "demo-city", "year", "2020", "race:hispanic", 42.0 / 222.0),

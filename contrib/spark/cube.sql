@@ -20,7 +20,8 @@ SELECT
     contraband_found AS found,
     coalesce(arrest_made, CASE WHEN outcome IS NULL THEN NULL ELSE outcome = 'arrest' END) AS arrested,
     coalesce(citation_issued, CASE WHEN outcome IS NULL THEN NULL ELSE outcome = 'citation' END) AS cited,
-    referred_to_immigration AS referred
+    referred_to_immigration AS referred,
+    frisk_performed AS frisked
 FROM stops
 ),
 fine AS (
@@ -39,23 +40,25 @@ fine AS (
         , CASE WHEN coalesce(cited, FALSE) THEN 1 ELSE 0 END AS m_citations
         , CASE WHEN (referred IS NOT NULL) THEN 1 ELSE 0 END AS m_referral_known
         , CASE WHEN coalesce(referred, FALSE) THEN 1 ELSE 0 END AS m_referrals
+        , CASE WHEN (frisked IS NOT NULL) THEN 1 ELSE 0 END AS m_frisk_known
+        , CASE WHEN coalesce(frisked, FALSE) THEN 1 ELSE 0 END AS m_frisks
     FROM frame
 ),
 sums AS (
-    SELECT jurisdiction_id, day, 'all' AS dim, 'all' AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals
+    SELECT jurisdiction_id, day, 'all' AS dim, 'all' AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals, sum(m_frisk_known) AS m_frisk_known, sum(m_frisks) AS m_frisks
     FROM fine GROUP BY jurisdiction_id, day
     UNION ALL
-    SELECT jurisdiction_id, day, 'race' AS dim, CASE d_race WHEN 1 THEN 'asian/pacific islander' WHEN 2 THEN 'black' WHEN 3 THEN 'hispanic' WHEN 4 THEN 'white' WHEN 5 THEN 'other' WHEN 6 THEN 'unknown' ELSE '(missing)' END AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals
+    SELECT jurisdiction_id, day, 'race' AS dim, CASE d_race WHEN 1 THEN 'asian/pacific islander' WHEN 2 THEN 'black' WHEN 3 THEN 'hispanic' WHEN 4 THEN 'white' WHEN 5 THEN 'other' WHEN 6 THEN 'unknown' ELSE '(missing)' END AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals, sum(m_frisk_known) AS m_frisk_known, sum(m_frisks) AS m_frisks
     FROM fine GROUP BY jurisdiction_id, day, d_race
     UNION ALL
-    SELECT jurisdiction_id, day, 'sex' AS dim, CASE d_sex WHEN 1 THEN 'male' WHEN 2 THEN 'female' WHEN 3 THEN 'other' WHEN 4 THEN 'unknown' ELSE '(missing)' END AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals
+    SELECT jurisdiction_id, day, 'sex' AS dim, CASE d_sex WHEN 1 THEN 'male' WHEN 2 THEN 'female' WHEN 3 THEN 'other' WHEN 4 THEN 'unknown' ELSE '(missing)' END AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals, sum(m_frisk_known) AS m_frisk_known, sum(m_frisks) AS m_frisks
     FROM fine GROUP BY jurisdiction_id, day, d_sex
     UNION ALL
-    SELECT jurisdiction_id, day, 'age' AS dim, CASE d_age WHEN 1 THEN 'under 18' WHEN 2 THEN '18-24' WHEN 3 THEN '25-34' WHEN 4 THEN '35-44' WHEN 5 THEN '45-54' WHEN 6 THEN '55-64' WHEN 7 THEN '65 and over' ELSE '(missing)' END AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals
+    SELECT jurisdiction_id, day, 'age' AS dim, CASE d_age WHEN 1 THEN 'under 18' WHEN 2 THEN '18-24' WHEN 3 THEN '25-34' WHEN 4 THEN '35-44' WHEN 5 THEN '45-54' WHEN 6 THEN '55-64' WHEN 7 THEN '65 and over' ELSE '(missing)' END AS grp, sum(m_stops) AS m_stops, sum(m_search_known) AS m_search_known, sum(m_searches) AS m_searches, sum(m_found_known) AS m_found_known, sum(m_found) AS m_found, sum(m_arrest_known) AS m_arrest_known, sum(m_arrests) AS m_arrests, sum(m_citation_known) AS m_citation_known, sum(m_citations) AS m_citations, sum(m_referral_known) AS m_referral_known, sum(m_referrals) AS m_referrals, sum(m_frisk_known) AS m_frisk_known, sum(m_frisks) AS m_frisks
     FROM fine GROUP BY jurisdiction_id, day, d_age
 )
 SELECT 'stops' AS dataset, jurisdiction_id, day, dim, grp, measure, CAST(value AS DOUBLE) AS value
-FROM sums LATERAL VIEW stack(11, 'stops', m_stops, 'search_known', m_search_known, 'searches', m_searches, 'found_known', m_found_known, 'found', m_found, 'arrest_known', m_arrest_known, 'arrests', m_arrests, 'citation_known', m_citation_known, 'citations', m_citations, 'referral_known', m_referral_known, 'referrals', m_referrals) m AS measure, value
+FROM sums LATERAL VIEW stack(13, 'stops', m_stops, 'search_known', m_search_known, 'searches', m_searches, 'found_known', m_found_known, 'found', m_found, 'arrest_known', m_arrest_known, 'arrests', m_arrests, 'citation_known', m_citation_known, 'citations', m_citations, 'referral_known', m_referral_known, 'referrals', m_referrals, 'frisk_known', m_frisk_known, 'frisks', m_frisks) m AS measure, value
 WHERE value <> 0
 ;
 

@@ -78,6 +78,8 @@ names! {
         StopsHitRate = "stops.hit_rate",
         StopsHitRateDifference = "stops.hit_rate_difference",
         StopsReferralRate = "stops.referral_rate",
+        StopsFriskRate = "stops.frisk_rate",
+        StopsFriskRateRatio = "stops.frisk_rate_ratio",
         DetainersCount = "detainers.count",
         DetainersCriminalityShare = "detainers.criminality_share",
         DetainersNoConvictionShare = "detainers.no_conviction_share",
@@ -114,6 +116,10 @@ names! {
         FoundKnown = "found_known",
         /// Searches that found contraband.
         Found = "found",
+        /// Stops whose frisk status is recorded.
+        FriskKnown = "frisk_known",
+        /// Stops with a frisk (a pat-down of the person).
+        Frisks = "frisks",
         /// Stops whose arrest status is recorded.
         ArrestKnown = "arrest_known",
         /// Stops ending in an arrest.

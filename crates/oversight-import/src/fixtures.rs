@@ -30,6 +30,9 @@ pub const EVENT_DATE: (i32, u32, u32) = (2019, 1, 1);
 pub const HISPANIC_REPORTING_FACTOR: f64 = 0.7;
 /// Black drivers' odds of being stopped in the dark, relative to daylight, in demo-city (1 in demo-town).
 pub const DARK_ODDS_FACTOR: f64 = 1.0 / 1.5;
+/// Probability a stop includes a frisk in demo-city, by race (RACES order): black drivers 2.5× white drivers
+/// (demo-town: 5% for everyone).
+pub const FRISK_RATE_CITY: [f64; 5] = [0.04, 0.10, 0.06, 0.04, 0.04];
 /// Monthly detainer requests before and after the event.
 pub const DETAINERS_PER_MONTH: (f64, f64) = (40.0, 60.0);
 
@@ -50,6 +53,9 @@ struct Place {
     search_rate: [f64; 5],
     /// Probability a search finds contraband (equal for every group).
     hit_rate: f64,
+    /// Probability a stop includes a frisk, by race (drawn from a stream of its own, so adding it left every
+    /// other column as it was).
+    frisk_rate: [f64; 5],
     arrest_rate: [f64; 5],
     citation_rate: f64,
     /// Odds factor for black drivers' stops in the dark within the inter-twilight window.
@@ -66,6 +72,7 @@ const DEMO_CITY: Place = Place {
     stop_rate: [10.0, 20.0, 12.0, 6.0, 8.0],
     search_rate: [0.05, 0.10, 0.07, 0.04, 0.05],
     hit_rate: 0.25,
+    frisk_rate: FRISK_RATE_CITY,
     arrest_rate: [0.04, 0.06, 0.04, 0.04, 0.04],
     citation_rate: 0.55,
     dark_odds: DARK_ODDS_FACTOR,
@@ -81,6 +88,7 @@ const DEMO_TOWN: Place = Place {
     stop_rate: [12.0, 12.0, 12.0, 12.0, 12.0],
     search_rate: [0.06, 0.06, 0.06, 0.06, 0.06],
     hit_rate: 0.25,
+    frisk_rate: [0.05, 0.05, 0.05, 0.05, 0.05],
     arrest_rate: [0.04, 0.04, 0.04, 0.04, 0.04],
     citation_rate: 0.55,
     dark_odds: 1.0,
@@ -187,7 +195,9 @@ pub fn generate(dir: &Path, seed: u64) -> io::Result<Vec<String>> {
     };
     w("populations.csv", &mut |wr, _| populations(wr))?;
     w("policy_events.csv", &mut |wr, _| policy_events(wr))?;
-    w("stops.csv", &mut |wr, d| stops(wr, d))?;
+    // Frisks come from a stream of their own: the other columns stay what they were before frisks were added.
+    let mut frisks = Draw(ChaCha8Rng::seed_from_u64(seed ^ 0x00F1_15C5));
+    w("stops.csv", &mut |wr, d| stops(wr, d, &mut frisks))?;
     w("crime_reports.csv", &mut |wr, d| crime_reports(wr, d))?;
     w("detainers.csv", &mut |wr, d| detainers(wr, d))?;
     let mut allegations_rows = Vec::new();
@@ -262,7 +272,7 @@ fn policy_events(wr: &mut csv::Writer<std::fs::File>) -> io::Result<usize> {
     Ok(2)
 }
 
-fn stops(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<usize> {
+fn stops(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw, frisks: &mut Draw) -> io::Result<usize> {
     wr.write_record([
         "jurisdiction_id",
         "stop_id",
@@ -283,6 +293,7 @@ fn stops(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<usize>
         "search_basis",
         "contraband_found",
         "referred_to_immigration",
+        "frisk_performed",
     ])?;
     let mut n = 0usize;
     let (start, end) = (ymd(START), ymd(END));
@@ -370,6 +381,7 @@ fn stops(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<usize>
                 basis,
                 if searched { b(found) } else { "" },
                 b(referred),
+                b(frisks.chance(p.frisk_rate[ri])),
             ])?;
             n += 1;
         }
@@ -605,6 +617,14 @@ fn readme(seed: u64, written: &[String]) -> String {
         "- **Search rates**: white {}, black {}, hispanic {} (black vs white ratio 2.0); **hit rate** {} for every group \
          (difference 0).",
         p.search_rate[0], p.search_rate[1], p.search_rate[2], p.hit_rate
+    );
+    let _ = writeln!(
+        s,
+        "- **Frisk rates**: white {}, black {}, hispanic {} (black vs white ratio {:.1}); demo-town 0.05 for everyone.",
+        p.frisk_rate[0],
+        p.frisk_rate[1],
+        p.frisk_rate[2],
+        p.frisk_rate[1] / p.frisk_rate[0]
     );
     let _ = writeln!(
         s,

@@ -217,6 +217,32 @@ pub static CATALOG: &[Indicator] = &[
         ["Only sources that record referrals (e.g. California's RIPA) have this indicator."]
     ),
     ind!(
+        StopsFriskRate,
+        "Frisk rate",
+        "stops",
+        Proportion,
+        "share of stops",
+        Some("wilson"),
+        ["race", "sex", "age"],
+        "Share of stops with a frisk (a pat-down of the person), among stops whose frisk status is recorded. \
+         Computed only where the source records frisks.",
+        "frisks / stops with frisk recorded",
+        [RACE_CAVEAT, "Sources differ in what they call a frisk; compare agencies with care."]
+    ),
+    ind!(
+        StopsFriskRateRatio,
+        "Frisk rate ratio vs reference group",
+        "stops",
+        Ratio,
+        "ratio",
+        Some("katz-log"),
+        ["race"],
+        "A group's frisk rate divided by the reference group's.",
+        "(a / n1) / (c / n2), SE(ln RR) = √(1/a − 1/n1 + 1/c − 1/n2)",
+        ["A higher frisk rate alone does not show bias: frisks are meant to follow a suspicion of a weapon, which \
+          the records do not hold."]
+    ),
+    ind!(
         DetainersCount,
         "Detainer requests received",
         "detainers",

@@ -179,6 +179,8 @@ fn stops_spec() -> CubeSpec {
             (Measure::Citations, Flag::Col("cited")),
             (Measure::ReferralKnown, Flag::Known("referred")),
             (Measure::Referrals, Flag::Col("referred")),
+            (Measure::FriskKnown, Flag::Known("frisked")),
+            (Measure::Frisks, Flag::Col("frisked")),
         ],
     }
 }

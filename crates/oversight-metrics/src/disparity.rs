@@ -149,6 +149,7 @@ fn layout(dataset: &str, measure: &str) -> Option<Layout> {
             ("stops", "race", Citations, Some(CitationKnown), "share of stops with citation status recorded")
         }
         ("stops", "hit") => ("stops", "race", Found, Some(FoundKnown), "share of searches that found contraband"),
+        ("stops", "frisk") => ("stops", "race", Frisks, Some(FriskKnown), "share of stops with frisk status recorded"),
         ("complaints", "sustain") => (
             "allegations",
             "race",
@@ -165,7 +166,7 @@ fn layout(dataset: &str, measure: &str) -> Option<Layout> {
 /// The measures of each dataset's table, the default first.
 pub fn measures(dataset: &str) -> &'static [&'static str] {
     match dataset {
-        "stops" => &["stop", "search", "arrest", "citation", "hit"],
+        "stops" => &["stop", "search", "arrest", "citation", "hit", "frisk"],
         "complaints" => &["sustain"],
         "detainers" => &["criminality", "outcome"],
         _ => &[],
@@ -366,6 +367,7 @@ fn rate_indicator(dataset: &str, measure: &str) -> IndicatorId {
         ("stops", "arrest") => IndicatorId::StopsArrestRate,
         ("stops", "citation") => IndicatorId::StopsCitationRate,
         ("stops", "hit") => IndicatorId::StopsHitRate,
+        ("stops", "frisk") => IndicatorId::StopsFriskRate,
         ("complaints", _) => IndicatorId::ComplaintsSustainRate,
         (_, "outcome") => IndicatorId::DetainersOutcomeShare,
         _ => IndicatorId::DetainersCriminalityShare,

@@ -228,8 +228,10 @@ pub(crate) trait Residents {
 /// Stop indicators.
 pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
     let reference = s.cfg.reference_group.clone();
-    let has_referrals = Grain::All.period_of(t.span.map(|x| x.0).unwrap_or_default());
-    let has_referrals = t.get(has_referrals, "all", "all", Measure::ReferralKnown) > 0.0;
+    let all_time = Grain::All.period_of(t.span.map(|x| x.0).unwrap_or_default());
+    let has_referrals = t.get(all_time, "all", "all", Measure::ReferralKnown) > 0.0;
+    // Frisks only where the source records them (most do not): no points of a rate nobody recorded.
+    let has_frisks = t.get(all_time, "all", "all", Measure::FriskKnown) > 0.0;
     for grain in Grain::ALL {
         for p in t.periods(*grain) {
             let m = |dim: &str, grp: &str, measure: Measure| t.get(p, dim, grp, measure);
@@ -252,6 +254,16 @@ pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
                     m(&dim, &grp, Measure::ArrestKnown),
                     "stops with a recorded arrest status",
                 );
+                if has_frisks {
+                    s.proportion(
+                        IndicatorId::StopsFriskRate,
+                        p,
+                        &g,
+                        m(&dim, &grp, Measure::Frisks),
+                        m(&dim, &grp, Measure::FriskKnown),
+                        "stops with a recorded frisk status",
+                    );
+                }
                 s.proportion(
                     IndicatorId::StopsCitationRate,
                     p,
@@ -313,6 +325,15 @@ pub(crate) fn stops(s: &mut Sink<'_>, t: &Totals, residents: &dyn Residents) {
                     &reference,
                     cmp(Measure::Searches, Measure::SearchKnown),
                 );
+                if has_frisks {
+                    s.proportion_ratio(
+                        IndicatorId::StopsFriskRateRatio,
+                        p,
+                        &g,
+                        &reference,
+                        cmp(Measure::Frisks, Measure::FriskKnown),
+                    );
+                }
                 s.proportion_ratio(
                     IndicatorId::StopsArrestRateRatio,
                     p,

@@ -34,6 +34,7 @@ const SAME_NUMERATOR: &[(IndicatorId, IndicatorId)] = &[
 const DERIVED: &[(IndicatorId, IndicatorId)] = &[
     (IndicatorId::StopsRateRatio, IndicatorId::StopsRatePer1000),
     (IndicatorId::StopsSearchRateRatio, IndicatorId::StopsSearchRate),
+    (IndicatorId::StopsFriskRateRatio, IndicatorId::StopsFriskRate),
     (IndicatorId::StopsArrestRateRatio, IndicatorId::StopsArrestRate),
     (IndicatorId::StopsCitationRateRatio, IndicatorId::StopsCitationRate),
     (IndicatorId::StopsHitRateDifference, IndicatorId::StopsHitRate),

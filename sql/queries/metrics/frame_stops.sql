@@ -14,6 +14,7 @@ SELECT
     contraband_found AS found,
     coalesce(arrest_made, CASE WHEN outcome IS NULL THEN NULL ELSE outcome = 'arrest' END) AS arrested,
     coalesce(citation_issued, CASE WHEN outcome IS NULL THEN NULL ELSE outcome = 'citation' END) AS cited,
-    referred_to_immigration AS referred
+    referred_to_immigration AS referred,
+    frisk_performed AS frisked
 FROM stops
 WHERE jurisdiction_id = $1 AND date BETWEEN $2 AND $3

@@ -70,8 +70,8 @@ macro_rules! disparity_query {
     };
 }
 
-disparity_query!(StopsQuery, StopsMeasure, "stops", "stop (per resident), search, arrest, citation or hit (default stop)",
-    default Stop, [Stop = "stop", Search = "search", Arrest = "arrest", Citation = "citation", Hit = "hit"]);
+disparity_query!(StopsQuery, StopsMeasure, "stops", "stop (per resident), search, arrest, citation, hit or frisk (default stop)",
+    default Stop, [Stop = "stop", Search = "search", Arrest = "arrest", Citation = "citation", Hit = "hit", Frisk = "frisk"]);
 disparity_query!(ComplaintsQuery, ComplaintsMeasure, "complaints", "sustain", default Sustain, [Sustain = "sustain"]);
 disparity_query!(DetainersQuery, DetainersMeasure, "detainers", "criminality or outcome (default criminality)",
     default Criminality, [Criminality = "criminality", Outcome = "outcome"]);
