@@ -43,6 +43,9 @@ const PLANTED: &[(&str, &str, &str, &str, &str, f64)] = &[
     ("detainers.felony_share", "demo-city", "all", "", "all", 0.35),
     ("detainers.judicial_warrant_share", "demo-city", "all", "", "all", 0.02 / 0.62),
     ("detainers.criminality_share", "demo-city", "all", "", "criminality:convicted", 0.40),
+    // Recorded race of the person named: hispanic 0.70, black 0.10 of all requests, 0.03 unknown.
+    ("detainers.race_share", "demo-city", "all", "", "race:hispanic", 0.70 / 0.97),
+    ("detainers.race_share", "demo-city", "all", "", "race:black", 0.10 / 0.97),
     ("complaints.sustain_rate", "demo-city", "all", "", "race:white", 0.20),
     ("complaints.sustain_rate", "demo-city", "all", "", "race:black", 0.10),
     // By closing year: 2018 is past the start-up of the record and before its end.

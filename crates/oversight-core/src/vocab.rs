@@ -87,6 +87,7 @@ names! {
         DetainersJudicialWarrantShare = "detainers.judicial_warrant_share",
         DetainersCountryShare = "detainers.country_share",
         DetainersSexShare = "detainers.sex_share",
+        DetainersRaceShare = "detainers.race_share",
         DetainersFelonyShare = "detainers.felony_share",
         CrimeReportsCount = "crime_reports.count",
         CrimeReportsRaceShare = "crime_reports.race_share",

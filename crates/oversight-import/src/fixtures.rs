@@ -33,6 +33,10 @@ pub const DARK_ODDS_FACTOR: f64 = 1.0 / 1.5;
 /// Probability a stop includes a frisk in demo-city, by race (RACES order): black drivers 2.5× white drivers
 /// (demo-town: 5% for everyone).
 pub const FRISK_RATE_CITY: [f64; 5] = [0.04, 0.10, 0.06, 0.04, 0.04];
+/// The recorded race of people named in detainer requests (hispanic, white, black, asian/pacific islander,
+/// unknown), drawn from a stream of their own.
+pub const DETAINER_RACE_SHARES: [f64; 5] = [0.70, 0.12, 0.10, 0.05, 0.03];
+const DETAINER_RACES: [&str; 5] = ["hispanic", "white", "black", "asian/pacific islander", "unknown"];
 /// Monthly detainer requests before and after the event.
 pub const DETAINERS_PER_MONTH: (f64, f64) = (40.0, 60.0);
 
@@ -199,7 +203,8 @@ pub fn generate(dir: &Path, seed: u64) -> io::Result<Vec<String>> {
     let mut frisks = Draw(ChaCha8Rng::seed_from_u64(seed ^ 0x00F1_15C5));
     w("stops.csv", &mut |wr, d| stops(wr, d, &mut frisks))?;
     w("crime_reports.csv", &mut |wr, d| crime_reports(wr, d))?;
-    w("detainers.csv", &mut |wr, d| detainers(wr, d))?;
+    let mut races = Draw(ChaCha8Rng::seed_from_u64(seed ^ 0x00DE_7A1E));
+    w("detainers.csv", &mut |wr, d| detainers(wr, d, &mut races))?;
     let mut allegations_rows = Vec::new();
     w("complaints.csv", &mut |wr, d| complaints(wr, d, &mut allegations_rows))?;
     w("allegations.csv", &mut |wr, _| {
@@ -438,7 +443,7 @@ fn crime_reports(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Resul
     Ok(n)
 }
 
-fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<usize> {
+fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw, races: &mut Draw) -> io::Result<usize> {
     wr.write_record([
         "jurisdiction_id",
         "detainer_id",
@@ -453,6 +458,7 @@ fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<us
         "outcome",
         "outcome_date",
         "most_serious_charge_severity",
+        "subject_race",
     ])?;
     let event = ymd(EVENT_DATE);
     let countries =
@@ -494,6 +500,7 @@ fn detainers(wr: &mut csv::Writer<std::fs::File>, d: &mut Draw) -> io::Result<us
                 outcome,
                 &outcome_date,
                 ["felony", "misdemeanor", "none"][d.pick(&[0.35, 0.45, 0.20])],
+                DETAINER_RACES[races.pick(&DETAINER_RACE_SHARES)],
             ])?;
         }
     }
@@ -656,8 +663,14 @@ fn readme(seed: u64, written: &[String]) -> String {
         s,
         "- **Detainers**: {} requests a month before the event, {} after; honored share 0.50 before and 0.80 after \
          (declined 0.20 → 0.05); criminality convicted 0.40, pending charges 0.30, other immigration violator 0.25, \
-         unknown 0.05; most serious charge a felony 0.35; judicial warrant true 0.02, false 0.60, unknown 0.38.",
-        DETAINERS_PER_MONTH.0, DETAINERS_PER_MONTH.1
+         unknown 0.05; most serious charge a felony 0.35; judicial warrant true 0.02, false 0.60, unknown 0.38;          recorded race hispanic {}, white {}, black {}, asian/pacific islander {}, unknown {}.",
+        DETAINERS_PER_MONTH.0,
+        DETAINERS_PER_MONTH.1,
+        DETAINER_RACE_SHARES[0],
+        DETAINER_RACE_SHARES[1],
+        DETAINER_RACE_SHARES[2],
+        DETAINER_RACE_SHARES[3],
+        DETAINER_RACE_SHARES[4]
     );
     let _ = writeln!(
         s,

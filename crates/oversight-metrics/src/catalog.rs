@@ -249,7 +249,7 @@ pub static CATALOG: &[Indicator] = &[
         Count,
         "requests",
         None,
-        ["criminality", "outcome", "country", "sex"],
+        ["criminality", "outcome", "country", "sex", "race"],
         "Number of detainer requests received in the period.",
         "count(detainers)",
         []
@@ -325,6 +325,19 @@ pub static CATALOG: &[Indicator] = &[
         "Share of requests by recorded sex.",
         "requests for sex / requests with known sex",
         []
+    ),
+    ind!(
+        DetainersRaceShare,
+        "Share by race or ethnicity",
+        "detainers",
+        Proportion,
+        "share of requests",
+        Some("wilson"),
+        ["race"],
+        "Share of requests by the recorded race or ethnicity of the person named, among requests where it is \
+         recorded. Computed only where the source records it (ICE's own releases mostly do not).",
+        "requests for the group / requests with a known race",
+        [RACE_CAVEAT, "Who is booked into the jail, not who lives there: no population denominator is implied."]
     ),
     ind!(
         DetainersFelonyShare,

@@ -453,6 +453,24 @@ pub(crate) fn detainers(s: &mut Sink<'_>, t: &Totals, top: &[String]) {
                     "requests with a known sex",
                 );
             }
+            // Race only where the source records it: counts and shares among requests with a known race.
+            let known_race: f64 =
+                t.groups("race").iter().filter(|g| *g != MISSING && *g != "unknown").map(|g| c("race", g)).sum();
+            if known_race > 0.0 {
+                for grp in t.groups("race").into_iter().filter(|g| g != MISSING) {
+                    s.count(IndicatorId::DetainersCount, p, &group_label("race", &grp), c("race", &grp));
+                    if grp != "unknown" {
+                        s.proportion(
+                            IndicatorId::DetainersRaceShare,
+                            p,
+                            &group_label("race", &grp),
+                            c("race", &grp),
+                            known_race,
+                            "requests with a known race",
+                        );
+                    }
+                }
+            }
             let known_severity: f64 = ["felony", "misdemeanor", "other", "none"].iter().map(|g| c("severity", g)).sum();
             s.proportion(
                 IndicatorId::DetainersFelonyShare,
