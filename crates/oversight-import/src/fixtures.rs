@@ -103,6 +103,9 @@ const REPORTS_PER_MONTH: [f64; 5] = [90.0, 70.0, 60.0, 12.0, 8.0];
 /// Sustain probability of an allegation by complainant race (RACES order).
 const SUSTAIN_RATE: [f64; 5] = [0.20, 0.10, 0.12, 0.15, 0.10];
 const COMPLAINTS_PER_MONTH: f64 = 25.0;
+/// Median days from receipt to closure by complainant race (RACES order): complaints of black complainants are
+/// closed more slowly.
+pub const DAYS_TO_CLOSE_MEDIAN: [f64; 5] = [120.0, 168.0, 120.0, 120.0, 120.0];
 
 fn ymd(t: (i32, u32, u32)) -> NaiveDate {
     NaiveDate::from_ymd_opt(t.0, t.1, t.2).expect("valid constant date")
@@ -537,7 +540,7 @@ fn complaints(
             n += 1;
             let id = format!("C{n:05}");
             let ri = d.pick(&race_w);
-            let days = (d.normal() * 0.6 + 120f64.ln()).exp().round() as i64;
+            let days = (d.normal() * 0.6 + DAYS_TO_CLOSE_MEDIAN[ri].ln()).exp().round() as i64;
             let closed = received + Duration::days(days);
             let closed_s = if closed > end { String::new() } else { closed.to_string() };
             wr.write_record([
@@ -676,14 +679,16 @@ fn readme(seed: u64, written: &[String]) -> String {
         s,
         "- **Complaints**: {} a month; each has 1 + Poisson(0.5) allegations; an allegation of a closed complaint is \
          sustained with probability white {}, black {}, hispanic {}, asian/pacific islander {}, other {} by complainant \
-         race; days to close are lognormal with median 120 (σ 0.6 on the log scale); complaints that would close after \
-         {} are open. Officers draw complaints with Zipf-like propensity, so several have 3 or more in 12 months.",
+         race; days to close are lognormal with median {} for black complainants and {} for everyone else (σ 0.6 on \
+         the log scale); complaints that would close after {} are open. Officers draw complaints with Zipf-like propensity, so several have 3 or more in 12 months.",
         COMPLAINTS_PER_MONTH,
         SUSTAIN_RATE[0],
         SUSTAIN_RATE[1],
         SUSTAIN_RATE[2],
         SUSTAIN_RATE[3],
         SUSTAIN_RATE[4],
+        DAYS_TO_CLOSE_MEDIAN[1],
+        DAYS_TO_CLOSE_MEDIAN[0],
         ymd(END)
     );
     let _ = writeln!(s, "\n## Policy events\n");

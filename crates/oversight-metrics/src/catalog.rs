@@ -420,8 +420,9 @@ pub static CATALOG: &[Indicator] = &[
         Quantile,
         "days",
         Some("order-statistic"),
-        [],
-        "Median number of days from receipt to closure of the complaints closed in the period.",
+        ["race"],
+        "Median number of days from receipt to closure of the complaints closed in the period; overall and by \
+         complainant race (as the source records it).",
         "median(closed − received)",
         ["Counted by closing period: a backlog closed at once shows as a jump."]
     ),
@@ -432,8 +433,9 @@ pub static CATALOG: &[Indicator] = &[
         Quantile,
         "days",
         Some("order-statistic"),
-        [],
-        "90th percentile of days from receipt to closure of the complaints closed in the period.",
+        ["race"],
+        "90th percentile of days from receipt to closure of the complaints closed in the period; overall and by \
+         complainant race.",
         "quantile(closed − received, 0.9)",
         []
     ),

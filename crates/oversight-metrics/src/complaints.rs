@@ -30,54 +30,69 @@ fn periods_between(grain: Grain, a: NaiveDate, b: NaiveDate) -> Vec<Period> {
     out
 }
 
-/// Days from receipt to closure, by the period a complaint closed in.
+/// Days from receipt to closure, by the period a complaint closed in: for all complaints and by complainant
+/// race (as recorded; complaints without one are in `all` only).
 pub(crate) fn days_to_close(s: &mut Sink<'_>, complaints: &DataFrame) -> Result<(), MetricsError> {
     let received = dates(complaints, "date")?;
     let closed = dates(complaints, "closed_date")?;
-    let pairs: Vec<(NaiveDate, f64)> = received
-        .iter()
-        .zip(&closed)
-        .filter_map(|(r, c)| Some((c.as_ref().copied()?, (*c.as_ref()? - *r.as_ref()?).num_days() as f64)))
-        .filter(|(_, d)| *d >= 0.0)
+    let race = complaints.column("race")?.as_materialized_series().cast(&DataType::String)?;
+    let race = race.str()?;
+    // (closing date, days, group label of the complainant's race)
+    let rows: Vec<(NaiveDate, f64, Option<String>)> = (0..received.len())
+        .filter_map(|i| {
+            let (r, c) = (received[i]?, closed[i]?);
+            let days = (c - r).num_days() as f64;
+            let group = race.get(i).filter(|g| *g != crate::cube::MISSING).map(|g| format!("race:{g}"));
+            (days >= 0.0).then_some((c, days, group))
+        })
         .collect();
-    let (Some(first), Some(last)) = (pairs.iter().map(|p| p.0).min(), pairs.iter().map(|p| p.0).max()) else {
+    let (Some(first), Some(last)) = (rows.iter().map(|p| p.0).min(), rows.iter().map(|p| p.0).max()) else {
         return Ok(());
     };
-    for grain in Grain::ALL {
-        let mut by: BTreeMap<NaiveDate, Vec<f64>> = BTreeMap::new();
-        for (c, d) in &pairs {
-            by.entry(grain.period_start(*c)).or_default().push(*d);
-        }
-        for p in periods_between(*grain, first, last) {
-            let mut v = by.remove(&p.start).unwrap_or_default();
-            v.sort_by(f64::total_cmp);
-            for (ind, q) in
-                [(IndicatorId::ComplaintsDaysToCloseMedian, 0.5), (IndicatorId::ComplaintsDaysToCloseP90, 0.9)]
-            {
-                let mut pt = oversight_store::PointRow {
-                    indicator: ind.as_str().into(),
-                    jurisdiction_id: s.jurisdiction.into(),
-                    grain: grain.as_str().into(),
-                    period_start: p.start,
-                    group: "all".into(),
-                    numerator: Some(v.len() as f64),
-                    ..Default::default()
-                };
-                match quantile_with_interval(&v, q, s.cfg.confidence) {
-                    Some(e) => {
-                        pt.value = Some(e.value);
-                        pt.ci_low = Some(e.low);
-                        pt.ci_high = Some(e.high);
-                        pt.ci_method = Some(Method::OrderStatistic.as_str().into());
-                        pt.low_reliability = (v.len() as u32) < s.cfg.min_events;
-                    }
-                    None => pt.note = Some("no value: no complaint closed in this period".into()),
+    let groups: BTreeSet<&str> = rows.iter().filter_map(|r| r.2.as_deref()).collect();
+    let groups = std::iter::once("all").chain(groups);
+    for group in groups {
+        for grain in Grain::ALL {
+            let mut by: BTreeMap<NaiveDate, Vec<f64>> = BTreeMap::new();
+            for (c, d, g) in &rows {
+                if group == "all" || g.as_deref() == Some(group) {
+                    by.entry(grain.period_start(*c)).or_default().push(*d);
                 }
-                s.points.push(pt);
+            }
+            for p in periods_between(*grain, first, last) {
+                let mut v = by.remove(&p.start).unwrap_or_default();
+                v.sort_by(f64::total_cmp);
+                quantile_points(s, grain, p, group, &v);
             }
         }
     }
     Ok(())
+}
+
+/// The median and 90th percentile of one group's days to close in one period, with order-statistic intervals.
+fn quantile_points(s: &mut Sink<'_>, grain: &Grain, p: Period, group: &str, v: &[f64]) {
+    for (ind, q) in [(IndicatorId::ComplaintsDaysToCloseMedian, 0.5), (IndicatorId::ComplaintsDaysToCloseP90, 0.9)] {
+        let mut pt = oversight_store::PointRow {
+            indicator: ind.as_str().into(),
+            jurisdiction_id: s.jurisdiction.into(),
+            grain: grain.as_str().into(),
+            period_start: p.start,
+            group: group.into(),
+            numerator: Some(v.len() as f64),
+            ..Default::default()
+        };
+        match quantile_with_interval(v, q, s.cfg.confidence) {
+            Some(e) => {
+                pt.value = Some(e.value);
+                pt.ci_low = Some(e.low);
+                pt.ci_high = Some(e.high);
+                pt.ci_method = Some(Method::OrderStatistic.as_str().into());
+                pt.low_reliability = (v.len() as u32) < s.cfg.min_events;
+            }
+            None => pt.note = Some("no value: no complaint closed in this period".into()),
+        }
+        s.points.push(pt);
+    }
 }
 
 /// Officers named in 3 or more distinct complaints received in the 12 months ending with each period (for
