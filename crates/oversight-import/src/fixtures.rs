@@ -666,14 +666,11 @@ fn readme(seed: u64, written: &[String]) -> String {
         s,
         "- **Detainers**: {} requests a month before the event, {} after; honored share 0.50 before and 0.80 after \
          (declined 0.20 → 0.05); criminality convicted 0.40, pending charges 0.30, other immigration violator 0.25, \
-         unknown 0.05; most serious charge a felony 0.35; judicial warrant true 0.02, false 0.60, unknown 0.38;          recorded race hispanic {}, white {}, black {}, asian/pacific islander {}, unknown {}.",
+         unknown 0.05; most serious charge a felony 0.35; judicial warrant true 0.02, false 0.60, unknown 0.38; \
+         recorded race {}.",
         DETAINERS_PER_MONTH.0,
         DETAINERS_PER_MONTH.1,
-        DETAINER_RACE_SHARES[0],
-        DETAINER_RACE_SHARES[1],
-        DETAINER_RACE_SHARES[2],
-        DETAINER_RACE_SHARES[3],
-        DETAINER_RACE_SHARES[4]
+        DETAINER_RACES.iter().zip(DETAINER_RACE_SHARES).map(|(r, p)| format!("{r} {p}")).collect::<Vec<_>>().join(", ")
     );
     let _ = writeln!(
         s,
