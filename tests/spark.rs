@@ -121,7 +121,7 @@ fn spark_builds_the_cube_and_the_indicators_from_it_equal_oversights_own() {
     let missing = s.path("cube-missing-file");
     copy_dir(&cube, &missing);
     std::fs::remove_file(missing.join(files[0]["name"].as_str().unwrap())).unwrap();
-    refuse(&missing, &b, "in the manifest but not in the directory");
+    refuse(&missing, &b, "in the manifest but not in the cube directory");
     import_fixture_into(&s, p(&b));
     refuse(&cube, &b, "was built from import batches");
 }

@@ -39,6 +39,30 @@ pub struct BackupFile {
     pub sha256: String,
 }
 
+/// Checks the files found in a snapshot, lake or cube directory against its manifest's list: nothing found that
+/// the manifest does not list, and every listed file there with its size and sha256. The first difference is
+/// the error, naming the file; `what` names the directory ("backup", "lake", "cube directory").
+pub(crate) fn check_listed(dir: &Path, listed: &[BackupFile], found: &[String], what: &str) -> Result<()> {
+    if let Some(name) = found.iter().find(|n| !listed.iter().any(|f| &f.name == *n)) {
+        return Err(StoreError::Invalid(format!(
+            "{name} is in the {what} but not in its manifest (tampered with?): refused"
+        )));
+    }
+    for f in listed {
+        let (bytes, sha256) = sha256_file(&dir.join(&f.name)).map_err(|e| {
+            StoreError::Invalid(format!("{} is in the manifest but not in the {what}, or cannot be read ({e})", f.name))
+        })?;
+        if bytes != f.bytes || sha256 != f.sha256 {
+            return Err(StoreError::Invalid(format!(
+                "{}: its sha256 is {sha256} ({bytes} bytes) where the manifest says {} ({} bytes): the {what} was \
+                 changed or damaged; refused",
+                f.name, f.sha256, f.bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut f = std::fs::File::open(path)?;
     let mut h = sha2::Sha256::new();
@@ -181,23 +205,7 @@ pub fn verify_backup(dir: &Path) -> Result<BackupManifest> {
             m.schema_version
         )));
     }
-    let listed: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
-    for name in snapshot_files(dir)? {
-        if !listed.contains(&name.as_str()) {
-            return Err(StoreError::Invalid(format!("{name}: in the backup but not in its manifest (tampered with?)")));
-        }
-    }
-    for f in &m.files {
-        let (bytes, sha256) = sha256_file(&dir.join(&f.name))
-            .map_err(|e| StoreError::Invalid(format!("{}: listed in the manifest but cannot be read ({e})", f.name)))?;
-        if bytes != f.bytes || sha256 != f.sha256 {
-            return Err(StoreError::Invalid(format!(
-                "{}: its sha256 is {sha256} ({bytes} bytes) where the manifest says {} ({} bytes): the backup was \
-                 changed or damaged; nothing was restored",
-                f.name, f.sha256, f.bytes
-            )));
-        }
-    }
+    check_listed(dir, &m.files, &snapshot_files(dir)?, "backup")?;
     Ok(m)
 }
 

@@ -4,7 +4,8 @@
 //! batches, each Parquet file's size and sha256). Checked before anything is read; loaded in the metric
 //! run's transaction in place of the cube Oversight would have built.
 
-use crate::backup::{quoted, sha256_file};
+use crate::BackupFile;
+use crate::backup::quoted;
 use crate::{MetricTxn, Result, Store, StoreError};
 use duckdb::{OptionalExt, params};
 use serde::{Deserialize, Serialize};
@@ -13,15 +14,6 @@ use std::path::Path;
 /// The manifest's file name in a cube directory.
 pub const CUBE_MANIFEST: &str = "cube.json";
 const FORMAT: &str = "oversight-cube/1";
-
-/// One Parquet file of an external cube.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CubeFile {
-    /// Its path under the cube directory.
-    pub name: String,
-    pub bytes: u64,
-    pub sha256: String,
-}
 
 /// An external cube's manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +26,8 @@ pub struct CubeManifest {
     /// What built it (e.g. "spark 4.0.5").
     pub built_by: String,
     pub rows: i64,
-    pub files: Vec<CubeFile>,
+    /// Every Parquet file, by its path under the cube directory.
+    pub files: Vec<BackupFile>,
 }
 
 /// The Parquet files under `dir/cube`, as paths relative to `dir`, sorted.
@@ -76,31 +69,12 @@ pub fn verify_cube_dir(dir: &Path) -> Result<CubeManifest> {
             m.format
         )));
     }
-    let found = parquet_files(dir)?;
-    for name in &found {
-        if !m.files.iter().any(|f| &f.name == name) {
-            return Err(StoreError::Invalid(format!(
-                "{name} is in the cube directory but not in its manifest: refused"
-            )));
-        }
-    }
-    for f in &m.files {
-        if !found.contains(&f.name) {
-            return Err(StoreError::Invalid(format!("{} is in the manifest but not in the directory", f.name)));
-        }
-        let (bytes, sha256) = sha256_file(&dir.join(&f.name))?;
-        if bytes != f.bytes || sha256 != f.sha256 {
-            return Err(StoreError::Invalid(format!(
-                "{} does not match the manifest ({bytes} bytes, sha256 {sha256}; the manifest says {} bytes, {})",
-                f.name, f.bytes, f.sha256
-            )));
-        }
-    }
+    crate::backup::check_listed(dir, &m.files, &parquet_files(dir)?, "cube directory")?;
     Ok(m)
 }
 
 /// The SELECT reading a cube directory's rows with the cube table's column types.
-fn cube_select(dir: &Path, files: &[CubeFile]) -> Result<String> {
+fn cube_select(dir: &Path, files: &[BackupFile]) -> Result<String> {
     if files.is_empty() {
         return Ok("SELECT * FROM metric_cube WHERE false".into());
     }

@@ -322,25 +322,17 @@ impl Store {
     pub fn table_digests(&self) -> Result<BTreeMap<String, (i64, String)>> {
         let mut out = BTreeMap::new();
         let tables = PARTS.iter().map(|p| p.table).chain(WHOLE.iter().map(|(t, _)| *t));
+        let digest = |from: &str| -> Result<(i64, String)> {
+            let sql = format!("SELECT count(*), coalesce(sum(hash(x)::HUGEINT), 0)::VARCHAR FROM {from} x");
+            Ok(self.conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        };
         for t in tables {
-            let (n, d): (i64, String) = self.conn.query_row(
-                &format!("SELECT count(*), coalesce(sum(hash(x)::HUGEINT), 0)::VARCHAR FROM {t} x"),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            out.insert(t.to_owned(), (n, d));
+            out.insert(t.to_owned(), digest(t)?);
         }
         // The derived tables once more without the run that wrote them: two databases that computed the same
         // values in different runs give the same digests here.
         for t in ["metric_points", "quality_notes"] {
-            let (n, d): (i64, String) = self.conn.query_row(
-                &format!(
-                    "SELECT count(*), coalesce(sum(hash(x)::HUGEINT), 0)::VARCHAR FROM (SELECT * EXCLUDE (run_id) FROM {t}) x"
-                ),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            out.insert(format!("{t} (values)"), (n, d));
+            out.insert(format!("{t} (values)"), digest(&format!("(SELECT * EXCLUDE (run_id) FROM {t})"))?);
         }
         Ok(out)
     }
@@ -361,23 +353,7 @@ pub fn verify_lake(dir: &Path) -> Result<LakeManifest> {
             m.format
         )));
     }
-    let listed: BTreeMap<&str, &BackupFile> = m.files.iter().map(|f| (f.name.as_str(), f)).collect();
-    for name in lake_files(dir)? {
-        if !listed.contains_key(name.as_str()) {
-            return Err(StoreError::Invalid(format!("{name} is in the lake but not in its manifest: refused")));
-        }
-    }
-    for f in &m.files {
-        let path = dir.join(&f.name);
-        let (bytes, sha256) = sha256_file(&path)
-            .map_err(|e| StoreError::Invalid(format!("{} is in the manifest but cannot be read: {e}", f.name)))?;
-        if bytes != f.bytes || sha256 != f.sha256 {
-            return Err(StoreError::Invalid(format!(
-                "{} differs from the manifest (sha256 {sha256}, {bytes} bytes; the manifest says {}, {} bytes): refused",
-                f.name, f.sha256, f.bytes
-            )));
-        }
-    }
+    crate::backup::check_listed(dir, &m.files, &lake_files(dir)?, "lake")?;
     Ok(m)
 }
 

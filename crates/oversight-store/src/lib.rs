@@ -29,7 +29,7 @@ mod stream;
 pub use api::{ApiKey, AuditEntry, DatasetSummary, NewAuditEntry, ScheduleRun};
 pub use backup::{BackupFile, BackupManifest, MANIFEST, restore, verify_backup};
 pub use batches::{BatchDetails, BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
-pub use cube_dir::{CUBE_MANIFEST, CubeFile, CubeManifest, verify_cube_dir};
+pub use cube_dir::{CUBE_MANIFEST, CubeManifest, verify_cube_dir};
 pub use error::StoreError;
 pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
 pub use extract::{CrossCell, ExtractQuery, KEYED_ID_COLUMNS, RowFormat, neutralise};
