@@ -373,4 +373,35 @@ fn philadelphia_complaints_join_three_files_with_every_complaint_and_allegation_
     assert_eq!(n(&store, "SELECT count(*) FROM complaints WHERE complainant_count > 1"), 263);
     assert_eq!(n(&store, "SELECT count(*) FROM complaints WHERE complainant_count = 0"), 19);
     assert_eq!(b.details.unwrap().lines_read, 3_787);
+    // What followed the 1,283 sustained allegations (disciplinary_findings): 166 guilty findings, 883 training or
+    // counseling, 97 no guilty findings + 7 not applicable, 130 pending.
+    let outcome = |o: &str| {
+        n(
+            &store,
+            &format!("SELECT count(*) FROM allegations WHERE finding = 'sustained' AND discipline_outcome = '{o}'"),
+        )
+    };
+    let outcomes: Vec<i64> = ["disciplined", "corrective", "none", "pending"].iter().map(|o| outcome(o)).collect();
+    assert_eq!(outcomes, vec![166, 883, 104, 130]);
+    // The accused officers' race (po_race) on all 8,978 rows; "Indian" (3) and "UNK" (481) are unknown.
+    let race = |r: &str| n(&store, &format!("SELECT count(*) FROM allegations WHERE officer_race = '{r}'"));
+    let races: Vec<i64> =
+        ["white", "black", "hispanic", "asian/pacific islander", "other", "unknown"].iter().map(|r| race(r)).collect();
+    assert_eq!(races, vec![4_930, 2_673, 689, 188, 14, 484]);
+    // The indicators from them: discipline after a sustained allegation, all time.
+    drop(store);
+    s.ok(&["compute"]);
+    let store = s.store();
+    let all_time = |ind: &str, group: &str| {
+        let v =
+            store.points(ind, "pa-philadelphia", "all", Some(group), chrono::NaiveDate::MIN, chrono::NaiveDate::MAX);
+        v.unwrap().into_iter().next().unwrap_or_else(|| panic!("no {ind} {group} point"))
+    };
+    let d = all_time("complaints.discipline_rate", "all");
+    assert_eq!((d.numerator, d.denominator), (Some(166.0), Some(1_153.0)));
+    let a = all_time("complaints.action_rate", "all");
+    assert_eq!((a.numerator, a.denominator), (Some(1_049.0), Some(1_153.0)));
+    let s_rate = all_time("complaints.sustain_rate", "all");
+    assert_eq!(s_rate.numerator, Some(1_283.0));
+    assert!(all_time("complaints.discipline_rate", "officer_race:black").denominator.unwrap() > 0.0);
 }

@@ -60,7 +60,11 @@ fn a_full_lake_round_trips_refuses_tampering_and_merges_only_missing_batches() {
     std::fs::write(tampered.join(victim), bytes).unwrap();
     let fresh = s.path("fresh.duckdb");
     let r = s.run(&["--db", fresh.to_str().unwrap(), "lake", "import", tampered.to_str().unwrap()]);
-    assert!(!r.0.status.success() && r.stderr().contains(victim) && r.stderr().contains("changed or damaged"), "{}", r.stderr());
+    assert!(
+        !r.0.status.success() && r.stderr().contains(victim) && r.stderr().contains("changed or damaged"),
+        "{}",
+        r.stderr()
+    );
     let added = s.path("lake-added");
     copy_dir(&full, &added);
     std::fs::write(added.join("records/extra.parquet"), b"PAR1").unwrap();

@@ -48,6 +48,13 @@ const PLANTED: &[(&str, &str, &str, &str, &str, f64)] = &[
     ("detainers.race_share", "demo-city", "all", "", "race:black", 0.10 / 0.97),
     ("complaints.sustain_rate", "demo-city", "all", "", "race:white", 0.20),
     ("complaints.sustain_rate", "demo-city", "all", "", "race:black", 0.10),
+    // After a sustained allegation: no action 10% (white complainants) or 40% (black), else discipline two times
+    // in three (reprimand, suspension) and training once (corrective); the officer's race has no effect, so
+    // each officer group gets the mixture: 0.8004 × 2/3.
+    ("complaints.discipline_rate", "demo-city", "all", "", "race:white", 0.9 * 2.0 / 3.0),
+    ("complaints.discipline_rate", "demo-city", "all", "", "race:black", 0.6 * 2.0 / 3.0),
+    ("complaints.action_rate", "demo-city", "all", "", "race:black", 0.6),
+    ("complaints.discipline_rate", "demo-city", "all", "", "officer_race:white", 0.8004 * 2.0 / 3.0),
     // By closing year: 2018 is past the start-up of the record and before its end. Black complainants'
     // complaints are closed more slowly (median 168 days against 120).
     ("complaints.days_to_close_median", "demo-city", "year", "2018", "race:white", 120.0),

@@ -178,6 +178,8 @@ SELECT
     c.complainant_race AS race,
     a.category,
     a.finding,
+    a.discipline_outcome AS outcome,
+    a.officer_race,
     a.officer_key
 FROM allegations a
 JOIN complaints c ON c.batch_id = a.batch_id AND c.complaint_id = a.complaint_id
@@ -186,22 +188,29 @@ fine AS (
     SELECT jurisdiction_id, date AS day
         , coalesce(CAST(category AS STRING), '(missing)') AS d_category
         , coalesce(CAST(race AS STRING), '(missing)') AS d_race
+        , coalesce(CAST(officer_race AS STRING), '(missing)') AS d_officer_race
         , CASE WHEN TRUE THEN 1 ELSE 0 END AS m_allegations
         , CASE WHEN (finding IS NOT NULL AND coalesce(finding <> 'pending', FALSE)) THEN 1 ELSE 0 END AS m_with_finding
         , CASE WHEN coalesce(finding = 'sustained', FALSE) THEN 1 ELSE 0 END AS m_sustained
+        , CASE WHEN (coalesce(finding = 'sustained', FALSE) AND coalesce(outcome IN ('disciplined', 'corrective', 'none'), FALSE)) THEN 1 ELSE 0 END AS m_discipline_decided
+        , CASE WHEN (coalesce(finding = 'sustained', FALSE) AND coalesce(outcome = 'disciplined', FALSE)) THEN 1 ELSE 0 END AS m_disciplined
+        , CASE WHEN (coalesce(finding = 'sustained', FALSE) AND coalesce(outcome IN ('disciplined', 'corrective'), FALSE)) THEN 1 ELSE 0 END AS m_actioned
     FROM frame
 ),
 sums AS (
-    SELECT jurisdiction_id, day, 'all' AS dim, 'all' AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained
+    SELECT jurisdiction_id, day, 'all' AS dim, 'all' AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained, sum(m_discipline_decided) AS m_discipline_decided, sum(m_disciplined) AS m_disciplined, sum(m_actioned) AS m_actioned
     FROM fine GROUP BY jurisdiction_id, day
     UNION ALL
-    SELECT jurisdiction_id, day, 'category' AS dim, d_category AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained
+    SELECT jurisdiction_id, day, 'category' AS dim, d_category AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained, sum(m_discipline_decided) AS m_discipline_decided, sum(m_disciplined) AS m_disciplined, sum(m_actioned) AS m_actioned
     FROM fine GROUP BY jurisdiction_id, day, d_category
     UNION ALL
-    SELECT jurisdiction_id, day, 'race' AS dim, d_race AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained
+    SELECT jurisdiction_id, day, 'race' AS dim, d_race AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained, sum(m_discipline_decided) AS m_discipline_decided, sum(m_disciplined) AS m_disciplined, sum(m_actioned) AS m_actioned
     FROM fine GROUP BY jurisdiction_id, day, d_race
+    UNION ALL
+    SELECT jurisdiction_id, day, 'officer_race' AS dim, d_officer_race AS grp, sum(m_allegations) AS m_allegations, sum(m_with_finding) AS m_with_finding, sum(m_sustained) AS m_sustained, sum(m_discipline_decided) AS m_discipline_decided, sum(m_disciplined) AS m_disciplined, sum(m_actioned) AS m_actioned
+    FROM fine GROUP BY jurisdiction_id, day, d_officer_race
 )
 SELECT 'allegations' AS dataset, jurisdiction_id, day, dim, grp, measure, CAST(value AS DOUBLE) AS value
-FROM sums LATERAL VIEW stack(3, 'allegations', m_allegations, 'with_finding', m_with_finding, 'sustained', m_sustained) m AS measure, value
+FROM sums LATERAL VIEW stack(6, 'allegations', m_allegations, 'with_finding', m_with_finding, 'sustained', m_sustained, 'discipline_decided', m_discipline_decided, 'disciplined', m_disciplined, 'actioned', m_actioned) m AS measure, value
 WHERE value <> 0
 ;

@@ -202,6 +202,21 @@ code_list!(
 );
 
 code_list!(
+    /// What followed a complaint allegation for the officer, as the profile maps the source's own codes (a
+    /// source's "counseling" or "training" is corrective, not discipline, unless its profile says otherwise).
+    DisciplineOutcome, "discipline_outcome" {
+        /// A disciplinary penalty: reprimand, suspension, demotion, dismissal, a guilty finding at a hearing.
+        Disciplined = "disciplined",
+        /// Training or counseling: action taken, not discipline.
+        Corrective = "corrective",
+        /// Decided, no action.
+        NoAction = "none",
+        Pending = "pending",
+        Unknown = "unknown",
+    }
+);
+
+code_list!(
     /// Kind of policy event an impact analysis can be run around.
     PolicyKind, "policy_kind" {
         JailModel287g = "287g_jail_model",
@@ -238,6 +253,7 @@ pub fn code_list_meanings(list: &str) -> Option<Vec<(&'static str, String)>> {
         "detainer_type" => DetainerType::all_meanings(),
         "charge_severity" => ChargeSeverity::all_meanings(),
         "finding" => Finding::all_meanings(),
+        "discipline_outcome" => DisciplineOutcome::all_meanings(),
         "policy_kind" => PolicyKind::all_meanings(),
         "jurisdiction_kind" => JurisdictionKind::all_meanings(),
         _ => return None,
@@ -258,6 +274,7 @@ pub fn code_list_values(list: &str) -> Option<Vec<&'static str>> {
         "detainer_type" => DetainerType::all_strs(),
         "charge_severity" => ChargeSeverity::all_strs(),
         "finding" => Finding::all_strs(),
+        "discipline_outcome" => DisciplineOutcome::all_strs(),
         "policy_kind" => PolicyKind::all_strs(),
         "jurisdiction_kind" => JurisdictionKind::all_strs(),
         _ => return None,
@@ -292,7 +309,7 @@ mod tests {
 
     #[test]
     fn every_code_list_is_reachable_by_name() {
-        for list in ["race", "race_detail", "sex", "finding", "policy_kind", "detainer_outcome"] {
+        for list in ["race", "race_detail", "sex", "finding", "discipline_outcome", "policy_kind", "detainer_outcome"] {
             assert!(code_list_values(list).is_some(), "{list}");
         }
         assert!(code_list_values("nope").is_none());

@@ -128,6 +128,8 @@ pub fn public_columns(source: Source) -> &'static [&'static str] {
                 "recommended_finding",
                 "sustained",
                 "discipline",
+                "discipline_outcome",
+                "officer_race",
             ];
         }
     };

@@ -184,6 +184,13 @@ static ALLEGATIONS: &[FieldDef] = &[
     f("finding", Code("finding"), "Final finding."),
     f("recommended_finding", Code("finding"), "Finding the investigator recommended."),
     f("discipline", Text, "Final discipline (the source's code)."),
+    f(
+        "discipline_outcome",
+        Code("discipline_outcome"),
+        "What followed for the officer: disciplined, corrective (training or counseling), none or pending, as the \
+         profile maps the source's codes.",
+    ),
+    f("officer_race", Code("race"), "Race/ethnicity of the accused officer, as the source records it."),
 ];
 
 static POLICY_EVENTS: &[FieldDef] = &[

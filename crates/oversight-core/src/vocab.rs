@@ -94,6 +94,8 @@ names! {
         ComplaintsCount = "complaints.count",
         AllegationsCount = "allegations.count",
         ComplaintsSustainRate = "complaints.sustain_rate",
+        ComplaintsDisciplineRate = "complaints.discipline_rate",
+        ComplaintsActionRate = "complaints.action_rate",
         ComplaintsDaysToCloseMedian = "complaints.days_to_close_median",
         ComplaintsDaysToCloseP90 = "complaints.days_to_close_p90",
         ComplaintsOfficers3plus12m = "complaints.officers_3plus_12m",
@@ -141,6 +143,12 @@ names! {
         WithFinding = "with_finding",
         /// Allegations sustained.
         Sustained = "sustained",
+        /// Sustained allegations whose outcome for the officer is decided (disciplined, corrective or none).
+        DisciplineDecided = "discipline_decided",
+        /// Sustained allegations followed by discipline.
+        Disciplined = "disciplined",
+        /// Sustained allegations followed by discipline or corrective action (training, counseling).
+        Actioned = "actioned",
     }
 }
 

@@ -414,6 +414,36 @@ pub static CATALOG: &[Indicator] = &[
         ["Findings like 'no affidavit' count as not sustained."]
     ),
     ind!(
+        ComplaintsDisciplineRate,
+        "Discipline after a sustained allegation",
+        "complaints",
+        Proportion,
+        "share of sustained allegations",
+        Some("wilson"),
+        ["race", "officer_race"],
+        "Share of sustained allegations followed by discipline (reprimand, suspension, demotion, dismissal, a guilty \
+         finding), among those whose outcome is decided; by complainant race and by the accused officer's race. \
+         Computed only where the source's profile maps its discipline codes (discipline_outcome).",
+        "disciplined / sustained with outcome disciplined, corrective or none",
+        [
+            "Training and counseling are corrective, not discipline: see complaints.action_rate for both.",
+            "By the complaint's received date: recent sustained allegations are often still pending (left out)."
+        ]
+    ),
+    ind!(
+        ComplaintsActionRate,
+        "Any action after a sustained allegation",
+        "complaints",
+        Proportion,
+        "share of sustained allegations",
+        Some("wilson"),
+        ["race", "officer_race"],
+        "Share of sustained allegations followed by discipline or by corrective action (training, counseling), \
+         among those whose outcome is decided; by complainant race and by the accused officer's race.",
+        "(disciplined + corrective) / sustained with outcome disciplined, corrective or none",
+        ["Computed only where the source's profile maps its discipline codes."]
+    ),
+    ind!(
         ComplaintsDaysToCloseMedian,
         "Median days to close",
         "complaints",

@@ -32,6 +32,8 @@ pub(crate) enum Flag {
     Is(&'static str, &'static str),
     /// The text column has a value other than this one.
     KnownAndNot(&'static str, &'static str),
+    /// The text column equals one of the values.
+    OneOf(&'static str, &'static [&'static str]),
 }
 
 /// A group dimension over a frame's column.
@@ -79,6 +81,12 @@ impl Flag {
             Flag::And(a, b) => a.polars().and(b.polars()),
             Flag::Is(c, v) => col(*c).eq(lit(*v)).fill_null(lit(false)),
             Flag::KnownAndNot(c, v) => col(*c).is_not_null().and(col(*c).neq(lit(*v)).fill_null(lit(false))),
+            Flag::OneOf(c, vs) => vs
+                .iter()
+                .map(|v| col(*c).eq(lit(*v)))
+                .reduce(|a, b| a.or(b))
+                .unwrap_or(lit(false))
+                .fill_null(lit(false)),
         }
     }
 
@@ -91,6 +99,9 @@ impl Flag {
             Flag::And(a, b) => format!("({} AND {})", a.sql(), b.sql()),
             Flag::Is(c, v) => format!("coalesce({c} = {}, FALSE)", text(v)),
             Flag::KnownAndNot(c, v) => format!("({c} IS NOT NULL AND coalesce({c} <> {}, FALSE))", text(v)),
+            Flag::OneOf(c, vs) => {
+                format!("coalesce({c} IN ({}), FALSE)", vs.iter().map(|v| text(v)).collect::<Vec<_>>().join(", "))
+            }
         }
     }
 }
@@ -214,14 +225,25 @@ fn complaints_spec() -> CubeSpec {
 }
 
 fn allegations_spec() -> CubeSpec {
+    let sustained = || Flag::Is("finding", "sustained");
     CubeSpec {
         name: "allegations",
         frame: Frame::Allegations,
-        dims: vec![("category", Dim::Text("category")), ("race", Dim::Text("race"))],
+        dims: vec![
+            ("category", Dim::Text("category")),
+            ("race", Dim::Text("race")),
+            ("officer_race", Dim::Text("officer_race")),
+        ],
         measures: vec![
             (Measure::Allegations, Flag::Always),
             (Measure::WithFinding, Flag::KnownAndNot("finding", "pending")),
-            (Measure::Sustained, Flag::Is("finding", "sustained")),
+            (Measure::Sustained, sustained()),
+            (
+                Measure::DisciplineDecided,
+                sustained().and(Flag::OneOf("outcome", &["disciplined", "corrective", "none"])),
+            ),
+            (Measure::Disciplined, sustained().and(Flag::Is("outcome", "disciplined"))),
+            (Measure::Actioned, sustained().and(Flag::OneOf("outcome", &["disciplined", "corrective"]))),
         ],
     }
 }

@@ -509,6 +509,8 @@ pub(crate) fn crime_reports(s: &mut Sink<'_>, t: &Totals) {
 
 /// Complaint counts and sustain rates (the additive ones; see `complaints` for the rest).
 pub(crate) fn complaints(s: &mut Sink<'_>, complaints: &Totals, allegations: &Totals) {
+    let all_time = Grain::All.period_of(allegations.span.map(|x| x.0).unwrap_or_default());
+    let has_outcomes = allegations.get(all_time, "all", "all", Measure::DisciplineDecided) > 0.0;
     for grain in Grain::ALL {
         for p in complaints.periods(*grain) {
             for (dim, grp) in breakdown(complaints, &["race"]) {
@@ -539,6 +541,30 @@ pub(crate) fn complaints(s: &mut Sink<'_>, complaints: &Totals, allegations: &To
                     m(&dim, &grp, Measure::WithFinding),
                     "allegations with a final finding",
                 );
+            }
+            // What followed a sustained allegation, where the profile maps the source's discipline codes.
+            if has_outcomes {
+                for (dim, grp) in breakdown(allegations, &["race", "officer_race"]) {
+                    let decided = m(&dim, &grp, Measure::DisciplineDecided);
+                    let what = "sustained allegations with a decided outcome";
+                    let g = group_label(&dim, &grp);
+                    s.proportion(
+                        IndicatorId::ComplaintsDisciplineRate,
+                        p,
+                        &g,
+                        m(&dim, &grp, Measure::Disciplined),
+                        decided,
+                        what,
+                    );
+                    s.proportion(
+                        IndicatorId::ComplaintsActionRate,
+                        p,
+                        &g,
+                        m(&dim, &grp, Measure::Actioned),
+                        decided,
+                        what,
+                    );
+                }
             }
         }
     }

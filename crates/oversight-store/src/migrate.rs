@@ -11,6 +11,7 @@ pub static MIGRATIONS: &[(u32, &str, &str)] = &[
     (4, "api", include_str!("../../../sql/migrations/0004_api.sql")),
     (5, "schedules", include_str!("../../../sql/migrations/0005_schedules.sql")),
     (6, "import_integrity", include_str!("../../../sql/migrations/0006_import_integrity.sql")),
+    (7, "discipline", include_str!("../../../sql/migrations/0007_discipline.sql")),
 ];
 
 pub(crate) fn migrate(conn: &Connection, path: &std::path::Path) -> Result<()> {

@@ -6,6 +6,8 @@ SELECT
     c.complainant_race AS race,
     a.category,
     a.finding,
+    a.discipline_outcome AS outcome,
+    a.officer_race,
     a.officer_key
 FROM allegations a
 JOIN complaints c ON c.batch_id = a.batch_id AND c.complaint_id = a.complaint_id
