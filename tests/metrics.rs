@@ -46,6 +46,11 @@ const PLANTED: &[(&str, &str, &str, &str, &str, f64)] = &[
     // Recorded race of the person named: hispanic 0.70, black 0.10 of all requests, 0.03 unknown.
     ("detainers.race_share", "demo-city", "all", "", "race:hispanic", 0.70 / 0.97),
     ("detainers.race_share", "demo-city", "all", "", "race:black", 0.10 / 0.97),
+    // Days held: uniform on 0..59 (median and mean 29.5), half as long again for people recorded hispanic.
+    ("detainers.days_held_median", "demo-city", "all", "", "race:white", 29.5),
+    ("detainers.days_held_mean", "demo-city", "all", "", "race:white", 29.5),
+    ("detainers.days_held_median", "demo-city", "all", "", "race:hispanic", 44.25),
+    ("detainers.days_held_mean", "demo-city", "all", "", "race:hispanic", 44.25),
     ("complaints.sustain_rate", "demo-city", "all", "", "race:white", 0.20),
     ("complaints.sustain_rate", "demo-city", "all", "", "race:black", 0.10),
     // After a sustained allegation: no action 10% (white complainants) or 40% (black), else discipline two times
@@ -76,7 +81,7 @@ fn every_planted_effect_is_recovered_with_an_interval_covering_the_planted_value
             pt.value
         );
         assert!(pt.ci_method.is_some() && pt.numerator.is_some(), "{ind}: {pt:?}");
-        assert!(pt.denominator.is_some() || ind.contains("days_to_close"), "{ind}: {pt:?}");
+        assert!(pt.denominator.is_some() || ind.contains("days_"), "{ind}: {pt:?}");
     }
     // A count of officers with 3+ complaints in 12 months, never an identity.
     let officers = store

@@ -67,6 +67,7 @@ WITH frame AS (
 SELECT
     jurisdiction_id,
     received_date AS date,
+    outcome_date,
     criminality,
     outcome,
     judicial_warrant AS warrant,

@@ -88,6 +88,8 @@ names! {
         DetainersCountryShare = "detainers.country_share",
         DetainersSexShare = "detainers.sex_share",
         DetainersRaceShare = "detainers.race_share",
+        DetainersDaysHeldMedian = "detainers.days_held_median",
+        DetainersDaysHeldMean = "detainers.days_held_mean",
         DetainersFelonyShare = "detainers.felony_share",
         CrimeReportsCount = "crime_reports.count",
         CrimeReportsRaceShare = "crime_reports.race_share",

@@ -340,6 +340,37 @@ pub static CATALOG: &[Indicator] = &[
         [RACE_CAVEAT, "Who is booked into the jail, not who lives there: no population denominator is implied."]
     ),
     ind!(
+        DetainersDaysHeldMedian,
+        "Median days held",
+        "detainers",
+        Quantile,
+        "days",
+        Some("order-statistic"),
+        ["race"],
+        "Median number of days from booking to release or hand-over of the bookings with an immigration hold that \
+         ended in the period; overall and by recorded race. Where the source gives when a booking ended \
+         (outcome_date).",
+        "median(outcome date − booking date)",
+        [
+            "Counted by the period the booking ended: people still held are not in it yet.",
+            "Time held for the criminal charges is included; sources with bookings without a hold are needed to \
+             compare like charges."
+        ]
+    ),
+    ind!(
+        DetainersDaysHeldMean,
+        "Mean days held",
+        "detainers",
+        Quantile,
+        "days",
+        Some("student-t"),
+        ["race"],
+        "Mean number of days from booking to release or hand-over of the bookings with an immigration hold that \
+         ended in the period; overall and by recorded race.",
+        "mean(outcome date − booking date), interval x̄ ± t(n−1)·s/√n",
+        ["A few long stays pull the mean up: read it beside the median."]
+    ),
+    ind!(
         DetainersFelonyShare,
         "Share whose most serious charge is a felony",
         "detainers",
@@ -556,8 +587,15 @@ mod tests {
         for id in IndicatorId::ALL {
             assert_eq!(info(*id).id, *id, "the catalogue is in the order of IndicatorId");
         }
-        let methods =
-            ["wilson", "katz-log", "poisson-log-wald", "poisson-exact-garwood", "wald-difference", "order-statistic"];
+        let methods = [
+            "wilson",
+            "katz-log",
+            "poisson-log-wald",
+            "poisson-exact-garwood",
+            "wald-difference",
+            "order-statistic",
+            "student-t",
+        ];
         for i in CATALOG {
             if let Some(m) = i.ci_method {
                 assert!(methods.contains(&m), "{}: {m}", i.id);

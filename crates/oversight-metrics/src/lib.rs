@@ -15,6 +15,7 @@ mod complaints;
 pub mod config;
 pub mod cube;
 pub mod disparity;
+mod durations;
 mod frame;
 mod points;
 pub mod published;

@@ -432,6 +432,8 @@ fn write_points(
             countries.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let top: Vec<String> = countries.into_iter().take(cfg.top_countries).map(|c| c.0).collect();
             points::detainers(&mut sink, &main, &top);
+            let ddf = to_frame(store.frame(Frame::Detainers, jurisdiction, MIN_DATE, MAX_DATE)?)?;
+            complaints::days_held(&mut sink, &ddf)?;
             let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
             notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Count, true, batch_rows, &monthly));
         }

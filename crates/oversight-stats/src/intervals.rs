@@ -27,6 +27,8 @@ pub enum Method {
     WaldDifference,
     /// Distribution-free interval for a quantile from order statistics (binomial).
     OrderStatistic,
+    /// Student-t interval for a mean: x̄ ± t(n−1)·s/√n.
+    StudentT,
 }
 
 impl Method {
@@ -38,6 +40,7 @@ impl Method {
             Self::PoissonExact => "poisson-exact-garwood",
             Self::WaldDifference => "wald-difference",
             Self::OrderStatistic => "order-statistic",
+            Self::StudentT => "student-t",
         }
     }
 }
@@ -181,6 +184,19 @@ pub fn wald_difference(x1: f64, n1: f64, x2: f64, n2: f64, level: f64) -> Option
     let z = z_for(level);
     let d = p1 - p2;
     Some(Estimate { value: d, low: d - z * se, high: d + z * se })
+}
+
+/// The mean of `values` with a Student-t interval at `level` (None for fewer than two values).
+pub fn mean_with_interval(values: &[f64], level: f64) -> Option<Estimate> {
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = statrs::distribution::StudentsT::new(0.0, 1.0, (n - 1) as f64).ok()?.inverse_cdf(0.5 + level / 2.0);
+    let half = t * (var / n as f64).sqrt();
+    Some(Estimate { value: mean, low: mean - half, high: mean + half })
 }
 
 /// The `q` quantile of `sorted` (ascending) with a distribution-free interval from order statistics: the

@@ -26,6 +26,11 @@ fn every_interval_matches_statsmodels() {
                     c["args"]["sample"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
                 quantile_with_interval(&sample, c["args"]["q"].as_f64().unwrap(), 0.95)
             }
+            "mean" => {
+                let sample: Vec<f64> =
+                    c["args"]["sample"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+                mean_with_interval(&sample, 0.95)
+            }
             other => panic!("unknown case {other}"),
         }
         .unwrap_or_else(|| panic!("{kind} {a:?} gave no estimate"));
@@ -35,7 +40,7 @@ fn every_interval_matches_statsmodels() {
         close(est.high, c["high"].as_f64().unwrap(), &format!("{what} high"));
         seen.insert(kind.to_owned());
     }
-    assert_eq!(seen.len(), 6);
+    assert_eq!(seen.len(), 7);
 }
 
 #[test]

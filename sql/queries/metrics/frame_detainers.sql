@@ -1,6 +1,7 @@
 SELECT
     jurisdiction_id,
     received_date AS date,
+    outcome_date,
     criminality,
     outcome,
     judicial_warrant AS warrant,

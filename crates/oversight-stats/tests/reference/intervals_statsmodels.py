@@ -54,4 +54,10 @@ for q in (0.5, 0.9):
     hi_rank = int(stats.binom.ppf(0.975, n, q)) + 1
     add("quantile", {"q": q, "sample": sample.tolist()}, np.quantile(sample, q), sample[max(lo_rank - 1, 0)], sample[min(hi_rank - 1, n - 1)])
 
+# Mean with a Student-t interval (scipy's t.interval on the sample's standard error).
+for size in (12, 301):
+    sample = np.round(rng.lognormal(np.log(40), 0.9, size), 1)
+    lo, hi = stats.t.interval(0.95, len(sample) - 1, loc=sample.mean(), scale=stats.sem(sample))
+    add("mean", {"sample": sample.tolist()}, sample.mean(), lo, hi)
+
 print(json.dumps(out, indent=1))
