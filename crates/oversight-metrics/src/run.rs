@@ -433,7 +433,7 @@ fn write_points(
             let top: Vec<String> = countries.into_iter().take(cfg.top_countries).map(|c| c.0).collect();
             points::detainers(&mut sink, &main, &top);
             let ddf = to_frame(store.frame(Frame::Detainers, jurisdiction, MIN_DATE, MAX_DATE)?)?;
-            complaints::days_held(&mut sink, &ddf)?;
+            notes.extend(complaints::days_held(&mut sink, &ddf)?);
             let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
             notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Count, true, batch_rows, &monthly));
         }
@@ -446,7 +446,7 @@ fn write_points(
             let allegations = totals(store, "allegations", jurisdiction, window)?;
             points::complaints(&mut sink, &main, &allegations);
             let cdf = to_frame(store.frame(Frame::Complaints, jurisdiction, MIN_DATE, MAX_DATE)?)?;
-            complaints::days_to_close(&mut sink, &cdf)?;
+            notes.extend(complaints::days_to_close(&mut sink, &cdf)?);
             let adf = to_frame(store.frame(Frame::Allegations, jurisdiction, MIN_DATE, MAX_DATE)?)?;
             complaints::officers_3plus(&mut sink, &adf)?;
             let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
