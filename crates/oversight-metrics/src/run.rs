@@ -6,7 +6,7 @@ use crate::cube::{self, MISSING};
 use crate::frame::to_frame;
 use crate::points::{self, Residents, Sink};
 use crate::totals::Totals;
-use crate::{MetricsError, catalog, complaints, quality, suppress};
+use crate::{MetricsError, catalog, complaints, durations, quality, suppress};
 use chrono::{Datelike, NaiveDate};
 use oversight_core::{Dataset, Grain, Period, Table};
 use oversight_core::{IndicatorId, Measure};
@@ -98,13 +98,8 @@ pub fn compute(store: &Store, cfg: &MetricsConfig, req: &ComputeRequest) -> Resu
         e.1 = e.1.max(to);
     };
     if full {
-        for d in DATASETS {
-            for j in store.jurisdictions_with_records(d.main_table())? {
-                widen(*d, j, MIN_DATE, MAX_DATE);
-            }
-            for j in store.cube_jurisdictions(cube_name(*d))? {
-                widen(*d, j, MIN_DATE, MAX_DATE);
-            }
+        for (d, j) in every_piece(store)? {
+            widen(d, j, MIN_DATE, MAX_DATE);
         }
     } else {
         let prev: BTreeSet<i64> = last.as_ref().map(|r| r.batches.iter().copied().collect()).unwrap_or_default();
@@ -231,15 +226,7 @@ fn compute_from_cube(
     });
     let mut txn = store.begin_metric_run(&params, &code_version())?;
     txn.replace_cube(dir, &m)?;
-    let mut work = BTreeSet::new();
-    for d in DATASETS {
-        for j in store.jurisdictions_with_records(d.main_table())? {
-            work.insert((*d, j));
-        }
-        for j in store.cube_jurisdictions(cube_name(*d))? {
-            work.insert((*d, j));
-        }
-    }
+    let work = every_piece(store)?;
     let mut notes = Vec::new();
     let mut items = Vec::new();
     for (d, j) in &work {
@@ -254,6 +241,20 @@ fn compute_from_cube(
     );
     let run = txn.finish(batch_ids, Some(&message))?;
     Ok(ComputeReport { run: Some(run), message, work: items, points_written: written, notes })
+}
+
+/// Every (dataset, jurisdiction) with records or cube rows: what a full run rewrites.
+fn every_piece(store: &Store) -> Result<BTreeSet<(Dataset, String)>, MetricsError> {
+    let mut out = BTreeSet::new();
+    for d in DATASETS {
+        for j in store.jurisdictions_with_records(d.main_table())? {
+            out.insert((*d, j));
+        }
+        for j in store.cube_jurisdictions(cube_name(*d))? {
+            out.insert((*d, j));
+        }
+    }
+    Ok(out)
 }
 
 fn cube_name(d: Dataset) -> &'static str {
@@ -433,7 +434,7 @@ fn write_points(
             let top: Vec<String> = countries.into_iter().take(cfg.top_countries).map(|c| c.0).collect();
             points::detainers(&mut sink, &main, &top);
             let ddf = to_frame(store.frame(Frame::Detainers, jurisdiction, MIN_DATE, MAX_DATE)?)?;
-            notes.extend(complaints::days_held(&mut sink, &ddf)?);
+            notes.extend(durations::days_held(&mut sink, &ddf)?);
             let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;
             notes.extend(quality::quality(&mut sink, &main, d.as_str(), Measure::Count, true, batch_rows, &monthly));
         }
@@ -446,7 +447,7 @@ fn write_points(
             let allegations = totals(store, "allegations", jurisdiction, window)?;
             points::complaints(&mut sink, &main, &allegations);
             let cdf = to_frame(store.frame(Frame::Complaints, jurisdiction, MIN_DATE, MAX_DATE)?)?;
-            notes.extend(complaints::days_to_close(&mut sink, &cdf)?);
+            notes.extend(durations::days_to_close(&mut sink, &cdf)?);
             let adf = to_frame(store.frame(Frame::Allegations, jurisdiction, MIN_DATE, MAX_DATE)?)?;
             complaints::officers_3plus(&mut sink, &adf)?;
             let monthly = store.cube_monthly(cube_name(d), jurisdiction, Measure::Count.as_str())?;

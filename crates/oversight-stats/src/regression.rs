@@ -180,19 +180,9 @@ impl CovType {
     }
 }
 
-/// Each observation's series label and its position within that series (observations in the order given).
-fn series_positions(n: usize, series: Option<&[i64]>) -> (Vec<i64>, Vec<usize>) {
-    let label: Vec<i64> = (0..n).map(|i| series.map_or(0, |s| s[i])).collect();
-    let mut next: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-    let pos = label
-        .iter()
-        .map(|l| {
-            let p = next.entry(*l).or_insert(0);
-            *p += 1;
-            *p - 1
-        })
-        .collect();
-    (label, pos)
+/// Each observation's series label (0 for all when there is one series).
+fn series_labels(n: usize, series: Option<&[i64]>) -> Vec<i64> {
+    (0..n).map(|i| series.map_or(0, |s| s[i])).collect()
 }
 
 /// Each observation's predecessor in its series (None for a series' first).
@@ -531,7 +521,7 @@ impl Fit {
             }
             CovType::QuasiAr1 { series } => {
                 let (phi, rho) = self.dispersion_ar1(series.as_deref());
-                let (label, _) = series_positions(self.nobs(), series.as_deref());
+                let label = series_labels(self.nobs(), series.as_deref());
                 // Σ = D·R·D, D = diag(√(φ v_i)), R_ij = ρ^|i−j| within a series: the meat is Zᵀ(RZ) with Z = DX,
                 // and RZ comes from two AR(1) recursions per series (forward and backward), in O(n·k).
                 let n = self.nobs();
@@ -567,7 +557,7 @@ impl Fit {
         if self.family == Family::Poisson {
             phi = phi.max(1.0);
         }
-        let (label, _) = series_positions(n, series);
+        let label = series_labels(n, series);
         let prev = previous_in_series(&label);
         let pairs = prev.iter().flatten().count();
         let c0: f64 = r.iter().map(|r| r * r).sum();
@@ -699,7 +689,16 @@ mod tests {
     /// The AR(1) sandwich computed the slow way: Σ_ij = φ·√(v_i v_j)·ρ^|pos_i − pos_j| within a series.
     fn brute(fit: &Fit, series: Option<&[i64]>) -> DMatrix<f64> {
         let (phi, rho) = fit.dispersion_ar1(series);
-        let (label, pos) = series_positions(fit.nobs(), series);
+        let label = series_labels(fit.nobs(), series);
+        let mut next = std::collections::HashMap::new();
+        let pos: Vec<usize> = label
+            .iter()
+            .map(|l| {
+                let p = next.entry(*l).or_insert(0usize);
+                *p += 1;
+                *p - 1
+            })
+            .collect();
         let mut meat = DMatrix::zeros(fit.x.ncols(), fit.x.ncols());
         for i in 0..fit.nobs() {
             for j in 0..fit.nobs() {
