@@ -560,6 +560,7 @@ fn every_operation_in_the_spec_refuses_missing_keys_low_roles_unknown_parameters
             p if p.contains("/series") || p.starts_with("/v1/disparities") => "jurisdiction=demo-city",
             "/v1/policy-events/{id}/impact" | "/v1/policy-events/{id}/impact.svg" => "indicator=crime_reports.count",
             "/v1/veil-of-darkness" => "jurisdiction=demo-city&year=2018",
+            "/v1/threshold-test" => "jurisdiction=demo-city&draws=500",
             "/v1/tables/{dataset}" => "rows=year",
             "/v1/imports/{id}" if method == "post" => "profile=canonical",
             _ => "",

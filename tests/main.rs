@@ -20,3 +20,4 @@ mod replicas;
 mod run_it;
 mod server;
 mod spark;
+mod threshold;

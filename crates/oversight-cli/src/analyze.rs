@@ -54,8 +54,26 @@ fn ratio_row(label: &str, e: &Effect) -> Vec<String> {
 
 const EFFECT_HEADER: [&str; 6] = ["", "ratio", "CI", "log estimate", "SE", "p"];
 
-pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, cmd: AnalyzeCmd) -> Result<ExitCode> {
+pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, suppression: u32, cmd: AnalyzeCmd) -> Result<ExitCode> {
     match cmd {
+        AnalyzeCmd::Threshold { jurisdiction, year, races, reference, no_districts, draws, seed, cells, json } => {
+            let years = match year.as_deref().map(|y| parse_years(y).ok_or(y)) {
+                None => None,
+                Some(Ok(y)) => Some(y),
+                Some(Err(y)) => return refuse(format!("--year {y:?}: expected a year (2018) or a range (2016-2020)")),
+            };
+            let req = analysis::ThresholdRequest {
+                jurisdiction,
+                years,
+                races,
+                reference,
+                districts: !no_districts,
+                draws,
+                seed,
+                suppression_threshold: suppression,
+            };
+            crate::threshold::print(&analysis::threshold(store, &req)?, cells, json)?;
+        }
         AnalyzeCmd::Its { common, group, model } => {
             let cfg = config(base, &common)?;
             let Ok(model) = model.parse() else { return refuse(format!("--model {model:?}: expected ols or poisson")) };

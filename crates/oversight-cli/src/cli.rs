@@ -125,6 +125,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Events(EventsCmd),
     /// Did an indicator change after a policy event (its, did)? Are a group's stops rarer after dark (vod)?
+    /// Are a group's members searched on less evidence (threshold)?
     #[command(subcommand)]
     Analyze(AnalyzeCmd),
     /// Write a record-level extract (public columns only, filtered, in a stable order) and its data
@@ -445,6 +446,34 @@ pub(crate) enum AnalyzeCmd {
         /// Leave out district fixed effects.
         #[arg(long)]
         no_districts: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Threshold test: the probability of contraband at which officers search each group (a lower
+    /// threshold: searched on less evidence), from stops, searches and hits by race and district.
+    Threshold {
+        #[arg(long)]
+        jurisdiction: String,
+        /// A year (2018) or a range (2016-2020); default every stop.
+        #[arg(long)]
+        year: Option<String>,
+        /// Race codes compared, comma-separated.
+        #[arg(long, default_value = "black,hispanic,white", value_delimiter = ',')]
+        races: Vec<String>,
+        #[arg(long, default_value = "white")]
+        reference: String,
+        /// One jurisdiction-wide cell per race instead of the hierarchy over districts.
+        #[arg(long)]
+        no_districts: bool,
+        /// Kept draws per chain (4 chains; default 3000).
+        #[arg(long)]
+        draws: Option<u64>,
+        /// The sampler's seed (the same seed and data give the same result).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also print every race × district cell (threshold and posterior predictive check).
+        #[arg(long)]
+        cells: bool,
         #[arg(long)]
         json: bool,
     },

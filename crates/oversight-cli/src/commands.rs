@@ -133,7 +133,9 @@ fn dispatch(cli: Cli, settings: crate::config::Settings) -> Result<ExitCode> {
             let writes = !matches!(cmd, EventsCmd::List { .. });
             crate::operate::events(&Target::open(db, client, writes)?, cmd)
         }
-        Command::Analyze(cmd) => crate::analyze::analyze(&open(db)?, &settings.analysis, cmd),
+        Command::Analyze(cmd) => {
+            crate::analyze::analyze(&open(db)?, &settings.analysis, settings.metrics.suppression_threshold, cmd)
+        }
         Command::Backup { to } => crate::operate::backup(&Target::open(db, client, false)?, &to),
         Command::Restore { dir } => crate::operate::restore(&dir, db),
         Command::Export(args) => crate::export::export(db, &args),

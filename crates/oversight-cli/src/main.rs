@@ -31,6 +31,7 @@ mod output;
 mod remote;
 mod serve;
 mod support;
+mod threshold;
 
 fn main() -> std::process::ExitCode {
     quiet_on_closed_pipe();

@@ -32,6 +32,23 @@ pub struct NewPolicyEvent {
     pub agency: Option<String>,
 }
 
+/// Stops of one district and race for the threshold test, with those it cannot use counted apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchCounts {
+    pub district: Option<String>,
+    pub race: Option<String>,
+    pub stops: u64,
+    /// No recorded search decision.
+    pub search_unknown: u64,
+    /// Searched, with no recorded result.
+    pub result_unknown: u64,
+    /// Contraband recorded but no search.
+    pub contraband_without_search: u64,
+    /// Searches with a recorded result, and hits among them.
+    pub searches: u64,
+    pub hits: u64,
+}
+
 /// A stop for the veil-of-darkness test.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimedStop {
@@ -108,6 +125,25 @@ impl Store {
         let mut st = self.conn.prepare_cached(queries::VOD_STOPS)?;
         let rows = st.query_map(params![jurisdiction, from, to], |r| {
             Ok(TimedStop { date: r.get(0)?, minute: r.get::<_, i64>(1)? as i32, race: r.get(2)?, district: r.get(3)? })
+        })?;
+        Ok(rows.collect::<duckdb::Result<_>>()?)
+    }
+
+    /// Stops, searches and hits by district and race between two dates (inclusive).
+    pub fn search_counts(&self, jurisdiction: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<SearchCounts>> {
+        let mut st = self.conn.prepare_cached(queries::THRESHOLD_COUNTS)?;
+        let n = |r: &duckdb::Row<'_>, i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+        let rows = st.query_map(params![jurisdiction, from, to], |r| {
+            Ok(SearchCounts {
+                district: r.get(0)?,
+                race: r.get(1)?,
+                stops: n(r, 2)?,
+                search_unknown: n(r, 3)?,
+                result_unknown: n(r, 4)?,
+                contraband_without_search: n(r, 5)?,
+                searches: n(r, 6)?,
+                hits: n(r, 7)?,
+            })
         })?;
         Ok(rows.collect::<duckdb::Result<_>>()?)
     }

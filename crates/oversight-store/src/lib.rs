@@ -31,7 +31,7 @@ pub use backup::{BackupFile, BackupManifest, MANIFEST, restore, verify_backup};
 pub use batches::{BatchDetails, BatchFile, BatchRecord, BatchStatus, NewBatch, RejectRecord};
 pub use cube_dir::{CUBE_MANIFEST, CubeManifest, verify_cube_dir};
 pub use error::StoreError;
-pub use events::{NewPolicyEvent, PolicyEvent, TimedStop};
+pub use events::{NewPolicyEvent, PolicyEvent, SearchCounts, TimedStop};
 pub use extract::{CrossCell, ExtractQuery, KEYED_ID_COLUMNS, RowFormat, neutralise};
 pub use files::bench;
 pub use ingest::{Ingest, IngestSummary, appended_columns};

@@ -60,6 +60,7 @@ queries! {
     DELETE_POLICY_EVENT = "events/delete.sql";
     VOD_STOPS = "analysis/vod_stops.sql";
     STOPS_MEDIAN_LOCATION = "analysis/stops_median_location.sql";
+    THRESHOLD_COUNTS = "analysis/threshold_counts.sql";
     INSERT_API_KEY = "api/insert_key.sql";
     LIST_API_KEYS = "api/list_keys.sql";
     API_KEY_BY_HASH = "api/key_by_hash.sql";

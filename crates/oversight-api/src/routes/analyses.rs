@@ -278,7 +278,7 @@ pub(crate) async fn vod(State(st): State<AppState>, _: Reader, Query(q): Query<V
 }
 
 /// `year`: 2018, or 2016-2020.
-fn years<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(i32, i32), D::Error> {
+pub(super) fn years<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(i32, i32), D::Error> {
     let s = <String as serde::Deserialize>::deserialize(d)?;
     let parse = || {
         let (a, b) = s.split_once('-').unwrap_or((&s, &s));

@@ -17,6 +17,7 @@ mod policy;
 mod runs;
 mod shared;
 mod tables;
+mod threshold;
 
 pub use admin::BackupTarget;
 pub use indicators::IndicatorDoc;
@@ -63,6 +64,7 @@ pub(crate) fn api(timeout: std::time::Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(analyses::impact))
         .routes(routes!(analyses::impact_svg))
         .routes(routes!(analyses::vod))
+        .routes(routes!(threshold::threshold_test))
         .routes(routes!(imports::imports_list))
         .routes(routes!(imports::import_rejects))
         .routes(routes!(admin::audit))

@@ -10,6 +10,7 @@ pub mod did;
 mod inference;
 pub mod its;
 mod series;
+pub mod threshold;
 pub mod vod;
 
 pub use did::{DidRequest, DidResult, did};
@@ -17,6 +18,7 @@ pub use inference::Inference;
 pub use its::{ItsModel, ItsRequest, ItsResult, its};
 pub use series::Effect;
 
+pub use threshold::{ThresholdRequest, ThresholdResult, threshold};
 pub use vod::{VodRequest, VodResult, vod};
 
 use crate::MetricsError;

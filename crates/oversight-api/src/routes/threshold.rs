@@ -1,0 +1,81 @@
+//! The threshold test: at what probability of contraband officers search each group.
+
+use super::shared::with_basis;
+use crate::auth::Reader;
+use crate::error::{ApiResult, ErrorBody};
+use crate::query::Query;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use oversight_metrics::analysis::ThresholdRequest;
+
+/// The parameters of the threshold test.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ThresholdQuery {
+    jurisdiction: String,
+    /// 2018, or a range 2016-2020; default every stop.
+    #[serde(default, deserialize_with = "some_years")]
+    #[param(value_type = Option<String>)]
+    year: Option<(i32, i32)>,
+    /// Race codes compared, comma-separated (default black,hispanic,white).
+    races: Option<String>,
+    /// default white.
+    reference: Option<String>,
+    /// Hierarchical over districts (default true); false: one jurisdiction-wide cell per race.
+    districts: Option<bool>,
+    /// Kept draws per chain, 500–20000 (default 3000; 4 chains).
+    #[serde(default, deserialize_with = "crate::query::int_in::<500, 20000, _>")]
+    #[param(value_type = Option<u64>, minimum = 500, maximum = 20000)]
+    draws: Option<i64>,
+    /// The sampler's seed: the same seed and data give the same result.
+    #[serde(default, deserialize_with = "crate::query::int_in::<0, 4294967295, _>")]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295u64)]
+    seed: Option<i64>,
+}
+
+fn some_years<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(i32, i32)>, D::Error> {
+    super::analyses::years(d).map(Some)
+}
+
+/// The threshold test (Pierson et al. 2018) on a jurisdiction's stops: each group's search threshold with a
+/// credible interval, its difference from the reference group, the posterior predictive check and the
+/// sampler's diagnostics. Refused (422) when the chains do not converge. Computed once per write for the
+/// same parameters.
+#[utoipa::path(get, path = "/v1/threshold-test", tag = "policy", params(ThresholdQuery),
+    responses((status = 200, description = "As `oversight analyze threshold --json` prints it", body = Object, example = json!({"jurisdiction": "ct-hartford", "reference": "white",
+        "thresholds": [{"race": "black", "stops": 7104, "searches": 2037, "hits": 620, "threshold": {"mean": 0.21, "median": 0.21, "ci_low": 0.17, "ci_high": 0.25, "mcse": 0.0004},
+            "difference": {"mean": -0.03, "median": -0.03, "ci_low": -0.06, "ci_high": 0.0, "mcse": 0.0003}, "probability_lower": 0.97}]})),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn threshold_test(
+    State(st): State<AppState>,
+    _: Reader,
+    Query(q): Query<ThresholdQuery>,
+) -> ApiResult<Response> {
+    let req = ThresholdRequest {
+        jurisdiction: q.jurisdiction,
+        years: q.year,
+        races: q.races.as_deref().unwrap_or("black,hispanic,white").split(',').map(|r| r.trim().to_owned()).collect(),
+        reference: q.reference.unwrap_or_else(|| "white".into()),
+        districts: q.districts.unwrap_or(true),
+        draws: q.draws.map(|d| d as u64),
+        seed: q.seed.map(|s| s as u64),
+        suppression_threshold: st.0.metrics_cfg.suppression_threshold,
+    };
+    let key = format!(
+        "threshold\u{1f}{}\u{1f}{:?}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{:?}",
+        req.jurisdiction, req.years, req.races, req.reference, req.districts, req.draws, req.seed
+    );
+    let memo = st
+        .memo(key, || {
+            st.read_basis(move |s| {
+                serde_json::to_value(oversight_metrics::analysis::threshold(s, &req)?)
+                    .map_err(|e| crate::error::ApiError::internal("json", e))
+            })
+        })
+        .await?;
+    let (basis, value) = (&memo.0, &memo.1);
+    Ok(with_basis(Json(value.clone()).into_response(), basis))
+}
