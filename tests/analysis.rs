@@ -18,7 +18,7 @@ fn reference() -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).expect("reference JSON")).expect("valid reference JSON")
 }
 
-fn json(s: &Scratch, args: &[&str]) -> Value {
+pub(crate) fn json(s: &Scratch, args: &[&str]) -> Value {
     let mut a = args.to_vec();
     a.push("--json");
     let out = s.ok(&a).stdout();

@@ -4,6 +4,7 @@
 //! frequent searches at equal hit rates told apart from a lower threshold; the guards. The recovery test on data simulated from the model is in
 //! crates/oversight-threshold/tests/recovery.rs.
 
+use crate::analysis::json;
 use crate::fixtures::import_fixture;
 use crate::helpers::{Scratch, agent, p, repo, shared_data, spawn_server};
 use serde_json::Value;
@@ -11,13 +12,6 @@ use serde_json::Value;
 fn reference() -> Value {
     let path = repo().join("tests/reference/threshold_pymc.json");
     serde_json::from_str(&std::fs::read_to_string(&path).expect("reference JSON")).expect("valid reference JSON")
-}
-
-fn json(s: &Scratch, args: &[&str]) -> Value {
-    let mut a = args.to_vec();
-    a.push("--json");
-    let out = s.ok(&a).stdout();
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("oversight {args:?} --json is not JSON ({e}):\n{out}"))
 }
 
 fn num(v: &Value, key: &str) -> f64 {
@@ -79,6 +73,12 @@ fn demo_city_agrees_with_pymc_and_tells_search_rates_from_thresholds() {
     // The same seed and data give the same result.
     let again = json(&s, &["analyze", "threshold", "--jurisdiction", "demo-city"]);
     assert_eq!(v["thresholds"], again["thresholds"]);
+
+    // Jurisdiction-wide: one cell per race, the cell threshold pooled with the race's.
+    let whole = json(&s, &["analyze", "threshold", "--jurisdiction", "demo-city", "--no-districts"]);
+    assert_eq!(whole["districts"], 1);
+    assert_eq!(whole["diagnostics"]["parametrisation"], "pooled");
+    assert_eq!(whole["thresholds"][0]["stops"], v["thresholds"][0]["stops"]);
 
     let text = s.ok(&["analyze", "threshold", "--jurisdiction", "demo-city", "--draws", "500", "--cells"]).stdout();
     assert!(

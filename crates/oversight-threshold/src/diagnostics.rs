@@ -49,10 +49,15 @@ fn split_chains(chains: &[Vec<f64>]) -> Vec<Vec<f64>> {
 fn quantile(chains: &[Vec<f64>], p: f64) -> f64 {
     let mut all: Vec<f64> = chains.iter().flatten().copied().collect();
     all.sort_by(f64::total_cmp);
-    let h = (all.len() - 1) as f64 * p;
+    quantile_of_sorted(&all, p)
+}
+
+/// The `p` quantile of sorted values (linear interpolation, as numpy's default).
+pub(crate) fn quantile_of_sorted(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
     let lo = h.floor() as usize;
-    let hi = (lo + 1).min(all.len() - 1);
-    all[lo] + (h - lo as f64) * (all[hi] - all[lo])
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// Φ⁻¹((rank − 3/8) / (S + 1/4)) with average ranks for ties.

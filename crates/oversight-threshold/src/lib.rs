@@ -53,7 +53,8 @@ pub struct Settings {
     /// Credible interval level.
     pub level: f64,
     pub limits: Limits,
-    /// None: centred when every race has at least [`CENTRED_FROM`] cells, else non-centred.
+    /// None: pooled with one cell per race, centred when every race has at least [`CENTRED_FROM`] cells,
+    /// else non-centred.
     pub parametrisation: Option<Parametrisation>,
 }
 
@@ -92,7 +93,10 @@ pub enum ThresholdError {
 pub fn fit(data: &Data, reference: usize, settings: &Settings) -> Result<ThresholdFit, ThresholdError> {
     check(data, reference, settings)?;
     let fewest = (0..data.races.len()).map(|r| data.cells.iter().filter(|c| c.race == r).count()).min().unwrap_or(0);
-    let form = settings.parametrisation.unwrap_or(if fewest >= CENTRED_FROM {
+    let most = (0..data.races.len()).map(|r| data.cells.iter().filter(|c| c.race == r).count()).max().unwrap_or(0);
+    let form = settings.parametrisation.unwrap_or(if most <= 1 {
+        Parametrisation::Pooled
+    } else if fewest >= CENTRED_FROM {
         Parametrisation::Centred
     } else {
         Parametrisation::NonCentred
@@ -107,23 +111,19 @@ pub fn fit(data: &Data, reference: usize, settings: &Settings) -> Result<Thresho
         target_accept: settings.target_accept,
         max_depth: settings.max_tree_depth,
     };
-    let mut outcome = None;
     sampler::run(&posterior, run_settings, |runs| {
         let kept = runs[0].draws.len() as u64;
         match summary::summarise(data, &posterior, runs, reference, settings, started.elapsed()) {
+            // Short of effective draws, with nothing diverged: extend the chains (doubling) before refusing.
             Err(ThresholdError::NotConverged { ref diagnostics, .. })
                 if diagnostics.divergences == 0 && kept * 2 <= settings.max_draws =>
             {
                 Err(kept)
             }
-            other => {
-                outcome = Some(other);
-                Ok(())
-            }
+            answer => Ok(answer),
         }
     })
-    .map_err(|e| ThresholdError::Sampler(e.to_string()))?;
-    outcome.expect("the sampler answers")
+    .map_err(|e| ThresholdError::Sampler(e.to_string()))?
 }
 
 fn check(data: &Data, reference: usize, s: &Settings) -> Result<(), ThresholdError> {

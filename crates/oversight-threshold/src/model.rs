@@ -115,6 +115,10 @@ pub(crate) struct CellState {
 pub enum Parametrisation {
     Centred,
     NonCentred,
+    /// One cell per race (a jurisdiction-wide test): the cell's threshold is the race's, t = t_r. There is no
+    /// spread between cells to estimate, and with it free t_r and σ_t·z would trade off without end.
+    /// (σ_t and z keep their priors and are sampled from them; they enter nothing.)
+    Pooled,
 }
 
 /// The posterior density of the model over a data set.
@@ -153,6 +157,7 @@ impl Posterior {
             t: match self.form {
                 Parametrisation::Centred => x[l.z() + i],
                 Parametrisation::NonCentred => x[l.t_race() + c.race] + x[Layout::LOG_SIGMA].exp() * x[l.z() + i],
+                Parametrisation::Pooled => x[l.t_race() + c.race],
             },
         }
     }
@@ -196,7 +201,7 @@ impl Posterior {
                     grad[l.t_race() + c.race] += d / sigma;
                     grad[Layout::LOG_SIGMA] += d * d - 1.0;
                 }
-                Parametrisation::NonCentred => lp += normal(l.z() + i, 0.0, 1.0, grad),
+                Parametrisation::NonCentred | Parametrisation::Pooled => lp += normal(l.z() + i, 0.0, 1.0, grad),
             }
         }
         for d in 0..l.districts - 1 {
@@ -240,6 +245,7 @@ impl Posterior {
                     grad[l.z() + i] += gt * sigma;
                     grad[Layout::LOG_SIGMA] += gt * sigma * x[l.z() + i];
                 }
+                Parametrisation::Pooled => grad[l.t_race() + c.race] += gt,
             }
             grad[l.phi_race() + c.race] += ga;
             grad[l.delta_race() + c.race] += gb;
@@ -283,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_gradient_is_the_slope_of_the_log_density() {
-        for form in [Parametrisation::Centred, Parametrisation::NonCentred] {
+        for form in [Parametrisation::Centred, Parametrisation::NonCentred, Parametrisation::Pooled] {
             gradient_matches(&Posterior { form, ..posterior() });
         }
     }

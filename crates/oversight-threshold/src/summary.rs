@@ -2,7 +2,7 @@
 //! when they fail), each race's stop-weighted threshold and its difference from the reference group with
 //! credible intervals, and the posterior predictive check.
 
-use crate::diagnostics::{Diagnostic, diagnose, mcse_mean};
+use crate::diagnostics::{Diagnostic, diagnose, mcse_mean, quantile_of_sorted};
 use crate::model::{Layout, Posterior};
 use crate::sampler::ChainRun;
 use crate::{Data, Settings, ThresholdError};
@@ -129,12 +129,7 @@ type Chains = Vec<Vec<f64>>;
 fn estimate(chains: &Chains, level: f64) -> Estimate {
     let mut all: Vec<f64> = chains.iter().flatten().copied().collect();
     all.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let h = (all.len() - 1) as f64 * p;
-        let lo = h.floor() as usize;
-        let hi = (lo + 1).min(all.len() - 1);
-        all[lo] + (h - lo as f64) * (all[hi] - all[lo])
-    };
+    let q = |p: f64| quantile_of_sorted(&all, p);
     let a = (1.0 - level) / 2.0;
     Estimate {
         mean: all.iter().sum::<f64>() / all.len() as f64,

@@ -152,6 +152,13 @@ pub fn threshold(store: &Store, req: &ThresholdRequest) -> Result<ThresholdResul
             None => cells.push(Cell { race, district: d, stops: used, searches: r.searches, hits: r.hits }),
         }
     }
+    if cells.is_empty() && left.no_district > 0 {
+        return Err(MetricsError::Refused(format!(
+            "none of the {} stops of these groups has a district: test the jurisdiction as a whole \
+             (--no-districts, or districts=false in the API)",
+            left.no_district
+        )));
+    }
     let reference = races.iter().position(|g| *g == req.reference).expect("checked: the reference is a race");
     let mut settings = Settings::default();
     settings.draws = req.draws.unwrap_or(settings.draws);
