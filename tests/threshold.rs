@@ -107,6 +107,13 @@ fn demo_city_agrees_with_pymc_and_tells_search_rates_from_thresholds() {
     let api: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(api["thresholds"], v["thresholds"]);
     assert_eq!(api["cells"], v["cells"]);
+    // One test samples at a time: a second one asked for meanwhile gets 429 (the first takes seconds).
+    let long = format!("{}/v1/threshold-test?jurisdiction=demo-city&draws=20000&seed=7", srv.base);
+    let first = std::thread::spawn(move || agent().get(&long).call().unwrap().status().as_u16());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let busy = agent().get(format!("{}/v1/threshold-test?jurisdiction=demo-city&seed=8", srv.base)).call().unwrap();
+    assert_eq!(busy.status().as_u16(), 429);
+    assert_eq!(first.join().unwrap(), 200);
     let bad = agent().get(format!("{}/v1/threshold-test?jurisdiction=demo-city&draws=10", srv.base)).call().unwrap();
     assert_eq!(bad.status().as_u16(), 400);
     let bad = agent().get(format!("{}/v1/threshold-test?jurisdiction=demo-city&races=black", srv.base)).call().unwrap();

@@ -207,6 +207,10 @@ pub(crate) struct Inner {
     /// Uncached renderings in progress at most (each may hold a response of megabytes while it is built):
     /// what bounds the memory of many concurrent uncached reads, whatever the number of connections.
     pub(crate) renders: tokio::sync::Semaphore,
+    /// One threshold test samples at a time (it takes both cores for seconds to a minute); another request
+    /// meanwhile gets 429. The permit is held by the computation itself, so a request that times out or
+    /// goes away cannot free it while its sampler still runs.
+    pub(crate) samplers: Arc<tokio::sync::Semaphore>,
     /// Set by the first error that shows the database file is damaged; `/readyz` answers 503 with it.
     corrupt: Mutex<Option<String>>,
 }
@@ -378,6 +382,7 @@ impl AppState {
             db_path,
             corrupt: Mutex::new(None),
             renders: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(4, |n| n.get() * 2)),
+            samplers: Arc::new(tokio::sync::Semaphore::new(1)),
         })))
     }
 

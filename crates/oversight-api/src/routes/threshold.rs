@@ -2,12 +2,13 @@
 
 use super::shared::with_basis;
 use crate::auth::Reader;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::query::Query;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use oversight_core::ErrorCode;
 use oversight_metrics::analysis::ThresholdRequest;
 
 /// The parameters of the threshold test.
@@ -43,12 +44,13 @@ fn some_years<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(i32, i32
 /// The threshold test (Pierson et al. 2018) on a jurisdiction's stops: each group's search threshold with a
 /// credible interval, its difference from the reference group, the posterior predictive check and the
 /// sampler's diagnostics. Refused (422) when the chains do not converge. Computed once per write for the
-/// same parameters.
+/// same parameters; one test is computed at a time (another meanwhile: 429).
 #[utoipa::path(get, path = "/v1/threshold-test", tag = "policy", params(ThresholdQuery),
     responses((status = 200, description = "As `oversight analyze threshold --json` prints it", body = Object, example = json!({"jurisdiction": "ct-hartford", "reference": "white",
         "thresholds": [{"race": "black", "stops": 7104, "searches": 2037, "hits": 620, "threshold": {"mean": 0.21, "median": 0.21, "ci_low": 0.17, "ci_high": 0.25, "mcse": 0.0004},
             "difference": {"mean": -0.03, "median": -0.03, "ci_low": -0.06, "ci_high": 0.0, "mcse": 0.0003}, "probability_lower": 0.97}]})),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub(crate) async fn threshold_test(
     State(st): State<AppState>,
     _: Reader,
@@ -69,11 +71,19 @@ pub(crate) async fn threshold_test(
         req.jurisdiction, req.years, req.races, req.reference, req.districts, req.draws, req.seed
     );
     let memo = st
-        .memo(key, || {
+        .memo(key, || async {
+            let permit = st.0.samplers.clone().try_acquire_owned().map_err(|_| {
+                ApiError::new(
+                    ErrorCode::TooManyRequests,
+                    "another threshold test is being computed (one at a time): retry in a minute",
+                )
+            })?;
             st.read_basis(move |s| {
+                let _running = permit;
                 serde_json::to_value(oversight_metrics::analysis::threshold(s, &req)?)
-                    .map_err(|e| crate::error::ApiError::internal("json", e))
+                    .map_err(|e| ApiError::internal("json", e))
             })
+            .await
         })
         .await?;
     let (basis, value) = (&memo.0, &memo.1);
