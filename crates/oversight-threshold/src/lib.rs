@@ -89,9 +89,26 @@ pub enum ThresholdError {
     NotConverged { reason: String, diagnostics: Box<Diagnostics> },
 }
 
+/// The target acceptance a fit is retried at when divergences refused it (OPP's setting): smaller steps
+/// follow a curved posterior where larger ones diverge.
+pub const CAREFUL_TARGET_ACCEPT: f64 = 0.95;
+
 /// Fits the model and summarises it, comparing every race with `reference` (an index into `data.races`).
+/// Refused for divergences at the configured target acceptance, it is refitted once at
+/// [`CAREFUL_TARGET_ACCEPT`] (the diagnostics say which was used).
 pub fn fit(data: &Data, reference: usize, settings: &Settings) -> Result<ThresholdFit, ThresholdError> {
     check(data, reference, settings)?;
+    match fit_once(data, reference, settings) {
+        Err(ThresholdError::NotConverged { ref diagnostics, .. })
+            if diagnostics.divergences > 0 && settings.target_accept < CAREFUL_TARGET_ACCEPT =>
+        {
+            fit_once(data, reference, &Settings { target_accept: CAREFUL_TARGET_ACCEPT, ..*settings })
+        }
+        answer => answer,
+    }
+}
+
+fn fit_once(data: &Data, reference: usize, settings: &Settings) -> Result<ThresholdFit, ThresholdError> {
     let fewest = (0..data.races.len()).map(|r| data.cells.iter().filter(|c| c.race == r).count()).min().unwrap_or(0);
     let most = (0..data.races.len()).map(|r| data.cells.iter().filter(|c| c.race == r).count()).max().unwrap_or(0);
     let form = settings.parametrisation.unwrap_or(if most <= 1 {
