@@ -18,12 +18,14 @@ pub struct Diagnostic {
 pub fn diagnose(chains: &[Vec<f64>]) -> Diagnostic {
     let split = split_chains(chains);
     let z = rank_normalise(&split);
-    let median = quantile(&split, 0.5);
+    let mut sorted: Vec<f64> = split.iter().flatten().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = quantile_of_sorted(&sorted, 0.5);
     let folded: Vec<Vec<f64>> = split.iter().map(|c| c.iter().map(|x| (x - median).abs()).collect()).collect();
     let r_hat = r_hat(&z).max(r_hat(&rank_normalise(&folded)));
     let ess_bulk = ess(&z);
     let tail = |p: f64| {
-        let q = quantile(&split, p);
+        let q = quantile_of_sorted(&sorted, p);
         let ind: Vec<Vec<f64>> =
             split.iter().map(|c| c.iter().map(|&x| if x <= q { 1.0 } else { 0.0 }).collect()).collect();
         ess(&ind)
@@ -43,13 +45,6 @@ fn split_chains(chains: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let half = chains[0].len() / 2;
     let n = chains[0].len();
     chains.iter().flat_map(|c| [c[..half].to_vec(), c[n - half..].to_vec()]).collect()
-}
-
-/// The `p` quantile of all draws (linear interpolation, as numpy's default).
-fn quantile(chains: &[Vec<f64>], p: f64) -> f64 {
-    let mut all: Vec<f64> = chains.iter().flatten().copied().collect();
-    all.sort_by(f64::total_cmp);
-    quantile_of_sorted(&all, p)
 }
 
 /// The `p` quantile of sorted values (linear interpolation, as numpy's default).

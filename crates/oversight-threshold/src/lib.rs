@@ -109,8 +109,11 @@ pub fn fit(data: &Data, reference: usize, settings: &Settings) -> Result<Thresho
 }
 
 fn fit_once(data: &Data, reference: usize, settings: &Settings) -> Result<ThresholdFit, ThresholdError> {
-    let fewest = (0..data.races.len()).map(|r| data.cells.iter().filter(|c| c.race == r).count()).min().unwrap_or(0);
-    let most = (0..data.races.len()).map(|r| data.cells.iter().filter(|c| c.race == r).count()).max().unwrap_or(0);
+    let mut per_race = vec![0usize; data.races.len()];
+    for c in &data.cells {
+        per_race[c.race] += 1;
+    }
+    let (fewest, most) = (per_race.iter().copied().min().unwrap_or(0), per_race.iter().copied().max().unwrap_or(0));
     let form = settings.parametrisation.unwrap_or(if most <= 1 {
         Parametrisation::Pooled
     } else if fewest >= CENTRED_FROM {
@@ -120,15 +123,7 @@ fn fit_once(data: &Data, reference: usize, settings: &Settings) -> Result<Thresh
     });
     let posterior = model::Posterior::new(data.races.len(), data.districts.len(), data.cells.clone(), form);
     let started = std::time::Instant::now();
-    let run_settings = sampler::RunSettings {
-        chains: settings.chains,
-        tune: settings.tune,
-        draws: settings.draws,
-        seed: settings.seed,
-        target_accept: settings.target_accept,
-        max_depth: settings.max_tree_depth,
-    };
-    sampler::run(&posterior, run_settings, |runs| {
+    sampler::run(&posterior, settings, |runs| {
         let kept = runs[0].draws.len() as u64;
         match summary::summarise(data, &posterior, runs, reference, settings, started.elapsed()) {
             // Short of effective draws, with nothing diverged: extend the chains (doubling) before refusing.

@@ -2,25 +2,15 @@
 //! threshold model: independent chains on their own threads, each seeded from the request's seed, warm-up
 //! (step size and diagonal mass matrix adaptation) then the kept draws.
 
+use crate::Settings;
 use crate::model::Posterior;
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, CpuMathError, DiagNutsSettings, HasDims, LogpError, Settings as _};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 
-/// What a chain needs: the density and how long to run.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RunSettings {
-    pub chains: usize,
-    pub tune: u64,
-    pub draws: u64,
-    pub seed: u64,
-    pub target_accept: f64,
-    pub max_depth: u64,
-}
-
 /// One chain's kept draws and how the sampler fared.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct ChainRun {
     /// `draws[k]` is the k-th kept position.
     pub draws: Vec<Box<[f64]>>,
@@ -78,7 +68,7 @@ type NutsChain<'a> = <DiagNutsSettings as nuts_rs::Settings>::Chain<CpuMath<Dens
 /// more from each chain (the adapted step size and mass matrix unchanged), and so on.
 pub(crate) fn run<T>(
     posterior: &Posterior,
-    s: RunSettings,
+    s: &Settings,
     mut decide: impl FnMut(&[ChainRun]) -> Result<T, u64>,
 ) -> anyhow::Result<T> {
     use std::sync::mpsc;
@@ -98,9 +88,8 @@ pub(crate) fn run<T>(
                 };
                 // Each order is a number of draws; the reply is the new kept draws and their statistics.
                 while let Ok(n) = order_rx.recv() {
-                    let mut run =
-                        ChainRun { draws: Vec::new(), divergences: 0, max_depth_hits: 0, gradients: 0, step_size: 0.0 };
-                    let r = step(&mut chain, &mut run, n, s.max_depth).map(|()| run);
+                    let mut run = ChainRun::default();
+                    let r = step(&mut chain, &mut run, n, s.max_tree_depth).map(|()| run);
                     if result_tx.send(r).is_err() {
                         return;
                     }
@@ -109,9 +98,7 @@ pub(crate) fn run<T>(
             orders.push(order_tx);
             results.push(result_rx);
         }
-        let mut runs: Vec<ChainRun> = (0..s.chains)
-            .map(|_| ChainRun { draws: Vec::new(), divergences: 0, max_depth_hits: 0, gradients: 0, step_size: 0.0 })
-            .collect();
+        let mut runs: Vec<ChainRun> = (0..s.chains).map(|_| ChainRun::default()).collect();
         let mut n = s.tune + s.draws;
         loop {
             for o in &orders {
@@ -133,12 +120,12 @@ pub(crate) fn run<T>(
     })
 }
 
-fn new_chain(posterior: &Posterior, s: RunSettings, chain: u64) -> anyhow::Result<NutsChain<'_>> {
+fn new_chain<'a>(posterior: &'a Posterior, s: &Settings, chain: u64) -> anyhow::Result<NutsChain<'a>> {
     let mut settings = DiagNutsSettings {
         num_tune: s.tune,
         num_draws: s.draws,
         num_chains: s.chains,
-        maxdepth: s.max_depth,
+        maxdepth: s.max_tree_depth,
         seed: s.seed,
         ..Default::default()
     };
