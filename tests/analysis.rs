@@ -57,6 +57,11 @@ fn same_effect(what: &str, ours: &Value, theirs: &Value) {
     for k in ["estimate", "se", "ci_low", "ci_high", "p_value"] {
         close(&format!("{what} {k}"), f(ours, k), f(theirs, k));
     }
+    // A t reference's degrees of freedom (the quasi-AR(1) default's Satterthwaite df); none for normal ones.
+    match theirs.get("df") {
+        Some(df) => close(&format!("{what} df"), f(ours, "df"), df.as_f64().unwrap()),
+        None => assert!(ours.get("df").is_none(), "{what}: a normal reference has no df"),
+    }
 }
 
 /// [lo, hi] holds the planted ratio and lies below 1 (the effect is found).
@@ -116,8 +121,14 @@ fn its_did_and_vod_agree_with_statsmodels_and_recover_the_planted_effects() {
         for k in ["dispersion", "ar1"] {
             close(&format!("{what} {k}"), f(&ours, k), f(q, k));
         }
-        let df = f(q, "df");
-        assert_eq!(ours["reference_distribution"], format!("Student t, {df:.1} df"), "{what}");
+        let df = |term: &str| f(&q[term], "df");
+        let words = format!(
+            "Student t, Satterthwaite df (level change {:.1}, slope change {:.1}, pre-trend {:.1})",
+            df("level_change"),
+            df("slope_change"),
+            df("pre_trend")
+        );
+        assert_eq!(ours["reference_distribution"], words, "{what}");
         let level = &ours["level_change"];
         if group == "race:hispanic" {
             // Planted: Hispanic victims' reports × 0.7 from the event on.

@@ -12,7 +12,10 @@ The default inference, `quasi-ar1`, is computed here from its definition with de
 statsmodels fits (Oversight computes it with recursions): dispersion phi = Pearson chi2 / (n - k) (at least 1
 for Poisson); rho the root in [0, 0.95] of E[r'Lr]/E[r'r] = observed lag-1 autocorrelation of the Pearson
 residuals, with r = (I - H) e, E under AR(1) rho errors (scipy's brentq); covariance
-B X' D R D X B, D = diag(sqrt(phi v)); Student t with (n - k)(1 - rho^2)/(1 + rho^2) degrees of freedom.
+V = B X' D R D X B, D = diag(sqrt(phi v)); Student t on each coefficient's Satterthwaite degrees of freedom,
+df_j = 2 / (Var(log phi) + (d log V_jj / d rho)^2 Var(rho)), m = n - k, Var(log phi) = 2(1 + rho^2)/(m(1 - rho^2)),
+Var(rho) = (1 - rho^2)/(m E'(rho)^2); the derivatives here analytic (dR/drho = |i-j| rho^(|i-j|-1)), where
+Oversight takes central differences.
 
 Sunset and dusk for the veil-of-darkness sample: NOAA's algorithm as Oversight implements it (ported below),
 asserted here to agree with astral within 2 minutes on every date. astral itself differs from it by up to
@@ -83,6 +86,9 @@ def quasi_ar1(X, y, mu, var, poisson, series, params, level=0.95):
     def R(rho):
         return np.where(same, rho ** lag, 0.0)
 
+    def dR(rho):
+        return np.where(same & (lag > 0), lag * rho ** np.maximum(lag - 1, 0), 0.0)
+
     def expected(rho):
         return np.trace(M @ L @ M @ R(rho)) / np.trace(M @ R(rho))
 
@@ -95,14 +101,20 @@ def quasi_ar1(X, y, mu, var, poisson, series, params, level=0.95):
         rho = optimize.brentq(lambda q: expected(q) - observed, 0.0, 0.95, xtol=1e-14)
     D = np.diag(np.sqrt(phi * var))
     cov = bread @ X.T @ D @ R(rho) @ D @ X @ bread
-    df = (n - k) * (1 - rho ** 2) / (1 + rho ** 2)
-    crit = stats.t.ppf(0.5 + level / 2, df)
+    dcov = bread @ X.T @ D @ dR(rho) @ D @ X @ bread
+    m = n - k
+    var_log_phi = 2 * (1 + rho ** 2) / (m * (1 - rho ** 2))
+    mr, mdr = np.trace(M @ R(rho)), np.trace(M @ dR(rho))
+    slope = (np.trace(M @ L @ M @ dR(rho)) * mr - np.trace(M @ L @ M @ R(rho)) * mdr) / mr ** 2
+    var_rho = (1 - rho ** 2) / (m * slope ** 2)
     out = {}
     for i, name in enumerate(params.index):
+        df = max(1.0, 2 / (var_log_phi + (dcov[i, i] / cov[i, i]) ** 2 * var_rho))
+        crit = stats.t.ppf(0.5 + level / 2, df)
         est, se = float(params.iloc[i]), float(math.sqrt(cov[i, i]))
         out[name] = {"estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
-                     "p_value": float(2 * stats.t.sf(abs(est / se), df))}
-    return out, {"dispersion": float(phi), "ar1": float(rho), "df": float(df)}
+                     "p_value": float(2 * stats.t.sf(abs(est / se), df)), "df": float(df)}
+    return out, {"dispersion": float(phi), "ar1": float(rho)}
 
 
 reports = pd.read_csv("fixtures/crime_reports.csv", parse_dates=["reported_date"])

@@ -95,7 +95,7 @@ pub(crate) fn analyze(store: &Store, base: &AnalysisConfig, suppression: u32, cm
                 r.indicator, r.jurisdiction, r.group, r.grain
             );
             println!("Event {}: {} {} — {}", r.event.id, r.event.effective_date, r.event.kind, r.event.title);
-            println!("Model: {} ({}), {}", r.model, r.formula, r.covariance);
+            println!("Model: {} ({}), {}; {}", r.model, r.formula, r.covariance, r.reference_distribution);
             println!(
                 "Periods: {} ({} before, {} from {} on), {:.0}% intervals",
                 r.n,

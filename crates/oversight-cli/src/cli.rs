@@ -387,7 +387,7 @@ pub(crate) struct ImpactArgs {
     #[arg(long, default_value = "month")]
     pub(crate) grain: String,
     /// How the intervals are computed: quasi-ar1 (default: quasi-likelihood with AR(1) errors, t critical
-    /// values) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before), or
+    /// values on each effect's Satterthwaite degrees of freedom) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before), or
     /// `analysis.inference`.
     #[arg(long)]
     pub(crate) inference: Option<String>,

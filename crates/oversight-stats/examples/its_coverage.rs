@@ -15,8 +15,12 @@
 //!   n/(n−k)) or Driscoll–Kraay errors, normal critical values;
 //! - `hac-t`, `hac-fixed-b` (ITS): the same errors with t(T−k) or Kiefer–Vogelsang fixed-b critical values
 //!   (1.96 + 2.9694·b + 0.4160·b² − 0.5324·b³, b = (lags+1)/T), for comparison;
-//! - `quasi-ar1` (both): the new default, `CovType::QuasiAr1` with t(n−k) critical values: the Pearson
-//!   dispersion and the residuals' bias-corrected lag-1 autocorrelation, in a sandwich.
+//! - `quasi-ar1` (both): the new default, `CovType::QuasiAr1` (the Pearson dispersion and the residuals'
+//!   design-corrected lag-1 autocorrelation, in a sandwich) with Student-t critical values on each
+//!   coefficient's Satterthwaite degrees of freedom (`Reference::Satterthwaite`: the sampling error of both
+//!   estimated parameters);
+//! - `quasi-ar1, t(resid)` (both): the same covariance with the t reference it was first paired with,
+//!   (n − k)(1 − ρ²)/(1 + ρ²) degrees of freedom (the dispersion's sampling error only), for comparison.
 //!
 //! Seeded and re-runnable: `cargo run --example its_coverage -- [SERIES] [SEED] [SIGMA]` (defaults 2000, 17,
 //! 0.1); with `cargo build --workspace --examples`, `$CARGO_TARGET_DIR/debug/examples/its_coverage`.
@@ -123,8 +127,16 @@ fn design(t: usize, t0: usize) -> Design {
     ])
 }
 
-const ITS_METHODS: [&str; 4] = ["hac-normal", "hac-t", "hac-fixed-b", "quasi-ar1"];
-const DID_METHODS: [&str; 2] = ["dk-normal", "quasi-ar1"];
+const ITS_METHODS: [&str; 5] = ["hac-normal", "hac-t", "hac-fixed-b", "quasi-ar1, t(resid)", "quasi-ar1"];
+const DID_METHODS: [&str; 3] = ["dk-normal", "quasi-ar1, t(resid)", "quasi-ar1"];
+
+/// The t reference the AR(1) covariance was first paired with: (n − k)(1 − ρ²)/(1 + ρ²) degrees of freedom for
+/// every coefficient (the dispersion's sampling error only).
+fn resid_df(fit: &Fit, series: Option<&[i64]>) -> f64 {
+    let (_, rho) = fit.dispersion_ar1(series);
+    let m = (fit.nobs() - fit.names.len()) as f64;
+    (m * (1.0 - rho * rho) / (1.0 + rho * rho)).max(1.0)
+}
 
 /// (estimate, standard error, critical value) of `term` under a covariance and reference distribution.
 fn interval(fit: &Fit, cov: &CovType, reference: Reference, term: &str) -> Option<(f64, f64, f64)> {
@@ -144,11 +156,13 @@ fn its_intervals(y: &[f64], t0: usize) -> Option<Vec<(f64, f64, f64)>> {
     let fixed_b = 1.96 + 2.9694 * b + 0.4160 * b * b - 0.5324 * b * b * b;
     let (est, se, _) = interval(&fit, &hac, Reference::Normal, "post")?;
     let t = Reference::StudentT((n - k) as f64);
+    let quasi = CovType::QuasiAr1 { series: None };
     Some(vec![
         interval(&fit, &hac, Reference::Normal, "post")?,
         interval(&fit, &hac, t, "post")?,
         (est, se, fixed_b),
-        interval(&fit, &CovType::QuasiAr1 { series: None }, Reference::StudentT(fit.quasi_ar1_df(None)), "post")?,
+        interval(&fit, &quasi, Reference::StudentT(resid_df(&fit, None)), "post")?,
+        interval(&fit, &quasi, Reference::Satterthwaite, "post")?,
     ])
 }
 
@@ -172,11 +186,12 @@ fn did_intervals(treated: &[f64], comparison: &[f64], t0: usize) -> Option<Vec<(
         correction: GroupsumCorrection::Cluster,
     };
     let labels: Vec<i64> = group.iter().map(|g| *g as i64).collect();
-    let df = fit.quasi_ar1_df(Some(&labels));
+    let df = resid_df(&fit, Some(&labels));
     let series = CovType::QuasiAr1 { series: Some(labels) };
     Some(vec![
         interval(&fit, &dk, Reference::Normal, "group:post")?,
         interval(&fit, &series, Reference::StudentT(df), "group:post")?,
+        interval(&fit, &series, Reference::Satterthwaite, "group:post")?,
     ])
 }
 

@@ -86,8 +86,22 @@ impl Family {
     }
 }
 
-/// Series labels and the (φ, ρ) found for them.
-type Ar1Memo = std::cell::RefCell<Vec<(Option<Vec<i64>>, (f64, f64))>>;
+/// What [`CovType::QuasiAr1`] estimates from the residuals of one fit, for one labelling of its series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ar1 {
+    /// The dispersion φ.
+    phi: f64,
+    /// The AR(1) coefficient ρ.
+    rho: f64,
+    /// dE/dρ at ρ: how fast the residuals' expected lag-1 autocorrelation moves with ρ (turns the sampling
+    /// error of the observed autocorrelation into that of ρ).
+    slope: f64,
+    /// Whether ρ was estimated (some observation has a predecessor in its series); if not it is 0 by fiat.
+    estimated: bool,
+}
+
+/// Series labels and the [`Ar1`] found for them.
+type Ar1Memo = std::cell::RefCell<Vec<(Option<Vec<i64>>, Ar1)>>;
 
 /// A fitted model, with what every covariance needs.
 #[derive(Debug, Clone)]
@@ -110,7 +124,7 @@ pub struct Fit {
     pub resid: DVector<f64>,
     /// The family's variance function at μ (1 for OLS, μ for Poisson).
     pub var: DVector<f64>,
-    /// (series labels, (φ, ρ)) of [`Fit::dispersion_ar1`] already found (a covariance, its degrees of freedom
+    /// (series labels, φ, ρ, …) of [`Fit::dispersion_ar1`] already found (a covariance, its degrees of freedom
     /// and the result's report all ask for them).
     ar1_memo: Ar1Memo,
 }
@@ -131,7 +145,8 @@ pub enum CovType {
     /// correlate as ρ^|i−j| (ρ from their lag-1 autocorrelation, corrected for the design: see
     /// [`Fit::dispersion_ar1`]). The covariance is the sandwich `B·XᵀΣX·B` with that Σ. `series` labels each
     /// observation's series (observations of a series in time order; None: one series); different series are
-    /// independent. Pair with Student-t reference values on [`Fit::quasi_ar1_df`] degrees of freedom.
+    /// independent. Pair with [`Reference::Satterthwaite`]: Student t on each coefficient's degrees of freedom
+    /// from [`Fit::quasi_ar1_dfs`].
     QuasiAr1 { series: Option<Vec<i64>> },
 }
 
@@ -141,6 +156,10 @@ pub enum Reference {
     Normal,
     /// Student's t with these degrees of freedom.
     StudentT(f64),
+    /// Student's t with each coefficient's own (Satterthwaite) degrees of freedom: under
+    /// [`CovType::QuasiAr1`] those of [`Fit::quasi_ar1_dfs`], which count the sampling error of the estimated
+    /// autocorrelation as well as of the dispersion; under any other covariance n − k.
+    Satterthwaite,
 }
 
 /// Small-sample correction of the Driscoll–Kraay covariance (statsmodels' `use_correction`).
@@ -232,6 +251,44 @@ fn lag_sym(z: &DMatrix<f64>, prev: &[Option<usize>]) -> DMatrix<f64> {
     out
 }
 
+/// The root of an increasing function `g` on [a, b], by regula falsi with the Illinois step (a handful of
+/// evaluations); a when g(a) ≥ 0, b when g(b) ≤ 0.
+fn solve_increasing(g: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    let (mut a, mut b) = (a, b);
+    let (mut fa, mut fb) = (g(a), g(b));
+    if fa >= 0.0 {
+        return a;
+    }
+    if fb <= 0.0 {
+        return b;
+    }
+    let mut side = 0;
+    let mut c = 0.5 * (a + b);
+    for _ in 0..100 {
+        c = (a * fb - b * fa) / (fb - fa);
+        let fc = g(c);
+        if fc.abs() < 1e-15 || (b - a).abs() < 1e-13 {
+            break;
+        }
+        if fc * fb > 0.0 {
+            b = c;
+            fb = fc;
+            if side == -1 {
+                fa /= 2.0;
+            }
+            side = -1;
+        } else {
+            a = c;
+            fa = fc;
+            if side == 1 {
+                fb /= 2.0;
+            }
+            side = 1;
+        }
+    }
+    c
+}
+
 /// The default Newey–West lag for `t` periods: ⌊4·(t/100)^(2/9)⌋.
 pub fn default_maxlags(t: usize) -> usize {
     (4.0 * (t as f64 / 100.0).powf(2.0 / 9.0)).floor() as usize
@@ -247,6 +304,8 @@ pub struct Coef {
     pub p_value: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// Degrees of freedom of the Student-t reference (None: normal).
+    pub df: Option<f64>,
 }
 
 fn invert_spd(m: &DMatrix<f64>, names: &[String]) -> Result<DMatrix<f64>, FitError> {
@@ -541,16 +600,21 @@ impl Fit {
     /// errors projected off the fitted columns, which biases their autocorrelation down, the more the more
     /// columns a short series has), equals the one observed; held in [0, 0.95].
     pub fn dispersion_ar1(&self, series: Option<&[i64]>) -> (f64, f64) {
+        let a = self.ar1(series);
+        (a.phi, a.rho)
+    }
+
+    fn ar1(&self, series: Option<&[i64]>) -> Ar1 {
         let key = series.map(<[i64]>::to_vec);
         if let Some((_, v)) = self.ar1_memo.borrow().iter().find(|(k, _)| *k == key) {
             return *v;
         }
-        let v = self.find_dispersion_ar1(series);
+        let v = self.find_ar1(series);
         self.ar1_memo.borrow_mut().push((key, v));
         v
     }
 
-    fn find_dispersion_ar1(&self, series: Option<&[i64]>) -> (f64, f64) {
+    fn find_ar1(&self, series: Option<&[i64]>) -> Ar1 {
         let (n, k) = (self.nobs(), self.params.len());
         let r: Vec<f64> = (0..n).map(|i| self.resid[i] / self.var[i].max(1e-300).sqrt()).collect();
         let mut phi = r.iter().map(|r| r * r).sum::<f64>() / (n - k).max(1) as f64;
@@ -562,12 +626,13 @@ impl Fit {
         let pairs = prev.iter().flatten().count();
         let c0: f64 = r.iter().map(|r| r * r).sum();
         let c1: f64 = (0..n).filter_map(|i| prev[i].map(|p| r[i] * r[p])).sum();
+        let fixed = |rho: f64| Ar1 { phi, rho, slope: 1.0, estimated: pairs > 0 };
         if pairs == 0 || c0 <= 0.0 {
-            return (phi, 0.0);
+            return Ar1 { estimated: false, ..fixed(0.0) };
         }
         let observed = c1 / c0;
         // Q with QQᵀ = H, the hat matrix on the Pearson scale: W^½·X·C, CCᵀ = (XᵀWX)⁻¹.
-        let Some(ch) = self.bread.clone().cholesky() else { return (phi, observed.clamp(0.0, 0.95)) };
+        let Some(ch) = self.bread.clone().cholesky() else { return fixed(observed.clamp(0.0, 0.95)) };
         let mut q = &self.x * ch.l();
         for i in 0..n {
             q.row_mut(i).scale_mut(self.var[i].max(0.0).sqrt());
@@ -583,49 +648,51 @@ impl Fit {
             let den = n as f64 - qrq.trace();
             num / den
         };
-        let g = |rho: f64| expected(rho) - observed;
-        let (mut a, mut b) = (0.0, 0.95);
-        let (mut fa, mut fb) = (g(a), g(b));
-        if fa >= 0.0 {
-            return (phi, 0.0);
-        }
-        if fb <= 0.0 {
-            return (phi, 0.95);
-        }
-        // The root by regula falsi with the Illinois step (a handful of evaluations, each O(n·k²)).
-        let mut side = 0;
-        let mut c = 0.5 * (a + b);
-        for _ in 0..100 {
-            c = (a * fb - b * fa) / (fb - fa);
-            let fc = g(c);
-            if fc.abs() < 1e-15 || (b - a).abs() < 1e-13 {
-                break;
-            }
-            if fc * fb > 0.0 {
-                b = c;
-                fb = fc;
-                if side == -1 {
-                    fa /= 2.0;
-                }
-                side = -1;
-            } else {
-                a = c;
-                fa = fc;
-                if side == 1 {
-                    fb /= 2.0;
-                }
-                side = 1;
-            }
-        }
-        (phi, c)
+        let rho = solve_increasing(|rho| expected(rho) - observed, 0.0, 0.95);
+        // dE/dρ by a central difference (E is smooth in ρ; h = 1e-5 leaves ~1e-10 of error).
+        let h = 1e-5;
+        let slope = (expected(rho + h) - expected(rho - h)) / (2.0 * h);
+        Ar1 { phi, rho, slope, estimated: true }
     }
 
-    /// The degrees of freedom of the t reference under [`CovType::QuasiAr1`]: n − k, times (1 − ρ²)/(1 + ρ²),
-    /// the effective share of a variance estimated from AR(1)-correlated residuals.
-    pub fn quasi_ar1_df(&self, series: Option<&[i64]>) -> f64 {
-        let (_, rho) = self.dispersion_ar1(series);
-        let resid_df = self.nobs().saturating_sub(self.params.len()) as f64;
-        (resid_df * (1.0 - rho * rho) / (1.0 + rho * rho)).max(1.0)
+    /// Each coefficient's degrees of freedom under [`CovType::QuasiAr1`], by Satterthwaite's approximation
+    /// (as for the Kenward–Roger or Satterthwaite tests of a GLS fit with estimated correlation): the variance
+    /// V_j of coefficient j is estimated through φ and ρ, so df_j = 2 / Var(log V̂_j) with
+    /// Var(log V̂_j) = Var(log φ̂) + (∂log V_j/∂ρ)²·Var(ρ̂), where, with m = n − k residual degrees of freedom,
+    /// Var(log φ̂) = 2(1 + ρ²)/(m(1 − ρ²)) (a variance estimated from AR(1)-correlated residuals) and
+    /// Var(ρ̂) = (1 − ρ²)/(m·E′(ρ)²) (Bartlett's variance of a lag-1 autocorrelation, carried through the
+    /// design correction E of [`Fit::dispersion_ar1`]). ∂log V_j/∂ρ by a central difference. Without any
+    /// lag-1 pair ρ is not estimated and df_j = m.
+    pub fn quasi_ar1_dfs(&self, series: Option<&[i64]>) -> Vec<f64> {
+        let a = self.ar1(series);
+        let (n, k) = (self.nobs(), self.params.len());
+        let m = n.saturating_sub(k).max(1) as f64;
+        let rho2 = a.rho * a.rho;
+        let var_log_phi = 2.0 * (1.0 + rho2) / (m * (1.0 - rho2));
+        if !a.estimated {
+            return vec![(2.0 / var_log_phi).max(1.0); k];
+        }
+        let var_rho = (1.0 - rho2) / (m * a.slope.max(1e-6).powi(2));
+        // V_j(ρ) ∝ a_jᵀ R(ρ) a_j with a_j = W^½·X·B e_j (φ cancels in the log).
+        let label = series_labels(n, series);
+        let mut z = self.x.clone();
+        for i in 0..n {
+            z.row_mut(i).scale_mut(self.var[i].max(0.0).sqrt());
+        }
+        let zb = z * &self.bread;
+        let v = |rho: f64| {
+            let rzb = ar1_apply(&zb, &label, rho);
+            (0..k).map(|j| zb.column(j).dot(&rzb.column(j))).collect::<Vec<f64>>()
+        };
+        let h = 1e-5;
+        let (v0, up, down) = (v(a.rho), v(a.rho + h), v(a.rho - h));
+        (0..k)
+            .map(|j| {
+                let dlog = (up[j] - down[j]) / (2.0 * h * v0[j]);
+                let var_log_v = var_log_phi + dlog * dlog * var_rho;
+                (2.0 / var_log_v).max(1.0)
+            })
+            .collect()
     }
 
     /// Estimates, standard errors, z, two-sided p-values and normal intervals at `level`.
@@ -637,19 +704,16 @@ impl Fit {
     /// reference distribution given.
     pub fn coefficients_with(&self, cov: &CovType, level: f64, reference: Reference) -> Vec<Coef> {
         let c = self.cov(cov);
+        let k = self.params.len();
+        let dfs: Vec<Option<f64>> = match (reference, cov) {
+            (Reference::Normal, _) => vec![None; k],
+            (Reference::StudentT(df), _) => vec![Some(df.max(1.0)); k],
+            (Reference::Satterthwaite, CovType::QuasiAr1 { series }) => {
+                self.quasi_ar1_dfs(series.as_deref()).into_iter().map(Some).collect()
+            }
+            (Reference::Satterthwaite, _) => vec![Some(self.nobs().saturating_sub(k).max(1) as f64); k],
+        };
         let normal = Normal::new(0.0, 1.0).expect("standard normal");
-        let t = match reference {
-            Reference::Normal => None,
-            Reference::StudentT(df) => statrs::distribution::StudentsT::new(0.0, 1.0, df.max(1.0)).ok(),
-        };
-        let zq = match &t {
-            None => normal.inverse_cdf(0.5 + level / 2.0),
-            Some(t) => t.inverse_cdf(0.5 + level / 2.0),
-        };
-        let tail = |z: f64| match &t {
-            None => 2.0 * (1.0 - normal.cdf(z.abs())),
-            Some(t) => 2.0 * (1.0 - t.cdf(z.abs())),
-        };
         self.names
             .iter()
             .enumerate()
@@ -657,7 +721,11 @@ impl Fit {
                 let estimate = self.params[j];
                 let se = c[(j, j)].max(0.0).sqrt();
                 let z = estimate / se;
-                let p_value = tail(z);
+                let t = dfs[j].and_then(|df| statrs::distribution::StudentsT::new(0.0, 1.0, df).ok());
+                let (zq, p_value) = match &t {
+                    None => (normal.inverse_cdf(0.5 + level / 2.0), 2.0 * (1.0 - normal.cdf(z.abs()))),
+                    Some(t) => (t.inverse_cdf(0.5 + level / 2.0), 2.0 * (1.0 - t.cdf(z.abs()))),
+                };
                 Coef {
                     name: name.clone(),
                     estimate,
@@ -666,6 +734,7 @@ impl Fit {
                     p_value,
                     ci_low: estimate - zq * se,
                     ci_high: estimate + zq * se,
+                    df: t.and(dfs[j]),
                 }
             })
             .collect()
@@ -739,5 +808,15 @@ mod tests {
         assert_eq!(rho, 0.0f64.max(rho).min(0.95));
         let q = fit.cov(&CovType::QuasiAr1 { series: Some(each.clone()) });
         assert!((q - &fit.bread * phi).abs().max() < 1e-12);
+        // …and ρ is not estimated, so every coefficient's Satterthwaite df is n − k.
+        assert_eq!(fit.quasi_ar1_dfs(Some(&each)), vec![(n - 3) as f64; 3]);
+        // With ρ estimated each coefficient loses degrees of freedom to its sensitivity to ρ (the intercept, a
+        // level of the whole series, the most; none lose more than all of them).
+        let dfs = fit.quasi_ar1_dfs(Some(&labels));
+        let (_, rho) = fit.dispersion_ar1(Some(&labels));
+        let resid = (n - 3) as f64 * (1.0 - rho * rho) / (1.0 + rho * rho);
+        assert!(dfs.iter().all(|df| (1.0..resid).contains(df)), "{dfs:?} vs {resid}");
+        let coefs = fit.coefficients_with(&CovType::QuasiAr1 { series: Some(labels) }, 0.95, Reference::Satterthwaite);
+        assert_eq!(coefs.iter().map(|c| c.df.unwrap()).collect::<Vec<_>>(), dfs);
     }
 }

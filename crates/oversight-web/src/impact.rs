@@ -149,6 +149,7 @@ mod tests {
             ratio,
             ratio_ci_low: lo,
             ratio_ci_high: hi,
+            df: Some(20.0),
         }
     }
 

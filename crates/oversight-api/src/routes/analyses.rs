@@ -70,7 +70,7 @@ pub(crate) struct ImpactQuery {
     #[param(inline)]
     grain: Option<AnalysisGrain>,
     /// How the intervals are computed: quasi-ar1 (default: quasi-likelihood with AR(1) errors, Student-t
-    /// critical values) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before).
+    /// critical values on each effect's Satterthwaite degrees of freedom) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before).
     #[serde(default)]
     #[param(inline)]
     inference: Option<Inference>,

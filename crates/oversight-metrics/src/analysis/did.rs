@@ -11,8 +11,8 @@
 //!   the two groups' rows of one period as neighbours in time; the period sums are the right unit.
 //!
 //! Intervals by default ([`super::inference::Inference::QuasiAr1`]): quasi-likelihood with AR(1) errors within each
-//! group's series (the period fixed effects take what the groups share), Student-t critical values on
-//! n − k degrees of freedom; the ratio of ratios then takes the regression's standard error (for counts the
+//! group's series (the period fixed effects take what the groups share), Student-t critical values on the
+//! interaction's Satterthwaite degrees of freedom; the ratio of ratios then takes the regression's standard error (for counts the
 //! two estimates are the same number). By name ([`super::inference::Inference::Hac`]): the Driscoll–Kraay errors above
 //! with normal values, and the ratio of ratios' Poisson standard error.
 //!
@@ -308,7 +308,7 @@ fn regression(
     let offset: Option<Vec<f64>> = is_rate.then(|| stacked.iter().map(|s| s.3.unwrap_or(0.0)).collect());
     let fit = glm(&Design::from_columns(cols), &y, Family::Poisson, offset.as_deref())?;
     let maxlags = cfg.hac_maxlags.unwrap_or_else(|| default_maxlags(periods.len()));
-    let (cov, reference, reference_words) = did_inference(&fit, &stacked, maxlags, cfg);
+    let (cov, reference) = did_inference(&stacked, maxlags, cfg);
     let c = fit
         .coefficients_with(&cov, cfg.confidence, reference)
         .into_iter()
@@ -322,32 +322,28 @@ fn regression(
         ),
         inference: cfg.inference.as_str().to_owned(),
         covariance: cov.describe(),
-        reference_distribution: reference_words,
+        reference_distribution: super::inference::reference_words(reference, &[("group:post", &c)]),
         maxlags,
         n_obs: n,
         interaction: Effect::from(&c),
-        df: match reference {
-            Reference::StudentT(df) => Some(df),
-            Reference::Normal => None,
-        },
+        df: c.df,
     })
 }
 
 /// The covariance of a DiD fit under the configured inference: Driscoll–Kraay over periods, or AR(1) errors
 /// within each group's series.
 fn did_inference(
-    fit: &oversight_stats::regression::Fit,
     stacked: &[(f64, i64, f64, Option<f64>)],
     maxlags: usize,
     cfg: &AnalysisConfig,
-) -> (CovType, Reference, String) {
+) -> (CovType, Reference) {
     let dk = CovType::HacGroupsum {
         time: stacked.iter().map(|s| s.1).collect(),
         maxlags: Some(maxlags),
         correction: GroupsumCorrection::Cluster,
     };
     let series = stacked.iter().map(|s| s.0 as i64).collect();
-    super::inference::inference_for(cfg.inference, dk, Some(series), fit)
+    super::inference::inference_for(cfg.inference, dk, Some(series))
 }
 
 impl DidRegression {
@@ -381,7 +377,7 @@ fn pre_trend(rows: &[(Obs, Obs)], is_rate: bool, cfg: &AnalysisConfig) -> Result
     let offset: Option<Vec<f64>> = is_rate.then(|| stacked.iter().map(|s| s.3.unwrap_or(0.0)).collect());
     let fit = glm(&Design::from_columns(cols), &y, Family::Poisson, offset.as_deref())?;
     let maxlags = cfg.hac_maxlags.unwrap_or_else(|| default_maxlags(rows.len()));
-    let (cov, reference, _) = did_inference(&fit, &stacked, maxlags, cfg);
+    let (cov, reference) = did_inference(&stacked, maxlags, cfg);
     fit.coefficients_with(&cov, cfg.confidence, reference)
         .into_iter()
         .find(|c| c.name == "group:t")

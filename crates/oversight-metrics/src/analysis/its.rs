@@ -3,8 +3,8 @@
 //! complete period after the event (T0) on, φ the season phase (month of year / 12).
 //!
 //! Two models: OLS on log counts (or log rates), and a Poisson GLM on counts (offset: log exposure for rates).
-//! Intervals by default from quasi-likelihood with AR(1) errors and Student-t critical values
-//! ([`super::inference::Inference::QuasiAr1`]); by name, the earlier Newey–West errors (Bartlett, default lag
+//! Intervals by default from quasi-likelihood with AR(1) errors and Student-t critical values on each
+//! coefficient's Satterthwaite degrees of freedom ([`super::inference::Inference::QuasiAr1`]); by name, the earlier Newey–West errors (Bartlett, default lag
 //! ⌊4·(T/100)^(2/9)⌋, small-sample correction n/(n−k)) with normal intervals ([`super::inference::Inference::Hac`]). Guards: enough periods on each side, the partial period holding the event left
 //! out, a placebo fit at T0 − 12 on pre-event data, and the unknown-race share before and after beside it.
 
@@ -178,7 +178,6 @@ struct Fitted {
     design: Design,
     cov: CovType,
     reference: Reference,
-    reference_words: String,
     maxlags: usize,
 }
 
@@ -213,8 +212,8 @@ fn fit_model(
             glm(&d, &y, Family::Poisson, offset.as_deref())?
         }
     };
-    let (cov, reference, reference_words) = super::inference::inference_for(cfg.inference, hac, None, &fit);
-    Ok(Fitted { fit, design: d, cov, reference, reference_words, maxlags })
+    let (cov, reference) = super::inference::inference_for(cfg.inference, hac, None);
+    Ok(Fitted { fit, design: d, cov, reference, maxlags })
 }
 
 fn effect(coefs: &[Coef], name: &str) -> Effect {
@@ -227,6 +226,7 @@ fn effect(coefs: &[Coef], name: &str) -> Effect {
         ratio: f64::NAN,
         ratio_ci_low: f64::NAN,
         ratio_ci_high: f64::NAN,
+        df: None,
     })
 }
 
@@ -243,6 +243,12 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
     let t0_index = super::series::period_index(t0);
     let fitted = fit_model(&series.obs, t0_index, req.model, series.is_rate, cfg)?;
     let coefficients = fitted.fit.coefficients_with(&fitted.cov, cfg.confidence, fitted.reference);
+    let reported: Vec<(&str, &Coef)> =
+        [("level change", NAMES[2]), ("slope change", NAMES[3]), ("pre-trend", NAMES[1])]
+            .into_iter()
+            .filter_map(|(what, name)| coefficients.iter().find(|c| c.name == name).map(|c| (what, c)))
+            .collect();
+    let reference_words = super::inference::reference_words(fitted.reference, &reported);
     let (dispersion, ar1) = match &fitted.cov {
         CovType::QuasiAr1 { series } => {
             let (phi, rho) = fitted.fit.dispersion_ar1(series.as_deref());
@@ -328,7 +334,7 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
         formula: format!("{lhs} β0 + β1·t + β2·post + β3·(t − T0)·post{season}"),
         inference: cfg.inference.as_str().to_owned(),
         covariance: fitted.cov.describe(),
-        reference_distribution: fitted.reference_words.clone(),
+        reference_distribution: reference_words,
         dispersion,
         ar1,
         maxlags: fitted.maxlags,

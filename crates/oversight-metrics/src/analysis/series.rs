@@ -22,6 +22,9 @@ pub struct Effect {
     pub ratio: f64,
     pub ratio_ci_low: f64,
     pub ratio_ci_high: f64,
+    /// Degrees of freedom of the Student-t reference of the interval and p-value (absent: normal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
 }
 
 impl From<&Coef> for Effect {
@@ -35,6 +38,7 @@ impl From<&Coef> for Effect {
             ratio: c.estimate.exp(),
             ratio_ci_low: c.ci_low.exp(),
             ratio_ci_high: c.ci_high.exp(),
+            df: c.df,
         }
     }
 }
