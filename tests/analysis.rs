@@ -178,6 +178,8 @@ fn its_did_and_vod_agree_with_statsmodels_and_recover_the_planted_effects() {
         let reg = &ours["regression"]["interaction"];
         same_effect(&format!("{what} regression"), reg, &q["regression"]);
         assert_eq!(ours["regression"]["inference"], "quasi-ar1");
+        let words = format!("Student t, Satterthwaite df (interaction {:.1})", f(&q["regression"], "df"));
+        assert_eq!(ours["regression"]["reference_distribution"], words, "{what}");
         for (form, lo, hi) in [
             ("ratio of ratios", f(ror, "ci_low"), f(ror, "ci_high")),
             ("regression", f(reg, "ratio_ci_low"), f(reg, "ratio_ci_high")),

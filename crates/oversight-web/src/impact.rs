@@ -43,11 +43,12 @@ pub fn impact_svg(r: &ItsResult, title: &str, unit: &str, source: &str) -> Strin
         return no_data(title, "no periods to fit");
     }
     let caption = format!(
-        "{}: {}. {}, {}.",
+        "{}: {}. {}, {}; {}.",
         r.event.title,
         change_in_words(&r.level_change, counted(unit), r.confidence),
         r.model,
-        r.covariance
+        r.covariance,
+        r.reference_distribution
     );
     let mut svg = String::with_capacity(16_384);
     if let Err(e) = draw(&mut svg, r, title, unit, &caption, source) {

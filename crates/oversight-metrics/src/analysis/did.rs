@@ -322,7 +322,7 @@ fn regression(
         ),
         inference: cfg.inference.as_str().to_owned(),
         covariance: cov.describe(),
-        reference_distribution: super::inference::reference_words(reference, &[("group:post", &c)]),
+        reference_distribution: super::inference::reference_words(reference, &[("interaction", &c)]),
         maxlags,
         n_obs: n,
         interaction: Effect::from(&c),
