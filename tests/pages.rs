@@ -89,6 +89,19 @@ fn charts_are_svg_with_events_at_their_dates_withheld_periods_as_gaps_and_no_dat
     import_fixtures(&s);
     s.ok(&["compute"]);
     s.ok(&["jurisdictions", "set", "empty-town", "--name", "Empty Town"]);
+    // The command line fits a small group's series on every count (before the server owns the file).
+    let local = s.ok(&[
+        "analyze",
+        "its",
+        "--indicator",
+        "crime_reports.count",
+        "--event",
+        "1",
+        "--group",
+        "race:other",
+        "--json",
+    ]);
+    let local: Value = serde_json::from_str(&local.stdout()).unwrap();
     let srv = spawn_server(&s, &["serve"], None, &[]);
 
     // A monthly count with no withheld month: one line, and a marker per policy event.
@@ -166,16 +179,26 @@ fn charts_are_svg_with_events_at_their_dates_withheld_periods_as_gaps_and_no_dat
     let pct = ((1.0 - fit["level_change"]["ratio"].as_f64().unwrap()) * 100.0).round();
     assert!(body.contains(&format!("{pct}% fewer reports")), "{pct}% not in the caption");
     assert_eq!(polylines(&body, EVENT).len(), 1);
-    // The fit's JSON withholds what the threshold withholds: a small group's monthly counts are not shown.
-    let small = json(&srv, "/v1/policy-events/1/impact?indicator=crime_reports.count&group=race:other");
-    let series = small["series"].as_array().unwrap();
-    assert!(series.iter().any(|p| p["suppressed"] == true), "the fixture has withheld months here");
-    for p in series.iter().filter(|p| p["suppressed"] == true) {
-        assert!(p["count"].is_null() && p["observed"].is_null(), "a withheld month's count was published: {p}");
+    // A small group's series has withheld months. A fit on it would give them back (a Poisson fit's fitted values
+    // add up to the observed counts: with the published months, the withheld ones' sum), so the API publishes
+    // none, and its chart says why; the command line, on the database, fits every count.
+    for model in ["its", "did"] {
+        let q = format!("indicator=crime_reports.count&group=race:other&model={model}");
+        let r = get(&srv, &format!("/v1/policy-events/1/impact?{q}"));
+        assert_eq!(r.0, 422, "{model}: {}", r.2);
+        assert!(r.2.contains("under the suppression threshold") && r.2.contains("worked out"), "{}", r.2);
     }
-    for p in series.iter().filter(|p| p["suppressed"] == false) {
-        assert!(p["count"].as_f64().unwrap() >= 11.0 || p["count"] == 0.0, "{p}");
-    }
+    let body = svg(&srv, "/v1/policy-events/1/impact.svg?indicator=crime_reports.count&group=race:other");
+    assert!(body.contains("under the suppression threshold") && polylines(&body, EVENT).is_empty(), "{body}");
+    let withheld: Vec<&Value> =
+        local["series"].as_array().unwrap().iter().filter(|p| p["suppressed"] == true).collect();
+    assert!(!withheld.is_empty(), "the fixture has withheld months here");
+    // What the published fit would have given away: the withheld months' sum, from the fitted values.
+    let all = local["series"].as_array().unwrap();
+    let fitted: f64 = all.iter().map(|p| p["fitted"].as_f64().unwrap()).sum();
+    let published: f64 = all.iter().filter(|p| p["suppressed"] == false).map(|p| p["count"].as_f64().unwrap()).sum();
+    let hidden: f64 = withheld.iter().map(|p| p["count"].as_f64().unwrap()).sum();
+    assert!((fitted - published - hidden).abs() < 1e-6, "{fitted} − {published} vs {hidden}");
 }
 
 #[test]

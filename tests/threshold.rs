@@ -40,11 +40,30 @@ fn agree(what: &str, ours: &Value, theirs: &Value) {
                 assert!((a - b).abs() <= 0.01, "{what} {label} {k}: Oversight {a:.4} vs PyMC {b:.4}");
             }
         }
-        // The counts the model saw are the ones pandas counted from the same file.
+        // The counts the model saw are the ones pandas counted from the same file. A group's totals are
+        // withheld when one of its cells is (the totals less the published cells would give it back).
         let cells = theirs["cells_counts"].as_array().unwrap().iter().filter(|c| c["subject_race"] == race);
         let sum = |k: &str| cells.clone().map(|c| c[k].as_u64().unwrap()).sum::<u64>();
+        let withheld_cell =
+            ours["cells"].as_array().unwrap().iter().any(|c| c["race"] == race && c["suppressed"] == true);
+        assert_eq!(t["suppressed"], withheld_cell, "{what} {race}: totals withheld exactly when a cell is");
         for k in ["stops", "searches", "hits"] {
-            assert_eq!(t[k].as_u64(), Some(sum(k)), "{what} {race} {k}");
+            let want = (!withheld_cell).then(|| sum(k));
+            assert_eq!(t[k].as_u64(), want, "{what} {race} {k}");
+        }
+    }
+    // Every published cell's counts are pandas' for that cell; a withheld cell shows none.
+    for c in ours["cells"].as_array().unwrap() {
+        let theirs = theirs["cells_counts"].as_array().unwrap().iter().find(|t| {
+            t["subject_race"] == c["race"]
+                && t["district"].as_str().unwrap_or("(all)") == c["district"].as_str().unwrap()
+        });
+        for k in ["stops", "searches", "hits"] {
+            if c["suppressed"] == true {
+                assert!(c[k].is_null(), "{what}: a withheld cell's {k} was published: {c}");
+            } else if let Some(t) = theirs {
+                assert_eq!(c[k], t[k], "{what} {} {} {k}", c["race"], c["district"]);
+            }
         }
     }
     assert_eq!(ours["cells"].as_array().unwrap().len() as u64, theirs["cells"].as_u64().unwrap(), "{what} cells");

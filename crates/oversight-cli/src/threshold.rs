@@ -40,9 +40,9 @@ pub(crate) fn print(r: &ThresholdResult, cells: bool, json: bool) -> Result<()> 
             };
             vec![
                 t.race.clone(),
-                thousands(t.stops as i64),
-                thousands(t.searches as i64),
-                thousands(t.hits as i64),
+                count(t.stops),
+                count(t.searches),
+                count(t.hits),
                 pct(t.threshold.mean),
                 interval(&t.threshold),
                 diff,

@@ -70,7 +70,8 @@ pub(crate) struct ImpactQuery {
     #[param(inline)]
     grain: Option<AnalysisGrain>,
     /// How the intervals are computed: quasi-ar1 (default: quasi-likelihood with AR(1) errors, Student-t
-    /// critical values on each effect's Satterthwaite degrees of freedom) or hac (Newey–West / Driscoll–Kraay errors, normal values: the estimator before).
+    /// critical values on each effect's Satterthwaite degrees of freedom) or hac (Newey–West / Driscoll–Kraay
+    /// errors, normal values: the estimator before).
     #[serde(default)]
     #[param(inline)]
     inference: Option<Inference>,
@@ -80,7 +81,8 @@ pub(crate) struct ImpactQuery {
     maxlags: Option<i64>,
 }
 
-/// Interrupted time series or difference in differences of an indicator around the event.
+/// Interrupted time series or difference in differences of an indicator around the event. Refused (422) when
+/// a period of the series has a count under the suppression threshold: the fit would give it back.
 #[utoipa::path(get, path = "/v1/policy-events/{id}/impact", tag = "policy", params(("id" = i64, Path), ImpactQuery),
     responses((status = 200, description = "The fit, as `oversight analyze its|did --json` prints it", body = Object, example = json!({"indicator": "crime_reports.count", "model": "poisson-glm", "n": 60,
         "level_change": {"estimate": -0.24, "se": 0.07, "ci_low": -0.38, "ci_high": -0.10, "p_value": 0.0006, "ratio": 0.78, "ratio_ci_low": 0.68, "ratio_ci_high": 0.90}})),
@@ -153,7 +155,9 @@ fn its_result(
     q: ImpactQuery,
     cfg: &oversight_metrics::AnalysisConfig,
 ) -> ApiResult<ItsResult> {
-    Ok(oversight_metrics::analysis::its(s, &its_request(event_id, q), cfg)?)
+    let r = oversight_metrics::analysis::its(s, &its_request(event_id, q), cfg)?;
+    super::shared::no_withheld_periods(r.series.iter().filter(|p| p.suppressed).count(), "its")?;
+    Ok(r)
 }
 
 fn its_request(event_id: i64, q: ImpactQuery) -> ItsRequest {
@@ -229,7 +233,9 @@ fn did(s: &Store, event_id: i64, q: ImpactQuery, cfg: &oversight_metrics::Analys
         reference: q.reference,
         grain: q.grain.unwrap_or_default().into(),
     };
-    Ok(serde_json::to_value(oversight_metrics::analysis::did(s, &req, cfg)?))
+    let r = oversight_metrics::analysis::did(s, &req, cfg)?;
+    super::shared::no_withheld_periods(r.series.iter().filter(|p| p.suppressed).count(), "did")?;
+    Ok(serde_json::to_value(r))
 }
 
 /// The parameters of the veil-of-darkness test.

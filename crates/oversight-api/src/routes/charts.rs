@@ -126,7 +126,14 @@ pub(super) async fn its_fit(
     cfg: oversight_metrics::AnalysisConfig,
 ) -> ApiResult<Arc<oversight_metrics::analysis::ItsResult>> {
     let key = format!("its\u{1f}{req:?}\u{1f}{:?}\u{1f}{:?}", cfg.hac_maxlags, cfg.inference);
-    st.memo(key, || st.read(move |s| Ok(oversight_metrics::analysis::its(s, &req, &cfg)?))).await
+    st.memo(key, || {
+        st.read(move |s| {
+            let r = oversight_metrics::analysis::its(s, &req, &cfg)?;
+            super::shared::no_withheld_periods(r.series.iter().filter(|p| p.suppressed).count(), "its")?;
+            Ok(r)
+        })
+    })
+    .await
 }
 
 /// The parameters of a comparison.

@@ -138,3 +138,23 @@ pub(super) fn query_escape(s: &str) -> String {
     }
     out
 }
+
+/// A fit is not published when its series has periods whose counts are withheld (1 to the suppression
+/// threshold less one): the fit would give them back. A Poisson fit's fitted values add up to the observed
+/// counts (and its estimates solve one such equation per column of the design), so the published counts and
+/// the fit together give the withheld counts' sum, and the count itself when one period is withheld.
+/// Withholding the fitted values would not be enough: the estimates and the design give them. The command
+/// line, run by whoever holds the database, fits on every count.
+pub(super) fn no_withheld_periods(withheld: usize, analysis: &str) -> ApiResult<()> {
+    if withheld == 0 {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::Unprocessable,
+        format!(
+            "{withheld} period(s) of this series have counts under the suppression threshold, which are withheld; \
+             a published fit would let them be worked out (a Poisson fit's fitted values add up to the observed \
+             counts), so none is published. Whoever holds the database can run `oversight analyze {analysis}`."
+        ),
+    ))
+}

@@ -66,6 +66,24 @@ pub struct PublishedCell {
     pub replicated_hit_rate: Option<(f64, f64)>,
 }
 
+/// One group's threshold as published: its totals withheld when one is small or when one of its cells is
+/// withheld (the totals less the published cells would give the withheld ones back).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublishedThreshold {
+    pub race: String,
+    pub suppressed: bool,
+    pub stops: Option<u64>,
+    pub searches: Option<u64>,
+    pub hits: Option<u64>,
+    /// Probability of contraband at which officers search this group, averaged over districts weighted by
+    /// each district's stops of all groups (the same weights for every group).
+    pub threshold: oversight_threshold::Estimate,
+    /// This group's threshold minus the reference group's (None for the reference).
+    pub difference: Option<oversight_threshold::Estimate>,
+    /// Posterior probability that this group's threshold is below the reference group's.
+    pub probability_lower: Option<f64>,
+}
+
 /// The result of a threshold test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThresholdResult {
@@ -78,7 +96,7 @@ pub struct ThresholdResult {
     pub by_district: bool,
     pub districts: usize,
     /// Stops, searches and hits used, by race, with each race's threshold and its difference.
-    pub thresholds: Vec<oversight_threshold::RaceThreshold>,
+    pub thresholds: Vec<PublishedThreshold>,
     pub predictive_check: oversight_threshold::PredictiveCheck,
     pub cells: Vec<PublishedCell>,
     pub diagnostics: oversight_threshold::Diagnostics,
@@ -244,6 +262,27 @@ fn publish(
             }
         })
         .collect();
+    let thresholds = fit
+        .races
+        .into_iter()
+        .map(|r| {
+            let suppressed = small(r.stops)
+                || small(r.searches)
+                || small(r.hits)
+                || cells.iter().any(|c| c.race == r.race && c.suppressed);
+            let keep = |v| (!suppressed).then_some(v);
+            PublishedThreshold {
+                suppressed,
+                stops: keep(r.stops),
+                searches: keep(r.searches),
+                hits: keep(r.hits),
+                race: r.race,
+                threshold: r.threshold,
+                difference: r.difference,
+                probability_lower: r.probability_lower,
+            }
+        })
+        .collect();
     let mut notes = Vec::new();
     let p = &fit.predictive_check;
     if p.search_covered < 0.9 || p.hit_covered < 0.9 {
@@ -274,7 +313,7 @@ fn publish(
         level: fit.level,
         by_district: req.districts,
         districts,
-        thresholds: fit.races,
+        thresholds,
         predictive_check: fit.predictive_check,
         cells,
         diagnostics: fit.diagnostics,
