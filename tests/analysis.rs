@@ -211,6 +211,33 @@ fn its_did_and_vod_agree_with_statsmodels_and_recover_the_planted_effects() {
 }
 
 #[test]
+fn the_unknown_race_share_is_not_reported_when_a_month_of_it_is_withheld() {
+    let s = fixtures_db();
+    let args = ["analyze", "its", "--indicator", "crime_reports.count", "--event", "1", "--group", "race:hispanic"];
+    let before = json(&s, &args);
+    assert_eq!(f(&before["unknown_race"], "pre_unknown"), 0.0, "the fixture records every victim's race");
+    // Three reports without the victim's race in one month: a count under the threshold. The pre-event total
+    // less the published months would give it back, so the share before and after is not reported.
+    let header = "jurisdiction_id,incident_key,reported_date,reported_time,occurred_date,offense_category,victim_race,\
+                  victim_sex,victim_age_group,district";
+    let rows: Vec<String> = (1..=3)
+        .map(|i| format!("demo-city,U00000{i},2018-03-1{i},10:00,2018-03-1{i},property,unknown,female,25-44,west"))
+        .collect();
+    let file = s.write("unknown.csv", format!("{header}\n{}\n", rows.join("\n")));
+    s.ok(&["import", "--dataset", "crime-reports", "--profile", "canonical", p(&file)]);
+    s.ok(&["compute"]);
+    let after = json(&s, &args);
+    assert!(after["unknown_race"].is_null(), "{}", after["unknown_race"]);
+    let notes: Vec<&str> = after["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("unknown race") && n.contains("1 of its periods") && n.contains("give back")),
+        "{notes:?}"
+    );
+    // The fit itself is the same: the group's series did not change.
+    assert_eq!(after["level_change"], before["level_change"]);
+}
+
+#[test]
 fn analyses_refuse_short_series_and_drop_the_period_split_by_the_event() {
     let s = fixtures_db();
     // 36 months before the event, 24 after.

@@ -284,8 +284,14 @@ pub fn its(store: &Store, req: &ItsRequest, cfg: &AnalysisConfig) -> Result<ItsR
         .collect();
 
     let placebo = placebo(&series, t0, req.model, cfg);
-    let unknown_race = unknown_race_trend(store, ind.dataset, &jurisdiction, &series, t0, cfg)?;
+    let (unknown_race, unknown_withheld) = unknown_race_trend(store, ind.dataset, &jurisdiction, &series, t0, cfg)?;
     let mut notes = Vec::new();
+    if unknown_withheld > 0 {
+        notes.push(format!(
+            "the share of records with unknown race/ethnicity before and after is not shown: {unknown_withheld} of \
+             its periods have counts under the suppression threshold, which its totals would give back"
+        ));
+    }
     if series.obs.iter().any(|o| o.suppressed) {
         notes.push(
             "some periods have counts under the suppression threshold: the fit uses them; public output withholds them"
@@ -398,6 +404,9 @@ fn placebo(series: &Series, t0: Period, model: ItsModel, cfg: &AnalysisConfig) -
     }
 }
 
+/// The unknown-race share before and after the event, and how many of its periods are withheld (a count of
+/// records with unknown race under the suppression threshold). With any withheld, none is reported: the totals
+/// less the published periods would give the withheld ones back.
 fn unknown_race_trend(
     store: &Store,
     dataset: &str,
@@ -405,12 +414,12 @@ fn unknown_race_trend(
     series: &Series,
     t0: Period,
     cfg: &AnalysisConfig,
-) -> Result<Option<UnknownRaceTrend>, MetricsError> {
-    let Ok(ds) = dataset.parse::<Dataset>() else { return Ok(None) };
+) -> Result<(Option<UnknownRaceTrend>, usize), MetricsError> {
+    let Ok(ds) = dataset.parse::<Dataset>() else { return Ok((None, 0)) };
     if ds.race_column().is_none() {
-        return Ok(None);
+        return Ok((None, 0));
     }
-    let (Some(first), Some(last)) = (series.obs.first(), series.obs.last()) else { return Ok(None) };
+    let (Some(first), Some(last)) = (series.obs.first(), series.obs.last()) else { return Ok((None, 0)) };
     let group = format!("dataset:{}", ds.as_str());
     let pts = store.points(
         "quality.unknown_race_share",
@@ -421,6 +430,10 @@ fn unknown_race_trend(
         last.period.start,
     )?;
     let in_fit: std::collections::BTreeSet<NaiveDate> = series.obs.iter().map(|o| o.period.start).collect();
+    let withheld = pts.iter().filter(|p| in_fit.contains(&p.period_start) && p.suppressed).count();
+    if withheld > 0 {
+        return Ok((None, withheld));
+    }
     let (mut pu, mut pn, mut qu, mut qn) = (0.0, 0.0, 0.0, 0.0);
     for p in pts.iter().filter(|p| in_fit.contains(&p.period_start)) {
         let (u, n) = (p.numerator.unwrap_or(0.0), p.denominator.unwrap_or(0.0));
@@ -433,19 +446,22 @@ fn unknown_race_trend(
         }
     }
     if pn <= 0.0 || qn <= 0.0 {
-        return Ok(None);
+        return Ok((None, 0));
     }
-    let Some(d) = wald_difference(qu, qn, pu, pn, cfg.confidence) else { return Ok(None) };
-    Ok(Some(UnknownRaceTrend {
-        pre_unknown: pu,
-        pre_records: pn,
-        pre_share: pu / pn,
-        post_unknown: qu,
-        post_records: qn,
-        post_share: qu / qn,
-        difference: d.value,
-        ci_low: d.low,
-        ci_high: d.high,
-        ci_method: "wald-difference".into(),
-    }))
+    let Some(d) = wald_difference(qu, qn, pu, pn, cfg.confidence) else { return Ok((None, 0)) };
+    Ok((
+        Some(UnknownRaceTrend {
+            pre_unknown: pu,
+            pre_records: pn,
+            pre_share: pu / pn,
+            post_unknown: qu,
+            post_records: qn,
+            post_share: qu / qn,
+            difference: d.value,
+            ci_low: d.low,
+            ci_high: d.high,
+            ci_method: "wald-difference".into(),
+        }),
+        0,
+    ))
 }
