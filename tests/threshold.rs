@@ -67,7 +67,10 @@ fn agree(what: &str, ours: &Value, theirs: &Value) {
         }
     }
     assert_eq!(ours["cells"].as_array().unwrap().len() as u64, theirs["cells"].as_u64().unwrap(), "{what} cells");
-    assert_eq!(ours["left_out"]["result_unknown"], theirs["searched_without_result"], "{what}");
+    // Left-out counts are counts too: from 1 to 10 they are withheld (Hartford's 3 searches without a result).
+    let n = theirs["searched_without_result"].as_u64().unwrap();
+    let want = if (1..11).contains(&n) { Value::Null } else { theirs["searched_without_result"].clone() };
+    assert_eq!(ours["left_out"]["result_unknown"], want, "{what}: {n} searches without a result");
 }
 
 #[test]

@@ -33,19 +33,30 @@ pub struct ThresholdRequest {
     pub suppression_threshold: u32,
 }
 
-/// Stops the test could not use, by reason.
+/// Stops the test could not use, by reason, as counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Tally {
+    other_races: u64,
+    no_district: u64,
+    search_unknown: u64,
+    result_unknown: u64,
+    contraband_without_search: u64,
+}
+
+/// Stops the test could not use, by reason, as published: a count from 1 to the suppression threshold less
+/// one is withheld (None), like every count (stops of other races, say, would give a small group's count back).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LeftOut {
     /// Of another race (or none recorded): not among the groups compared.
-    pub other_races: u64,
+    pub other_races: Option<u64>,
     /// No district recorded (when testing by district).
-    pub no_district: u64,
+    pub no_district: Option<u64>,
     /// No recorded search decision.
-    pub search_unknown: u64,
+    pub search_unknown: Option<u64>,
     /// Searched, but whether contraband was found is not recorded.
-    pub result_unknown: u64,
+    pub result_unknown: Option<u64>,
     /// Contraband recorded without a search: inconsistent, left out.
-    pub contraband_without_search: u64,
+    pub contraband_without_search: Option<u64>,
 }
 
 /// One cell as published: counts and observed rates withheld when small.
@@ -128,7 +139,7 @@ pub fn threshold(store: &Store, req: &ThresholdRequest) -> Result<ThresholdResul
     if rows.is_empty() {
         return Err(MetricsError::Empty(format!("{} has no stops in the period", req.jurisdiction)));
     }
-    let mut left = LeftOut::default();
+    let mut left = Tally::default();
     let mut districts: Vec<String> = Vec::new();
     let mut cells: Vec<Cell> = Vec::new();
     for r in &rows {
@@ -233,10 +244,18 @@ fn publish(
     to: Option<NaiveDate>,
     districts: usize,
     fit: ThresholdFit,
-    left_out: LeftOut,
+    left: Tally,
 ) -> ThresholdResult {
     let t = u64::from(req.suppression_threshold);
     let small = |n: u64| n > 0 && n < t;
+    let shown = |n: u64| (!small(n)).then_some(n);
+    let left_out = LeftOut {
+        other_races: shown(left.other_races),
+        no_district: shown(left.no_district),
+        search_unknown: shown(left.search_unknown),
+        result_unknown: shown(left.result_unknown),
+        contraband_without_search: shown(left.contraband_without_search),
+    };
     let cells: Vec<PublishedCell> = fit
         .cells
         .into_iter()
@@ -296,12 +315,16 @@ fn publish(
     if districts == 1 && req.districts {
         notes.push("Every stop is in one district: the test is jurisdiction-wide.".into());
     }
-    let lo = &left_out;
-    if lo.result_unknown + lo.search_unknown + lo.contraband_without_search + lo.no_district > 0 {
+    if left.result_unknown + left.search_unknown + left.contraband_without_search + left.no_district > 0 {
+        let said = |n: Option<u64>| n.map_or_else(|| format!("fewer than {t}"), |n| n.to_string());
+        let lo = &left_out;
         notes.push(format!(
             "Left out: {} stops with no recorded search decision, {} searches with no recorded result, {} with \
              contraband but no search, {} with no district.",
-            lo.search_unknown, lo.result_unknown, lo.contraband_without_search, lo.no_district
+            said(lo.search_unknown),
+            said(lo.result_unknown),
+            said(lo.contraband_without_search),
+            said(lo.no_district)
         ));
     }
     ThresholdResult {
