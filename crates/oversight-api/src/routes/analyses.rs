@@ -280,7 +280,33 @@ pub(crate) async fn vod(State(st): State<AppState>, _: Reader, Query(q): Query<V
                 .map_err(|e| ApiError::internal("json", e))
         })
         .await?;
+    let value = withhold_vod(value, st.0.metrics_cfg.suppression_threshold);
     Ok(with_basis(Json(value).into_response(), &basis))
+}
+
+/// The veil-of-darkness result as published: its counts are counts of people stopped, so one from 1 to the
+/// threshold less one is withheld, and so are the counts that would give it back. The four light/dark counts
+/// add up to the fits' `n`, so one small count withholds all four; the stops with a clock time are the sum of
+/// those outside the window, dropped in twilight, of other groups and in the sample, so a small one of the
+/// first three withholds the three and that total.
+fn withhold_vod(mut v: Value, threshold: u32) -> Value {
+    let small = |x: Option<&Value>| x.and_then(Value::as_f64).is_some_and(|n| n > 0.0 && n < f64::from(threshold));
+    let null_all = |v: &mut Value, keys: &[&str]| {
+        if keys.iter().any(|k| small(v.get(*k))) {
+            for k in keys {
+                if let Some(x) = v.get_mut(*k) {
+                    *x = Value::Null;
+                }
+            }
+        }
+    };
+    if let Some(c) = v.get_mut("counts") {
+        null_all(c, &["group_light", "group_dark", "reference_light", "reference_dark"]);
+    }
+    if ["outside_window", "twilight_dropped", "other_groups"].iter().any(|k| small(v.get(*k))) {
+        null_all(&mut v, &["outside_window", "twilight_dropped", "other_groups", "stops_with_time"]);
+    }
+    v
 }
 
 /// `year`: 2018, or 2016-2020.
@@ -292,4 +318,27 @@ pub(super) fn years<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(i32, i32)
         ((1900..=2200).contains(&a) && (a..=2200).contains(&b)).then_some((a, b))
     };
     parse().ok_or_else(|| serde::de::Error::custom(format!("expected a year (2018) or a range (2016-2020), got {s:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::withhold_vod;
+    use serde_json::json;
+
+    #[test]
+    fn a_small_vod_count_is_withheld_with_the_counts_that_would_give_it_back() {
+        let v = json!({"stops_with_time": 900, "outside_window": 500, "twilight_dropped": 7, "other_groups": 93,
+            "counts": {"group_light": 120, "group_dark": 4, "reference_light": 150, "reference_dark": 26}});
+        let w = withhold_vod(v, 11);
+        assert_eq!(
+            w["counts"],
+            json!({"group_light": null, "group_dark": null, "reference_light": null, "reference_dark": null})
+        );
+        for k in ["stops_with_time", "outside_window", "twilight_dropped", "other_groups"] {
+            assert!(w[k].is_null(), "{k}");
+        }
+        let v = json!({"stops_with_time": 900, "outside_window": 500, "twilight_dropped": 0, "other_groups": 100,
+            "counts": {"group_light": 120, "group_dark": 24, "reference_light": 130, "reference_dark": 26}});
+        assert_eq!(withhold_vod(v.clone(), 11), v, "nothing small, nothing withheld (0 is not small)");
+    }
 }
