@@ -424,6 +424,40 @@ fn the_pages_load_in_a_browser_with_the_apis_numbers_nothing_from_elsewhere_and_
     sorted.sort();
     sorted.reverse();
     assert_eq!(names, sorted, "sorted by name, descending");
+
+    // The threshold test's page, linked from the jurisdiction's stops: every number is the API's.
+    b.load(&format!("{}/jurisdictions/demo-city", srv.base));
+    let linked = b.eval("document.querySelector('a[href=\"/jurisdictions/demo-city/threshold-test\"]') !== null");
+    assert_eq!(linked, true, "the jurisdiction page links the threshold test");
+    b.load(&format!("{}/jurisdictions/demo-city/threshold-test", srv.base));
+    check_clean(&b, "/jurisdictions/demo-city/threshold-test");
+    b.screenshot(&shots.join("threshold-test.png"));
+    let api = json(&srv, "/v1/threshold-test?jurisdiction=demo-city");
+    let rows = api["thresholds"].as_array().unwrap();
+    let page = cells(&mut b, "#thresholds tr[data-race]", "race");
+    assert_eq!(page.len(), rows.len());
+    for (p, a) in page.iter().zip(rows) {
+        assert_eq!(p["key"], a["race"]);
+        same(&p["cells"]["threshold"], &a["threshold"]["mean"], "threshold");
+        for f in ["stops", "searches", "hits"] {
+            if a["suppressed"] == true {
+                assert_eq!(p["cells"][f], "withheld", "{f}: {p}");
+            } else {
+                same(&p["cells"][f], &a[f], f);
+            }
+        }
+        if a["race"] != "white" {
+            same(&p["cells"]["difference"], &a["difference"]["mean"], "difference");
+            same(&p["cells"]["probability_lower"], &a["probability_lower"], "probability lower");
+        }
+    }
+    // One sentence per group against white drivers; the fixture's equal hit rates: no difference found.
+    let words = b.eval("[...document.querySelectorAll('#threshold-words p')].map(p => p.textContent)");
+    let words = words.as_array().unwrap();
+    assert_eq!(words.len(), 2, "{words:?}");
+    assert!(words.iter().all(|w| w.as_str().unwrap().contains("cannot tell the two apart")), "{words:?}");
+    let chart = b.eval("document.querySelector('figure.chart svg title')?.textContent ?? ''");
+    assert!(chart.as_str().unwrap().contains("Threshold test"), "{chart}");
 }
 
 #[test]

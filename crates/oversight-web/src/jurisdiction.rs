@@ -123,6 +123,10 @@ pub fn jurisdiction_page(v: &JurisdictionView) -> String {
                     }
                 } }
                 @for (title, t, api) in &d.disparities { (disparity_table(title, t, api, v.threshold)) }
+                @if d.coverage.dataset == "stops" {
+                    p.more { a href={ "/jurisdictions/" (id) "/threshold-test" } {
+                        "Searched on less evidence? The threshold test, group by group" } }
+                }
                 h3 { "Download the records" }
                 p.downloads {
                     @let ds = &d.coverage.dataset;
@@ -168,7 +172,7 @@ pub fn jurisdiction_page(v: &JurisdictionView) -> String {
     layout(&j.name, &[("Jurisdictions", "/"), (j.name.as_str(), "")], v.threshold, body)
 }
 
-fn title_case(s: &str) -> String {
+pub(crate) fn title_case(s: &str) -> String {
     let s = s.replace('_', " ");
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()

@@ -10,6 +10,7 @@ mod jurisdiction;
 mod page;
 mod pages;
 mod series;
+mod threshold;
 
 pub use chart::{ChartError, EVENT_COLOUR, no_data};
 pub use forest::{Forest, ForestRow, Scale, disparity_forest, forest_svg};
@@ -18,6 +19,7 @@ pub use jurisdiction::{DatasetPart, EventPart, Headline, Impact, JurisdictionVie
 pub use page::{STYLESHEET, STYLESHEET_PATH, fmt_value, message_page};
 pub use pages::{HomeRow, compare_page, home};
 pub use series::{Line, Marker, Point, SeriesChart, series_svg};
+pub use threshold::{threshold_forest, threshold_page, threshold_sentences};
 
 /// A comparison across jurisdictions as a dot-and-interval chart of each one's value.
 pub fn compare_forest(c: &oversight_metrics::compare::Comparison, threshold: u32, source: String) -> Forest {

@@ -24,6 +24,7 @@ pub(crate) fn pages() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/jurisdictions/{id}", get(jurisdiction))
+        .route("/jurisdictions/{id}/threshold-test", get(threshold_test))
         .route("/compare", get(compare))
         .route(oversight_web::STYLESHEET_PATH, get(stylesheet))
 }
@@ -131,6 +132,20 @@ const IMPACTS: &[(&str, IndicatorId, &str)] = &[
 
 async fn jurisdiction(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     page(st, &headers, format!("page\u{1f}/jurisdictions/\u{1f}{id}"), |st| jurisdiction_view(st, id)).await
+}
+
+/// The threshold test of a jurisdiction's stops, with the API's defaults (the same computation as
+/// `/v1/threshold-test`, shared through the memo): refused pages keep the API's status and message.
+async fn threshold_test(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    page(st, &headers, format!("page\u{1f}/threshold-test\u{1f}{id}"), |st| async move {
+        let id2 = id.clone();
+        let j =
+            st.read(move |s| s.jurisdiction(&id2)?.ok_or_else(|| ApiError::not_found("jurisdiction", &id2))).await?;
+        let fit = super::threshold::threshold_fit(&st, super::threshold::default_request(&st, id.clone())).await?;
+        let api = format!("/v1/threshold-test?jurisdiction={}", crate::routes::shared::query_escape(&id));
+        Ok(oversight_web::threshold_page(&j, &fit.1, &api, st.0.metrics_cfg.suppression_threshold))
+    })
+    .await
 }
 
 async fn jurisdiction_view(st: AppState, id: String) -> ApiResult<String> {

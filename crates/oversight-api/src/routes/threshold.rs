@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use oversight_core::ErrorCode;
-use oversight_metrics::analysis::ThresholdRequest;
+use oversight_metrics::analysis::{ThresholdRequest, ThresholdResult};
 
 /// The parameters of the threshold test.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -66,26 +66,48 @@ pub(crate) async fn threshold_test(
         seed: q.seed.map(|s| s as u64),
         suppression_threshold: st.0.metrics_cfg.suppression_threshold,
     };
+    let fit = threshold_fit(&st, req).await?;
+    let value = serde_json::to_value(&fit.1).map_err(|e| ApiError::internal("json", e))?;
+    Ok(with_basis(Json(value).into_response(), &fit.0))
+}
+
+/// The test with the API's defaults (the page shows it).
+pub(super) fn default_request(st: &AppState, jurisdiction: String) -> ThresholdRequest {
+    ThresholdRequest {
+        jurisdiction,
+        years: None,
+        races: ["black", "hispanic", "white"].map(str::to_owned).to_vec(),
+        reference: "white".into(),
+        districts: true,
+        draws: None,
+        seed: None,
+        suppression_threshold: st.0.metrics_cfg.suppression_threshold,
+    }
+}
+
+/// A threshold test, computed once per write whichever asks first (the JSON or the page). A test takes both
+/// cores for seconds to a minute, so one is computed at a time: another meanwhile is refused (429), and the
+/// permit travels with the computation, so a request that times out cannot free it while its sampler runs.
+pub(super) async fn threshold_fit(
+    st: &AppState,
+    req: ThresholdRequest,
+) -> ApiResult<std::sync::Arc<(crate::state::Basis, ThresholdResult)>> {
     let key = format!(
         "threshold\u{1f}{}\u{1f}{:?}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{:?}",
         req.jurisdiction, req.years, req.races, req.reference, req.districts, req.draws, req.seed
     );
-    let memo = st
-        .memo(key, || async {
-            let permit = st.0.samplers.clone().try_acquire_owned().map_err(|_| {
-                ApiError::new(
-                    ErrorCode::TooManyRequests,
-                    "another threshold test is being computed (one at a time): retry in a minute",
-                )
-            })?;
-            st.read_basis(move |s| {
-                let _running = permit;
-                serde_json::to_value(oversight_metrics::analysis::threshold(s, &req)?)
-                    .map_err(|e| ApiError::internal("json", e))
-            })
-            .await
+    st.memo(key, || async {
+        let permit = st.0.samplers.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                ErrorCode::TooManyRequests,
+                "another threshold test is being computed (one at a time): retry in a minute",
+            )
+        })?;
+        st.read_basis(move |s| {
+            let _running = permit;
+            Ok(oversight_metrics::analysis::threshold(s, &req)?)
         })
-        .await?;
-    let (basis, value) = (&memo.0, &memo.1);
-    Ok(with_basis(Json(value.clone()).into_response(), basis))
+        .await
+    })
+    .await
 }
