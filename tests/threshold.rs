@@ -52,6 +52,30 @@ fn agree(what: &str, ours: &Value, theirs: &Value) {
             assert_eq!(t[k].as_u64(), want, "{what} {race} {k}");
         }
     }
+    // No withheld cell can be worked out from its group's totals (which the disparity tables publish): a group
+    // has none withheld, or at least two whose summed counts (pandas') are each 0 or at least 11.
+    let counts = theirs["cells_counts"].as_array().unwrap();
+    for t in ours["thresholds"].as_array().unwrap() {
+        let out: Vec<&Value> = ours["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["race"] == t["race"] && c["suppressed"] == true)
+            .map(|c| {
+                counts
+                    .iter()
+                    .find(|x| {
+                        x["subject_race"] == c["race"]
+                            && x["district"].as_str().unwrap_or("(all)") == c["district"].as_str().unwrap()
+                    })
+                    .expect("pandas has the cell")
+            })
+            .collect();
+        for k in ["stops", "searches", "hits"] {
+            let sum: u64 = out.iter().map(|x| x[k].as_u64().unwrap()).sum();
+            assert!(out.is_empty() || (out.len() >= 2 && !(1..11).contains(&sum)), "{what} {}: {k} {sum}", t["race"]);
+        }
+    }
     // Every published cell's counts are pandas' for that cell; a withheld cell shows none.
     for c in ours["cells"].as_array().unwrap() {
         let theirs = theirs["cells_counts"].as_array().unwrap().iter().find(|t| {

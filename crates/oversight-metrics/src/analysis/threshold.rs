@@ -238,6 +238,39 @@ fn check(req: &ThresholdRequest) -> Result<Vec<String>, MetricsError> {
     Ok(races)
 }
 
+/// A cell's group, district and counts (stops, searches, hits), as [`complementary`] reads them.
+type CellCounts<'a> = (&'a str, &'a str, [u64; 3]);
+
+/// Withholds more cells of a group until its withheld ones cannot be worked out from the group's totals (the
+/// disparity tables publish each group's stops, searches and hits for any window): none withheld, or at least
+/// two whose summed stops, searches and hits are each 0 or at least the threshold. The next cell withheld is
+/// the group's smallest (by hits, then searches, stops, district), so the same data always gives the same
+/// pattern.
+fn complementary(cells: &[CellCounts<'_>], withheld: &mut [bool], t: u64) {
+    let small = |n: u64| n > 0 && n < t;
+    let mut races: Vec<&str> = cells.iter().map(|c| c.0).collect();
+    races.sort_unstable();
+    races.dedup();
+    for race in races {
+        let group: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].0 == race).collect();
+        loop {
+            let out: Vec<usize> = group.iter().copied().filter(|&i| withheld[i]).collect();
+            let sum = |k: usize| out.iter().map(|&i| cells[i].2[k]).sum::<u64>();
+            if out.is_empty() || (out.len() >= 2 && (0..3).all(|k| !small(sum(k)))) {
+                break;
+            }
+            let next = group.iter().copied().filter(|&i| !withheld[i]).min_by(|&a, &b| {
+                let key = |i: usize| (cells[i].2[2], cells[i].2[1], cells[i].2[0], cells[i].1);
+                key(a).cmp(&key(b))
+            });
+            match next {
+                Some(i) => withheld[i] = true,
+                None => break,
+            }
+        }
+    }
+}
+
 fn publish(
     req: &ThresholdRequest,
     from: Option<NaiveDate>,
@@ -256,13 +289,18 @@ fn publish(
         result_unknown: shown(left.result_unknown),
         contraband_without_search: shown(left.contraband_without_search),
     };
+    // A small count of stops, searches or hits withholds the cell's counts and observed rates (a rate and one
+    // count give the other count back); then more cells, so that none can be worked out from its group's totals.
+    let mut withheld: Vec<bool> =
+        fit.cells.iter().map(|c| small(c.stops) || small(c.searches) || small(c.hits)).collect();
+    let counts: Vec<CellCounts<'_>> =
+        fit.cells.iter().map(|c| (c.race.as_str(), c.district.as_str(), [c.stops, c.searches, c.hits])).collect();
+    complementary(&counts, &mut withheld, t);
     let cells: Vec<PublishedCell> = fit
         .cells
         .into_iter()
-        .map(|c| {
-            // A small count of stops, searches or hits withholds the cell's counts and observed rates (a
-            // rate and one count give the other count back).
-            let suppressed = small(c.stops) || small(c.searches) || small(c.hits);
+        .zip(withheld)
+        .map(|(c, suppressed)| {
             let keep = |v| (!suppressed).then_some(v);
             PublishedCell {
                 race: c.race,
@@ -342,5 +380,28 @@ fn publish(
         diagnostics: fit.diagnostics,
         left_out,
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complementary;
+
+    #[test]
+    fn a_lone_withheld_cell_takes_its_groups_smallest_other_cell_with_it_until_the_sum_is_not_small() {
+        let cells = [
+            ("black", "a", [900, 90, 3]),  // withheld: 3 hits
+            ("black", "b", [800, 80, 30]), // the group's smallest other: withheld with it
+            ("black", "c", [700, 70, 40]),
+            ("white", "a", [500, 50, 20]),
+            ("white", "b", [400, 40, 25]),
+            ("asian", "a", [5, 1, 0]),    // withheld on its own (5 stops, 1 search)
+            ("asian", "b", [4, 0, 0]),    // withheld on its own (4 stops)
+            ("asian", "c", [60, 6, 1]),   // withheld on its own (6 searches); the three: 7 searches, still small …
+            ("asian", "d", [70, 20, 12]), // … so this one too (139 stops, 27 searches, 13 hits)
+        ];
+        let mut withheld: Vec<bool> = cells.iter().map(|c| c.2.iter().any(|&n| n > 0 && n < 11)).collect();
+        complementary(&cells, &mut withheld, 11);
+        assert_eq!(withheld, [true, true, false, false, false, true, true, true, true]);
     }
 }
