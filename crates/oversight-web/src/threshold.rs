@@ -54,31 +54,18 @@ fn sentence(race: &str, t: Interval, reference: &str, reference_mean: f64, d: In
         pct(t.2),
         pct(reference_mean),
     );
-    let p = p * 100.0;
+    let range = format!(
+        "{} to {}; the probability that their threshold is lower is {:.0}%",
+        points(d.1),
+        points(d.2),
+        p * 100.0
+    );
     let tail = if d.2 < 0.0 {
-        format!(
-            "they were searched on less evidence, {} points lower ({} to {}; the probability that their threshold \
-             is lower is {p:.0}%)",
-            points(-d.0).trim_start_matches('+'),
-            points(d.1),
-            points(d.2)
-        )
+        format!("they were searched on less evidence, {} points lower ({range})", points(-d.0).trim_start_matches('+'))
     } else if d.1 > 0.0 {
-        format!(
-            "they were searched on more evidence, {} points higher ({} to {}; the probability that their \
-             threshold is lower is {p:.0}%)",
-            points(d.0).trim_start_matches('+'),
-            points(d.1),
-            points(d.2)
-        )
+        format!("they were searched on more evidence, {} points higher ({range})", points(d.0).trim_start_matches('+'))
     } else {
-        format!(
-            "the data cannot tell the two apart (a difference of {} points, {} to {}; the probability that their \
-             threshold is lower is {p:.0}%)",
-            points(d.0),
-            points(d.1),
-            points(d.2)
-        )
+        format!("the data cannot tell the two apart (a difference of {} points, {range})", points(d.0))
     };
     format!("{head}: {tail}.")
 }

@@ -114,6 +114,11 @@ pub(crate) async fn impact(
     Ok(with_basis(Json(value).into_response(), &basis))
 }
 
+/// A count from 1 to the threshold less one: withheld.
+fn small_count(x: Option<&Value>, threshold: u32) -> bool {
+    x.and_then(Value::as_f64).is_some_and(|n| n > 0.0 && n < f64::from(threshold))
+}
+
 /// The fit as published: the fit used every period's count, but a period whose count is under the
 /// suppression threshold shows none (nor its rate, which gives the count back), and totals from 1 to the
 /// threshold less one are withheld too.
@@ -127,7 +132,7 @@ fn withhold(mut v: Value, threshold: u32) -> Value {
             }
         }
     }
-    let small = |x: &Value| x.as_f64().is_some_and(|n| n > 0.0 && n < f64::from(threshold));
+    let small = |x: &Value| small_count(Some(x), threshold);
     for (part, keys) in [
         ("counts", &["group_pre", "group_post", "reference_pre", "reference_post"][..]),
         ("unknown_race", &["pre_unknown", "pre_records", "post_unknown", "post_records"][..]),
@@ -290,7 +295,7 @@ pub(crate) async fn vod(State(st): State<AppState>, _: Reader, Query(q): Query<V
 /// those outside the window, dropped in twilight, of other groups and in the sample, so a small one of the
 /// first three withholds the three and that total.
 fn withhold_vod(mut v: Value, threshold: u32) -> Value {
-    let small = |x: Option<&Value>| x.and_then(Value::as_f64).is_some_and(|n| n > 0.0 && n < f64::from(threshold));
+    let small = |x: Option<&Value>| small_count(x, threshold);
     let null_all = |v: &mut Value, keys: &[&str]| {
         if keys.iter().any(|k| small(v.get(*k))) {
             for k in keys {

@@ -56,15 +56,15 @@ pub(crate) async fn threshold_test(
     _: Reader,
     Query(q): Query<ThresholdQuery>,
 ) -> ApiResult<Response> {
+    let defaults = default_request(&st, q.jurisdiction);
     let req = ThresholdRequest {
-        jurisdiction: q.jurisdiction,
         years: q.year,
-        races: q.races.as_deref().unwrap_or("black,hispanic,white").split(',').map(|r| r.trim().to_owned()).collect(),
-        reference: q.reference.unwrap_or_else(|| "white".into()),
-        districts: q.districts.unwrap_or(true),
+        races: q.races.map_or(defaults.races.clone(), |r| r.split(',').map(|r| r.trim().to_owned()).collect()),
+        reference: q.reference.unwrap_or_else(|| defaults.reference.clone()),
+        districts: q.districts.unwrap_or(defaults.districts),
         draws: q.draws.map(|d| d as u64),
         seed: q.seed.map(|s| s as u64),
-        suppression_threshold: st.0.metrics_cfg.suppression_threshold,
+        ..defaults
     };
     let fit = threshold_fit(&st, req).await?;
     let value = serde_json::to_value(&fit.1).map_err(|e| ApiError::internal("json", e))?;
